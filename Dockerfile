@@ -1,0 +1,22 @@
+# Build stage: compile the release binary.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY openapi ./openapi
+RUN cargo build --release --locked
+
+# Runtime stage: a small image running as an unprivileged user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /var/lib/tandem --create-home tandem
+COPY --from=build /src/target/release/tandem /usr/local/bin/tandem
+USER tandem
+WORKDIR /var/lib/tandem
+ENV TANDEM_BIND=0.0.0.0:8080 \
+    TANDEM_DATA_DIR=/var/lib/tandem
+EXPOSE 8080
+CMD ["tandem", "serve"]

@@ -1,0 +1,227 @@
+//! The audit trail: one row per access to participant data (and every login attempt),
+//! append-only and hash-chained.
+//!
+//! Rows are inserted unsealed in the request's own transaction, so auditing never serialises
+//! requests. A background sealer, guarded by an advisory lock so several instances can run,
+//! links them into the chain in insertion order. Verification walks the chain and reports the
+//! first row whose contents no longer match its link.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, RequestMeta, Role};
+use crate::db::models::audit_events::{self, AuditEvent, ChainLink, NewAuditEvent};
+use crate::db::models::idempotency_keys;
+use crate::db::Pool;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const SEAL_BATCH: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Denied,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<Uuid>,
+    pub role: Option<Role>,
+    pub client_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub meta: RequestMeta,
+}
+
+impl From<&AuthUser> for Actor {
+    fn from(user: &AuthUser) -> Self {
+        Self {
+            id: Some(user.id),
+            role: Some(user.role),
+            client_id: None,
+            organization_id: Some(user.organization_id),
+            meta: user.meta.clone(),
+        }
+    }
+}
+
+/// What was done to what.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<String>,
+    pub participant_id: Option<Uuid>,
+    pub outcome: Outcome,
+}
+
+/// Writes one audit row on `conn` (inside the caller's transaction when it has one).
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    entry: Entry<'_>,
+) -> diesel::QueryResult<()> {
+    let event = NewAuditEvent {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor_id: actor.id,
+        actor_role: actor.role.map(|role| role.as_str().to_owned()),
+        client_id: actor.client_id,
+        organization_id: actor.organization_id,
+        action: entry.action.to_owned(),
+        resource_type: entry.resource_type.to_owned(),
+        resource_id: entry.resource_id,
+        participant_id: entry.participant_id,
+        outcome: entry.outcome.as_str().to_owned(),
+        request_id: actor.meta.request_id.clone(),
+        ip: actor.meta.ip.clone(),
+    };
+    audit_events::insert(conn, &event).await.map(|_| ())
+}
+
+/// The link hash of `event` after `prev_hash`.
+pub fn link_hash(prev_hash: &str, event: &AuditEvent) -> String {
+    let canonical = serde_json::json!([
+        event.id,
+        event.at.timestamp_micros(),
+        event.actor_id,
+        event.actor_role,
+        event.client_id,
+        event.organization_id,
+        event.action,
+        event.resource_type,
+        event.resource_id,
+        event.participant_id,
+        event.outcome,
+        event.request_id,
+        event.ip,
+    ]);
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical.to_string().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Seals one batch of pending events; returns how many were linked (0 when another
+/// instance holds the sealer lock or nothing is pending).
+pub async fn seal_pending(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    conn.transaction(async move |conn| {
+        if !audit_events::try_lock_sealer(conn).await? {
+            return Ok(0);
+        }
+        let pending = audit_events::unsealed(conn, SEAL_BATCH).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let last = audit_events::last_link(conn).await?;
+        let (mut position, mut prev_hash) = last
+            .map(|link| (link.position, link.hash))
+            .unwrap_or((0, GENESIS.to_owned()));
+        let mut links = Vec::with_capacity(pending.len());
+        for event in &pending {
+            position += 1;
+            let hash = link_hash(&prev_hash, event);
+            links.push(ChainLink {
+                position,
+                event_seq: event.seq,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
+        }
+        audit_events::append_links(conn, &links).await
+    })
+    .await
+}
+
+/// Result of walking the chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// True when every sealed event still matches its link.
+    pub ok: bool,
+    /// How many sealed events were checked.
+    pub checked: i64,
+    /// The first event whose contents or link do not match, if any.
+    pub first_broken_id: Option<Uuid>,
+    /// Events recorded but not yet sealed into the chain (they are sealed within seconds).
+    pub unsealed: i64,
+}
+
+/// Walks the whole chain in order, recomputing every link.
+pub async fn verify(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Verification> {
+    let mut checked = 0;
+    let mut after = 0;
+    let mut prev_hash = GENESIS.to_owned();
+    loop {
+        let page = audit_events::chain_page(conn, after, 5000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for (link, event) in page {
+            if link.prev_hash != prev_hash || link_hash(&prev_hash, &event) != link.hash {
+                return Ok(Verification {
+                    ok: false,
+                    checked,
+                    first_broken_id: Some(event.id),
+                    unsealed: audit_events::count_unsealed(conn).await?,
+                });
+            }
+            checked += 1;
+            after = link.position;
+            prev_hash = link.hash;
+        }
+    }
+    Ok(Verification {
+        ok: true,
+        checked,
+        first_broken_id: None,
+        unsealed: audit_events::count_unsealed(conn).await?,
+    })
+}
+
+/// Runs the sealer (and the pruning of expired idempotency keys) until the process ends.
+pub fn spawn_background_work(pool: Pool, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        loop {
+            ticker.tick().await;
+            ticks += 1;
+            let Ok(mut conn) = pool.get().await else {
+                continue;
+            };
+            loop {
+                match seal_pending(&mut conn).await {
+                    Ok(n) if n as i64 == SEAL_BATCH => continue,
+                    Ok(_) => break,
+                    Err(error) => {
+                        log::warn!("audit sealer: {error}");
+                        break;
+                    }
+                }
+            }
+            if ticks % 600 == 1 {
+                let cutoff = Utc::now() - chrono::Duration::hours(48);
+                if let Err(error) = idempotency_keys::delete_older_than(&mut conn, cutoff).await {
+                    log::warn!("pruning idempotency keys: {error}");
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,99 @@
+//! Access tokens: HS256 JWTs with a pinned algorithm, required claims and `typ: at+jwt`.
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Role;
+
+/// Access tokens live this long.
+pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECONDS: u64 = 30;
+pub const TOKEN_TYPE: &str = "at+jwt";
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub org: Uuid,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    pub jti: Uuid,
+    /// The subject's token version when issued; a later deactivation, role change or
+    /// password change bumps it and so ends this token.
+    pub ver: i32,
+}
+
+/// Signs and checks access tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Issues a token for the subject; returns the token and its lifetime in seconds.
+    pub fn issue(
+        &self,
+        subject: Uuid,
+        organization: Uuid,
+        role: Role,
+        version: i32,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: subject,
+            org: organization,
+            role,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now + ACCESS_TOKEN_SECONDS,
+            nbf: now,
+            iat: now,
+            jti: Uuid::new_v4(),
+            ver: version,
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.into());
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+    }
+
+    /// Verifies signature, algorithm, `typ`, issuer, audience, `exp` and `nbf`.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(TOKEN_TYPE) || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok || header.alg != Algorithm::HS256 {
+            return None;
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}

@@ -1,0 +1,283 @@
+//! Typed configuration, read once from the environment and passed down.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+/// Which rules apply: development allows an embedded database and generated secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A configuration value that could not be used; names the variable.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Everything Tandem reads from its environment.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    pub environment: Environment,
+    pub data_dir: PathBuf,
+    /// `None` in development until [`Settings::resolve_jwt_secret`] has generated or loaded one.
+    pub jwt_secret: Option<Vec<u8>>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<String>,
+    pub database_pool_size: usize,
+    /// Worker threads for the HTTP server; `None` means one per core.
+    pub workers: Option<usize>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("environment", &self.environment)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let environment = match get("TANDEM_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "TANDEM_ENV",
+                    format!("must be `development` or `production`, not `{other}`"),
+                ))
+            }
+        };
+        let bind = match get("TANDEM_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(raw) => raw.parse().map_err(|_| {
+                invalid(
+                    "TANDEM_BIND",
+                    format!("`{raw}` is not a socket address such as 127.0.0.1:8080"),
+                )
+            })?,
+        };
+        let database_url = get("DATABASE_URL");
+        if let Some(url) = &database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(
+                    "DATABASE_URL",
+                    "must be a postgres:// or postgresql:// URL".into(),
+                ));
+            }
+        }
+        if environment == Environment::Production && database_url.is_none() {
+            return Err(invalid(
+                "DATABASE_URL",
+                "is required when TANDEM_ENV=production".into(),
+            ));
+        }
+        let jwt_secret = match get("TANDEM_JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(invalid(
+                    "TANDEM_JWT_SECRET",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+                ))
+            }
+            Some(secret) => Some(secret.into_bytes()),
+            None if environment == Environment::Production => {
+                return Err(invalid(
+                    "TANDEM_JWT_SECRET",
+                    "is required when TANDEM_ENV=production".into(),
+                ))
+            }
+            None => None,
+        };
+        let bootstrap_admin_email = get("TANDEM_BOOTSTRAP_ADMIN_EMAIL");
+        let bootstrap_admin_password = get("TANDEM_BOOTSTRAP_ADMIN_PASSWORD");
+        if let Some(password) = &bootstrap_admin_password {
+            if let Err(message) = crate::auth::password::check_strength(password) {
+                return Err(invalid("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", message.into()));
+            }
+        }
+        if bootstrap_admin_password.is_some() != bootstrap_admin_email.is_some() {
+            let missing = if bootstrap_admin_email.is_none() {
+                "TANDEM_BOOTSTRAP_ADMIN_EMAIL"
+            } else {
+                "TANDEM_BOOTSTRAP_ADMIN_PASSWORD"
+            };
+            return Err(invalid(
+                missing,
+                "must be set together with its partner bootstrap variable".into(),
+            ));
+        }
+        Ok(Self {
+            database_url,
+            bind,
+            environment,
+            data_dir: PathBuf::from(get("TANDEM_DATA_DIR").unwrap_or_else(|| "./.data".into())),
+            jwt_secret,
+            jwt_issuer: get("TANDEM_JWT_ISSUER").unwrap_or_else(|| "tandem".into()),
+            jwt_audience: get("TANDEM_JWT_AUDIENCE").unwrap_or_else(|| "tandem-api".into()),
+            bootstrap_admin_email,
+            bootstrap_admin_password,
+            database_pool_size: parse_number(
+                get("TANDEM_DB_POOL_SIZE"),
+                "TANDEM_DB_POOL_SIZE",
+                16,
+            )?,
+            workers: match get("TANDEM_WORKERS") {
+                None => None,
+                raw => Some(parse_number(raw, "TANDEM_WORKERS", 1)?),
+            },
+        })
+    }
+
+    /// In development without `TANDEM_JWT_SECRET`, loads the secret kept in the data dir,
+    /// generating it the first time so tokens survive a restart.
+    pub fn resolve_jwt_secret(&mut self) -> Result<(), ConfigError> {
+        if self.jwt_secret.is_some() {
+            return Ok(());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        let secret = load_or_create_secret(&path).map_err(|error| {
+            invalid(
+                "TANDEM_DATA_DIR",
+                format!("cannot keep the JWT secret at {}: {error}", path.display()),
+            )
+        })?;
+        self.jwt_secret = Some(secret.into_bytes());
+        Ok(())
+    }
+}
+
+fn invalid(variable: &'static str, message: String) -> ConfigError {
+    ConfigError { variable, message }
+}
+
+fn parse_number(
+    raw: Option<String>,
+    variable: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => Err(invalid(
+                variable,
+                format!("`{raw}` is not a positive whole number"),
+            )),
+        },
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_JWT_SECRET_BYTES {
+            return Ok(existing);
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let secret: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
+    write_private_file(path, secret.as_bytes())?;
+    Ok(secret)
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_in_development() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.data_dir, PathBuf::from("./.data"));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        assert_eq!(
+            settings(&[("TANDEM_BIND", "nope")]).unwrap_err().variable,
+            "TANDEM_BIND"
+        );
+        assert_eq!(
+            settings(&[("TANDEM_ENV", "staging")]).unwrap_err().variable,
+            "TANDEM_ENV"
+        );
+        assert_eq!(
+            settings(&[("TANDEM_JWT_SECRET", "short")])
+                .unwrap_err()
+                .variable,
+            "TANDEM_JWT_SECRET"
+        );
+    }
+
+    #[test]
+    fn production_requires_database_and_secret() {
+        let err = settings(&[("TANDEM_ENV", "production")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        let err = settings(&[
+            ("TANDEM_ENV", "production"),
+            ("DATABASE_URL", "postgres://x@localhost/tandem"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "TANDEM_JWT_SECRET");
+    }
+}

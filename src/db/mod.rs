@@ -1,0 +1,88 @@
+//! The connection pool, migrations and the model modules.
+
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+pub type Pool = DeadPool<AsyncPgConnection>;
+pub type PooledConnection = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The longest any single statement may run before PostgreSQL cancels it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the pool. Connections are made lazily, so this succeeds while the database is down;
+/// each checkout verifies its connection, so a restarted PostgreSQL heals without a restart here.
+pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, String> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Verified;
+    config.custom_setup = Box::new(establish_with_timeout);
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
+    DeadPool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .runtime(deadpool_runtime())
+        .build()
+        .map_err(|error| error.to_string())
+}
+
+fn deadpool_runtime() -> deadpool::Runtime {
+    deadpool::Runtime::Tokio1
+}
+
+fn establish_with_timeout(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+    async move {
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        let setup = format!(
+            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = 60000; SET TIME ZONE 'UTC'",
+            STATEMENT_TIMEOUT.as_millis()
+        );
+        conn.batch_execute(&setup)
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
+    }
+    .boxed()
+}
+
+/// Applies pending migrations, returning the versions applied. Blocking: call it from a
+/// plain thread or `spawn_blocking`, never from an async worker.
+pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
+    let url = database_url.to_owned();
+    // The sync wrapper drives its own runtime, which must not be nested in the caller's.
+    let worker = std::thread::spawn(move || -> Result<Vec<String>, String> {
+        use diesel::Connection;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .map_err(|error| format!("cannot connect to the database: {error}"))?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|error| format!("migration failed: {error}"))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    });
+    worker
+        .join()
+        .map_err(|_| "the migration thread panicked".to_owned())?
+}
+
+/// Checks out a connection, mapping pool failures to 503.
+pub async fn connection(pool: &Pool) -> Result<PooledConnection, PoolError> {
+    pool.get().await
+}

@@ -1,0 +1,61 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::idempotency_keys;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRecord {
+    pub caller_id: Uuid,
+    pub key: String,
+    pub request_hash: String,
+    pub response_status: i16,
+    pub response_body: serde_json::Value,
+    pub location: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Serialises concurrent requests carrying the same key from the same caller until the
+/// current transaction ends.
+pub async fn lock_key(conn: &mut AsyncPgConnection, caller_id: Uuid, key: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(format!("idempotency:{caller_id}:{key}"))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    caller_id: Uuid,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRecord>> {
+    idempotency_keys::table
+        .find((caller_id, key))
+        .select(IdempotencyRecord::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    record: &IdempotencyRecord,
+) -> QueryResult<usize> {
+    diesel::insert_into(idempotency_keys::table)
+        .values(record)
+        .execute(conn)
+        .await
+}
+
+/// Forgets keys older than `before`; keys are kept at least 24 hours.
+pub async fn delete_older_than(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+        .execute(conn)
+        .await
+}

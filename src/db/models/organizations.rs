@@ -1,0 +1,29 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::organizations;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Organization> {
+    diesel::insert_into(organizations::table)
+        .values((
+            organizations::id.eq(Uuid::now_v7()),
+            organizations::name.eq(name),
+        ))
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    organizations::table.count().get_result(conn).await
+}

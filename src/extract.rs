@@ -1,0 +1,230 @@
+//! Request extractors that answer every client mistake with a problem document.
+//!
+//! [`Json`] replaces actix's own: it checks the media type (415), the size (413), the syntax
+//! (400), NUL characters (422) and the shape of the body (422 naming the field), and never
+//! echoes parser messages back to the client.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{AppError, FieldError};
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON request body of type `T`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let media_type_ok = is_json(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !media_type_ok {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if declared_length.is_some_and(|length| length > BODY_LIMIT) {
+                return Err(AppError::PayloadTooLarge);
+            }
+            let mut body = Vec::with_capacity(declared_length.unwrap_or(1024).min(BODY_LIMIT));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    AppError::BadRequest("The request body could not be read.".into())
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON document into `T`, with client-facing errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|_| AppError::BadRequest("The request body is not valid JSON.".into()))?;
+    if let Some(field) = find_nul(&value, String::new()) {
+        return Err(AppError::invalid(field, "must not contain NUL characters"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        AppError::Validation(vec![describe(&path, &error.into_inner().to_string())])
+    })
+}
+
+/// Finds the first string (or key) holding a NUL character and returns its path.
+fn find_nul(value: &Value, path: String) -> Option<String> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some(display_path(&path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| find_nul(item, format!("{path}[{index}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let child = join(&path, key);
+            if key.contains('\0') {
+                Some(display_path(&path))
+            } else {
+                find_nul(item, child)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        "body".into()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Turns serde's message into our own words, keeping only the field names involved.
+fn describe(path: &str, message: &str) -> FieldError {
+    let quoted = |text: &str| -> Option<String> {
+        let start = text.find('`')? + 1;
+        let end = start + text[start..].find('`')?;
+        Some(text[start..end].to_owned())
+    };
+    let base = if path == "." { "" } else { path };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = quoted(rest).unwrap_or_default();
+        // serde_path_to_error already ends the path with the unknown key.
+        let field = if base.ends_with(&name) {
+            base.to_owned()
+        } else {
+            join(base, &name)
+        };
+        return FieldError::new(display_path(&field), "is not a known field");
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let name = quoted(rest).unwrap_or_default();
+        return FieldError::new(display_path(&join(base, &name)), "is required");
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let allowed: Vec<String> = rest
+            .split_once("expected")
+            .map(|(_, list)| {
+                list.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(ToOwned::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let message = if allowed.is_empty() {
+            "is not an allowed value".to_owned()
+        } else {
+            format!("must be one of: {}", allowed.join(", "))
+        };
+        return FieldError::new(display_path(base), message);
+    }
+    if message.starts_with("invalid type") {
+        let expected = message
+            .rsplit_once("expected ")
+            .map(|(_, expected)| expected.trim_end_matches('.').to_owned());
+        let message = match expected.as_deref() {
+            Some(kind) if is_plain_kind(kind) => format!("must be {kind}"),
+            _ => "has the wrong type".to_owned(),
+        };
+        return FieldError::new(display_path(base), message);
+    }
+    if message.starts_with("invalid length") {
+        return FieldError::new(display_path(base), "has the wrong number of items");
+    }
+    if message.starts_with("premature end of input")
+        || message.contains("input contains invalid characters")
+    {
+        return FieldError::new(display_path(base), "is not a valid date or time");
+    }
+    if message.contains("UUID") {
+        return FieldError::new(display_path(base), "must be a UUID");
+    }
+    FieldError::new(display_path(base), "is not a valid value")
+}
+
+/// serde's own descriptions of simple kinds, safe to show to a client.
+fn is_plain_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "a string" | "a boolean" | "a sequence" | "a map" | "an integer" | "a number" | "a UUID"
+    ) || kind.starts_with("i") && kind.len() <= 4
+        || kind.starts_with("u") && kind.len() <= 4
+        || kind.starts_with("struct ")
+}
+
+/// A query string of type `T`; a bad query is a 400 naming the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    if query.to_ascii_lowercase().contains("%00") {
+        return Err(AppError::BadRequest(
+            "Query parameters must not contain NUL characters.".into(),
+        ));
+    }
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = describe(&path, &error.into_inner().to_string());
+        AppError::BadRequest(format!(
+            "Query parameter `{}` {}.",
+            field.field, field.message
+        ))
+    })
+}

@@ -1,0 +1,20 @@
+//! Tandem: a case-management API for peer recovery support.
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod idempotency;
+pub mod local_db;
+pub mod openapi;
+pub mod pagination;
+pub mod request_log;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod validation;

@@ -1,0 +1,191 @@
+//! The `tandem` command: parse the command line, load settings, call into the library.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use tandem::config::Settings;
+use tandem::local_db::{self, Database};
+use tandem::startup::Application;
+use tandem::{bootstrap, db, openapi};
+
+const USAGE: &str = "\
+Usage: tandem [COMMAND]
+
+Commands:
+  serve                                             Run the API server (the default)
+  migrate                                           Apply pending database migrations
+  create-organization --name NAME --admin-email EMAIL
+                                                    Create an organization and its first admin;
+                                                    the password comes from TANDEM_ADMIN_PASSWORD
+                                                    or, on a terminal, a prompt
+  openapi                                           Print the OpenAPI document
+  help                                              Show this message
+
+Configuration comes from the environment; see README.md.";
+
+enum Command {
+    Serve,
+    Migrate,
+    CreateOrganization { name: String, admin_email: String },
+    OpenApi,
+    Help,
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    match args.first().map(String::as_str) {
+        None | Some("serve") => Ok(Command::Serve),
+        Some("migrate") => Ok(Command::Migrate),
+        Some("openapi") => Ok(Command::OpenApi),
+        Some("help" | "--help" | "-h") => Ok(Command::Help),
+        Some("create-organization") => {
+            let (mut name, mut admin_email) = (None, None);
+            let mut rest = args[1..].iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().cloned();
+                match flag.as_str() {
+                    "--name" => name = value,
+                    "--admin-email" => admin_email = value,
+                    other => return Err(format!("unknown option `{other}`")),
+                }
+            }
+            match (name, admin_email) {
+                (Some(name), Some(admin_email)) => {
+                    Ok(Command::CreateOrganization { name, admin_email })
+                }
+                _ => Err("create-organization needs --name NAME and --admin-email EMAIL".into()),
+            }
+        }
+        Some(other) => Err(format!("unknown command `{other}`")),
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Command::OpenApi => {
+            print!("{}", openapi::document_json());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: invalid configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The embedded cluster's lifetime is tied to this (main) thread, so it is started here.
+    let database = match local_db::resolve(&settings) {
+        Ok(database) => database,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(command, settings, &database));
+    if let Some(cluster) = database.cluster {
+        eprintln!("stopping PostgreSQL");
+        if let Err(error) = cluster.stop() {
+            eprintln!("warning: {error}");
+        }
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut settings: Settings, database: &Database) -> Result<(), String> {
+    if let Some(cluster) = &database.cluster {
+        local_db::ensure_database(&cluster.url("postgres"), local_db::DATABASE_NAME).await?;
+    }
+    eprintln!("applying database migrations");
+    let url = database.url.clone();
+    let applied = tokio::task::spawn_blocking(move || db::migrate(&url))
+        .await
+        .map_err(|error| error.to_string())??;
+    eprintln!("{} migration(s) applied", applied.len());
+    match command {
+        Command::Migrate => Ok(()),
+        Command::CreateOrganization { name, admin_email } => {
+            let password = admin_password()?;
+            let mut conn = connect(&database.url).await?;
+            let (organization, admin) =
+                bootstrap::create_organization(&mut conn, &name, &admin_email, &password).await?;
+            println!(
+                "Created organization \"{}\" ({}) with admin {}",
+                organization.name, organization.id, admin.email
+            );
+            Ok(())
+        }
+        _ => {
+            settings
+                .resolve_jwt_secret()
+                .map_err(|error| format!("invalid configuration: {error}"))?;
+            let mut conn = connect(&database.url).await?;
+            bootstrap::ensure_first_admin(&mut conn, &settings).await?;
+            drop(conn);
+            let app = Application::build(&settings, &database.url)
+                .await
+                .map_err(|error| error.to_string())?;
+            log::info!(
+                "Tandem listening on http://{}:{} (Swagger UI at /docs)",
+                settings.bind.ip(),
+                app.port()
+            );
+            app.run_until_stopped()
+                .await
+                .map_err(|error| error.to_string())
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<AsyncPgConnection, String> {
+    AsyncPgConnection::establish(url)
+        .await
+        .map_err(|error| format!("cannot connect to the database: {error}"))
+}
+
+fn admin_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("TANDEM_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("set TANDEM_ADMIN_PASSWORD (no terminal to prompt on)".into());
+    }
+    let password = rpassword::prompt_password("Admin password (at least 12 characters): ")
+        .map_err(|error| error.to_string())?;
+    let again =
+        rpassword::prompt_password("Repeat the password: ").map_err(|error| error.to_string())?;
+    if password != again {
+        return Err("the passwords differ".into());
+    }
+    Ok(password)
+}

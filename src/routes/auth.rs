@@ -1,0 +1,285 @@
+//! Sign-in, token refresh with rotation, and sign-out.
+
+use actix_web::{post, web, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, Entry, Outcome};
+use crate::auth::jwt::ACCESS_TOKEN_SECONDS;
+use crate::auth::RequestMeta;
+use crate::db::models::users::User;
+use crate::db::models::{login_throttles, refresh_tokens, users};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::Json;
+use crate::routes::users::UserResponse;
+use crate::state::AppState;
+
+/// Refresh tokens live this long unless rotated or revoked first.
+const REFRESH_TOKEN_DAYS: i64 = 30;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// A fresh token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single use: exchange it at `/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    pub user: UserResponse,
+}
+
+fn unauthorized_login() -> AppError {
+    AppError::Unauthorized("The email or password is incorrect.".into())
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::Unauthorized("The refresh token is invalid, expired or revoked.".into())
+}
+
+/// Sign in with email and password.
+///
+/// Roles: anyone. A wrong email and a wrong password get the same answer. Repeated failures
+/// for one email lock it for 30 seconds, then twice as long after each further failure (at
+/// most 15 minutes); a locked email gets 429 with `Retry-After`.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures for this email; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
+    let email = crate::validation::normalize_email(&body.email);
+    let mut conn = state.pool.get().await?;
+    if let Some(until) = login_throttles::locked_until(&mut conn, &email).await? {
+        return Err(locked(until));
+    }
+    let user = users::find_by_email(&mut conn, &email).await?;
+    let hash = user
+        .as_ref()
+        .filter(|user| user.active)
+        .map(|user| user.password_hash.clone());
+    let verified = state.hasher.verify(body.password, hash).await?;
+    let actor = login_actor(user.as_ref(), meta);
+    let Some(user) = user.filter(|_| verified) else {
+        login_throttles::record_failure(&mut conn, &email).await?;
+        audit_login(&mut conn, &actor, Outcome::Denied).await?;
+        return Err(unauthorized_login());
+    };
+    login_throttles::clear(&mut conn, &email).await?;
+    let tokens = conn
+        .transaction(async move |conn| {
+            audit_login(conn, &actor, Outcome::Success).await?;
+            issue_pair(conn, &state, user, Uuid::now_v7()).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+fn locked(until: chrono::DateTime<Utc>) -> AppError {
+    AppError::TooManyRequests {
+        retry_after: (until - Utc::now()).num_seconds().max(1) as u64,
+        detail: "Too many failed sign-ins for this account; try again later.".into(),
+    }
+}
+
+fn login_actor(user: Option<&User>, meta: RequestMeta) -> Actor {
+    Actor {
+        id: user.map(|user| user.id),
+        role: user.map(|user| user.role),
+        client_id: None,
+        organization_id: user.map(|user| user.organization_id),
+        meta,
+    }
+}
+
+async fn audit_login(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    outcome: Outcome,
+) -> diesel::QueryResult<()> {
+    audit::record(
+        conn,
+        actor,
+        Entry {
+            action: "login",
+            resource_type: "session",
+            resource_id: actor.id.map(|id| id.to_string()),
+            participant_id: None,
+            outcome,
+        },
+    )
+    .await
+}
+
+/// Issues an access token and a refresh token in `family`.
+async fn issue_pair(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: User,
+    family: Uuid,
+) -> AppResult<TokenResponse> {
+    let refresh_token = new_refresh_token();
+    refresh_tokens::insert(
+        conn,
+        user.id,
+        family,
+        &hash_token(&refresh_token),
+        Utc::now() + Duration::days(REFRESH_TOKEN_DAYS),
+    )
+    .await?;
+    let access_token = state
+        .tokens
+        .issue(user.id, user.organization_id, user.role, user.token_version)
+        .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TOKEN_SECONDS,
+        refresh_token,
+        user: UserResponse::from(user),
+    })
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("rt_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+enum Rotation {
+    Issued(Box<TokenResponse>),
+    Refused,
+}
+
+/// Exchange a refresh token for a new pair.
+///
+/// Roles: anyone holding a refresh token. Each refresh token works once; presenting one that
+/// was already used revokes its whole family, so a stolen token and every token issued after
+/// it stop working.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair; the presented token is now used", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let state = state.into_inner();
+    let rotation = conn
+        .transaction(async move |conn| {
+            let Some(token) =
+                refresh_tokens::lock_by_hash(conn, &hash_token(&body.refresh_token)).await?
+            else {
+                return Ok(Rotation::Refused);
+            };
+            if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+                return Ok(Rotation::Refused);
+            }
+            if token.used_at.is_some() {
+                // Reuse: someone holds a copy. End the whole family.
+                refresh_tokens::revoke_family(conn, token.family_id).await?;
+                return Ok(Rotation::Refused);
+            }
+            let Some(user) = users::find(conn, token.user_id).await?.filter(|u| u.active) else {
+                return Ok(Rotation::Refused);
+            };
+            refresh_tokens::mark_used(conn, token.id).await?;
+            let pair = issue_pair(conn, &state, user, token.family_id).await?;
+            Ok::<_, AppError>(Rotation::Issued(Box::new(pair)))
+        })
+        .await?;
+    match rotation {
+        Rotation::Issued(pair) => Ok(HttpResponse::Ok().json(pair)),
+        Rotation::Refused => Err(invalid_refresh()),
+    }
+}
+
+/// Sign out: revokes the refresh token's whole family.
+///
+/// Roles: anyone holding a refresh token. Unknown tokens are accepted silently.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async move |conn| {
+        if let Some(token) =
+            refresh_tokens::lock_by_hash(conn, &hash_token(&body.refresh_token)).await?
+        {
+            refresh_tokens::revoke_family(conn, token.family_id).await?;
+        }
+        Ok::<_, AppError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

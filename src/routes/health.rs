@@ -1,0 +1,62 @@
+//! Liveness, readiness and the OpenAPI document.
+
+use actix_web::{get, web, HttpResponse};
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult, Problem};
+use crate::state::AppState;
+
+/// Health status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`
+    pub status: &'static str,
+}
+
+/// The process is up.
+///
+/// Roles: none (no token needed).
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database is reachable.
+///
+/// Roles: none (no token needed).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "The database is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    diesel::sql_query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map_err(|error| AppError::Unavailable(error.to_string()))?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+}
+
+/// The serialized OpenAPI document, built once at startup.
+pub struct OpenApiJson(pub String);
+
+/// This API's OpenAPI 3.1 document.
+///
+/// Roles: none (no token needed).
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+)]
+#[get("/openapi.json")]
+pub async fn get_openapi(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}

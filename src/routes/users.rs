@@ -1,0 +1,342 @@
+//! User accounts of the caller's organization (admins only).
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, Entry, Outcome};
+use crate::auth::{Admin, Role};
+use crate::db::models::refresh_tokens;
+use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, Query};
+use crate::http::{self, IfMatch};
+use crate::idempotency::{self, CreateOutcome, Created, IdempotencyKey};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::state::AppState;
+use crate::validation::{normalize_email, Checks, MAX_NAME_LENGTH};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(update_user);
+}
+
+/// A user account.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Inactive users cannot sign in; their tokens stop working at once.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserResponse {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            organization_id: user.organization_id,
+            email: user.email,
+            display_name: user.display_name,
+            role: user.role,
+            active: user.active,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A new staff account. Participant logins are made with `POST /participants/{id}/portal-account`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Unique across Tandem; at most 254 characters.
+    pub email: String,
+    /// 1 to 200 characters.
+    pub display_name: String,
+    /// `admin`, `supervisor` or `coach`.
+    pub role: Role,
+    /// 12 to 256 characters.
+    pub password: String,
+}
+
+/// Changes to a user; omitted fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// 1 to 200 characters.
+    pub display_name: Option<String>,
+    /// `admin`, `supervisor` or `coach`. Takes effect on the user's next request.
+    pub role: Option<Role>,
+    /// `false` deactivates the account and ends its sessions at once.
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only active (`true`) or inactive (`false`) users.
+    pub active: Option<bool>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn user_location(id: Uuid) -> String {
+    format!("/api/v1/users/{id}")
+}
+
+fn check_staff_role(checks: &mut Checks, role: Role) {
+    if role == Role::Participant {
+        checks.add(
+            "role",
+            "participant logins are created with POST /participants/{id}/portal-account",
+        );
+    }
+}
+
+/// Create a user.
+///
+/// Roles: admin.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response when repeated with the same body")),
+    responses(
+        (status = 201, description = "Created; `Location` names the new user", body = UserResponse),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or an idempotency key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    key: IdempotencyKey,
+    Json(body): Json<CreateUserRequest>,
+) -> AppResult<HttpResponse> {
+    let mut checks = Checks::new();
+    checks.email("email", &body.email);
+    checks.text("display_name", &body.display_name, MAX_NAME_LENGTH);
+    check_staff_role(&mut checks, body.role);
+    checks.password("password", &body.password);
+    checks.finish()?;
+    let password_hash = state.hasher.hash(body.password.clone()).await?;
+    let mut conn = state.pool.get().await?;
+    let outcome = conn
+        .transaction(async move |conn| {
+            if let Some(replay) = idempotency::replay_if_seen(conn, admin.id, &key, &body).await? {
+                return Ok(replay);
+            }
+            let email = normalize_email(&body.email);
+            if users::find_by_email(conn, &email).await?.is_some() {
+                return Err(AppError::conflict("A user with this email already exists."));
+            }
+            let user = users::insert(
+                conn,
+                &NewUser {
+                    id: Uuid::now_v7(),
+                    organization_id: admin.organization_id,
+                    email: &email,
+                    display_name: body.display_name.trim(),
+                    role: body.role,
+                    password_hash: &password_hash,
+                },
+            )
+            .await?;
+            audit_user(conn, &admin, "create", user.id).await?;
+            let created = Created::new(user_location(user.id), &UserResponse::from(user))?;
+            idempotency::remember(conn, admin.id, &key, &body, &created).await?;
+            Ok::<_, AppError>(CreateOutcome::Created(created))
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+/// List the organization's users, oldest first.
+///
+/// Roles: admin.
+#[utoipa::path(
+    tag = "users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserResponse>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    Query(query): Query<ListUsersQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let filter = UserFilter {
+        role: query.role,
+        active: query.active,
+    };
+    let mut conn = state.pool.get().await?;
+    let rows = users::list(&mut conn, admin.organization_id, &filter, &page).await?;
+    let page = page.finish(rows, |user| Cursor::After(user.id), UserResponse::from);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get one user.
+///
+/// Roles: admin. Users of other organizations are 404.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user; `ETag` identifies this version", body = UserResponse),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let user = users::find_in_org(&mut conn, admin.organization_id, *id).await?;
+    Ok(http::ok(&UserResponse::from(user)))
+}
+
+/// Change a user's name, role or active flag.
+///
+/// Roles: admin. A role change or deactivation takes effect on the user's next request.
+/// Admins cannot change their own role or deactivate themselves.
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` this change is based on")
+    ),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in the caller's organization", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin tried to demote or deactivate themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<UpdateUserRequest>,
+) -> AppResult<HttpResponse> {
+    let mut checks = Checks::new();
+    if let Some(name) = &body.display_name {
+        checks.text("display_name", name, MAX_NAME_LENGTH);
+    }
+    if let Some(role) = body.role {
+        check_staff_role(&mut checks, role);
+    }
+    checks.finish()?;
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let updated = conn
+        .transaction(async move |conn| {
+            let current = users::lock_in_org(conn, admin.organization_id, id).await?;
+            if_match.check(&UserResponse::from(current.clone()))?;
+            let changes = plan_changes(&admin.id, &current, &body)?;
+            if changes.active == Some(false) {
+                refresh_tokens::revoke_all_for_user(conn, id).await?;
+            }
+            let updated = users::update(conn, id, &changes).await?;
+            audit_user(conn, &admin, "update", id).await?;
+            Ok::<_, AppError>(UserResponse::from(updated))
+        })
+        .await?;
+    Ok(http::ok(&updated))
+}
+
+/// Works out the row changes, bumping the token version when sessions must end.
+fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppResult<UserChanges> {
+    let role_changes = body.role.is_some_and(|role| role != current.role);
+    let deactivates = body.active == Some(false) && current.active;
+    if *caller == current.id && (role_changes || deactivates) {
+        return Err(AppError::conflict(
+            "You cannot change your own role or deactivate yourself; ask another admin.",
+        ));
+    }
+    if current.role == Role::Participant && role_changes {
+        return Err(AppError::invalid(
+            "role",
+            "a participant login cannot be given a staff role",
+        ));
+    }
+    Ok(UserChanges {
+        display_name: body
+            .display_name
+            .as_ref()
+            .map(|name| name.trim().to_owned()),
+        role: body.role,
+        active: body.active,
+        token_version: (role_changes || deactivates).then_some(current.token_version + 1),
+        updated_at: Some(Utc::now()),
+        ..UserChanges::default()
+    })
+}
+
+async fn audit_user(
+    conn: &mut diesel_async::AsyncPgConnection,
+    admin: &crate::auth::AuthUser,
+    action: &str,
+    user_id: Uuid,
+) -> diesel::QueryResult<()> {
+    audit::record(
+        conn,
+        &Actor::from(admin),
+        Entry {
+            action,
+            resource_type: "user",
+            resource_id: Some(user_id.to_string()),
+            participant_id: None,
+            outcome: Outcome::Success,
+        },
+    )
+    .await
+}

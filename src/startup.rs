@@ -1,0 +1,149 @@
+//! Builds the HTTP server: the one place routes are mounted.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpRequest, HttpServer};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::error::{self, AppError};
+use crate::routes::fallback::{self, RouteTable};
+use crate::routes::{self, health};
+use crate::state::AppState;
+use crate::{audit, db, openapi, request_log};
+
+pub const OPENAPI_URL: &str = "/api/v1/openapi.json";
+
+/// Every documented route. Used both by the server and by [`openapi::document`].
+pub fn configure_documented(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                // Everything under /api/v1 may carry participant data: never cache it.
+                .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+                .configure(routes::configure_api)
+                .default_service(web::to(fallback::not_found_or_wrong_method)),
+        );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {0}: {1}")]
+    Bind(std::net::SocketAddr, std::io::Error),
+    #[error("cannot build the database pool: {0}")]
+    Pool(String),
+    #[error("password hashing is unavailable: {0}")]
+    Hashing(String),
+    #[error("TANDEM_JWT_SECRET is not set")]
+    MissingSecret,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.bind` (port 0 picks a free port) and prepares the server on `database_url`.
+    pub async fn build(settings: &Settings, database_url: &str) -> Result<Self, StartupError> {
+        let pool = db::build_pool(database_url, settings.database_pool_size)
+            .map_err(StartupError::Pool)?;
+        let secret = settings
+            .jwt_secret
+            .as_deref()
+            .ok_or(StartupError::MissingSecret)?;
+        let hasher =
+            PasswordHasher::new().map_err(|error| StartupError::Hashing(error.to_string()))?;
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            tokens: TokenKeys::new(secret, &settings.jwt_issuer, &settings.jwt_audience),
+            hasher,
+            environment: settings.environment,
+        });
+        let listener =
+            TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind(settings.bind, e))?;
+        let port = listener.local_addr()?.port();
+        let document = openapi::document();
+        let routes = web::Data::new(RouteTable::from_openapi(&document));
+        let spec = web::Data::new(health::OpenApiJson(openapi::document_json()));
+        audit::spawn_background_work(pool, Duration::from_secs(1));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+                .wrap(from_fn(request_log::log_request))
+                .app_data(state.clone())
+                .app_data(routes.clone())
+                .app_data(spec.clone())
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .into_utoipa_app()
+                .configure(configure_documented)
+                .into_app()
+                .service(web::redirect("/docs", "/docs/"))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .config(SwaggerConfig::new([OPENAPI_URL]).persist_authorization(true)),
+                )
+                .default_service(web::to(fallback::not_found_or_wrong_method))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest("A path parameter is malformed; ids are UUIDs.".into()).into()
+}
+
+fn query_error(_: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest("The query string is malformed.".into()).into()
+}
+
+/// Gives any error response that is not yet a problem document (actix's own rejections) one.
+fn problem_for_framework_errors<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let (request, _) = response.into_parts();
+    let replacement = error::generic_problem(status);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,262 @@
+use serde_json::json;
+
+use crate::helpers::{json, problem, TestApp, PASSWORD};
+
+#[tokio::test]
+async fn login_with_good_credentials_returns_a_token_pair_and_the_user() {
+    let app = TestApp::spawn().await;
+    let response = app.login(&app.org.coach.email, PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let body = json(response).await;
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["refresh_token"].as_str().is_some_and(|t| t.len() > 32));
+    assert_eq!(body["user"]["email"], app.org.coach.email.as_str());
+    assert_eq!(body["user"]["role"], "coach");
+    assert!(body["user"].get("password_hash").is_none());
+
+    let token = body["access_token"].as_str().unwrap();
+    let me = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(json(me).await["id"], app.org.coach.id.to_string());
+}
+
+#[tokio::test]
+async fn login_email_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .login(&app.org.coach.email.to_uppercase(), PASSWORD)
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    let wrong_password = app
+        .login(&app.org.coach.email, "not the password at all")
+        .await;
+    assert_eq!(
+        wrong_password.headers().get("www-authenticate").unwrap(),
+        "Bearer"
+    );
+    let wrong_password = problem(wrong_password, 401).await;
+    let unknown_email = problem(app.login("nobody@example.org", PASSWORD).await, 401).await;
+    assert_eq!(wrong_password, unknown_email);
+}
+
+#[tokio::test]
+async fn a_deactivated_account_cannot_sign_in() {
+    let app = TestApp::spawn().await;
+    app.sql(&format!(
+        "UPDATE users SET active = false WHERE id = '{}'",
+        app.org.coach.id
+    ))
+    .await
+    .unwrap();
+    problem(app.login(&app.org.coach.email, PASSWORD).await, 401).await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        problem(
+            app.login(&app.org.coach.email, "wrong password!!").await,
+            401,
+        )
+        .await;
+    }
+    let locked = app.login(&app.org.coach.email, PASSWORD).await;
+    let retry_after: u64 = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&retry_after));
+    problem(locked, 429).await;
+    // Other accounts are unaffected.
+    assert_eq!(
+        app.login(&app.org.admin.email, PASSWORD).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_emails_lock_the_same_way_so_locking_reveals_nothing() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        problem(
+            app.login("ghost@example.org", "wrong password!!").await,
+            401,
+        )
+        .await;
+    }
+    problem(app.login("ghost@example.org", PASSWORD).await, 429).await;
+}
+
+#[tokio::test]
+async fn a_lock_expires_and_success_clears_the_count() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        app.login(&app.org.coach.email, "wrong password!!").await;
+    }
+    app.sql("UPDATE login_throttles SET locked_until = now() - interval '1 second'")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.login(&app.org.coach.email, PASSWORD).await.status(),
+        200
+    );
+    let mut conn = app.conn().await;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let rows: i64 = tandem::db::schema::login_throttles::table
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post("/auth/refresh", None, &json!({"refresh_token": token}))
+        .await
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reusing_a_used_token_revokes_the_whole_family() {
+    let app = TestApp::spawn().await;
+    let first = json(app.login(&app.org.coach.email, PASSWORD).await).await;
+    let first_refresh = first["refresh_token"].as_str().unwrap().to_owned();
+
+    let second = refresh(&app, &first_refresh).await;
+    assert_eq!(second.status(), 200);
+    let second = json(second).await;
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first_refresh, second_refresh);
+    assert!(second["access_token"].is_string());
+
+    // The first token was already used: presenting it again is theft, and ends the family.
+    problem(refresh(&app, &first_refresh).await, 401).await;
+    problem(refresh(&app, &second_refresh).await, 401).await;
+}
+
+#[tokio::test]
+async fn garbage_refresh_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    problem(refresh(&app, "rt_not-a-token").await, 401).await;
+    problem(app.post("/auth/refresh", None, &json!({})).await, 422).await;
+}
+
+#[tokio::test]
+async fn logout_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let pair = json(app.login(&app.org.coach.email, PASSWORD).await).await;
+    let token = pair["refresh_token"].as_str().unwrap();
+    let rotated = json(refresh(&app, token).await).await;
+    let current = rotated["refresh_token"].as_str().unwrap();
+
+    let response = app
+        .post("/auth/logout", None, &json!({"refresh_token": current}))
+        .await;
+    assert_eq!(response.status(), 204);
+    problem(refresh(&app, current).await, 401).await;
+}
+
+#[tokio::test]
+async fn logins_are_audited_whether_they_succeed_or_fail() {
+    let app = TestApp::spawn().await;
+    app.login(&app.org.coach.email, PASSWORD).await;
+    app.login(&app.org.coach.email, "wrong password!!").await;
+    app.login("ghost@example.org", "wrong password!!").await;
+
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use tandem::db::schema::audit_events::dsl::*;
+    let mut conn = app.conn().await;
+    let rows: Vec<(Option<uuid::Uuid>, String)> = audit_events
+        .filter(action.eq("login"))
+        .order(seq.asc())
+        .select((actor_id, outcome))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (Some(app.org.coach.id), "success".to_owned()),
+            (Some(app.org.coach.id), "denied".to_owned()),
+            (None, "denied".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let pair = json(app.login(&app.org.coach.email, PASSWORD).await).await;
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = pair["refresh_token"].as_str().unwrap().to_owned();
+
+    let wrong = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(&access)
+        .json(
+            &json!({"current_password": "not it at all", "new_password": "a brand new passphrase"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(wrong, 422).await;
+    assert_eq!(
+        crate::helpers::error_fields(&body),
+        vec!["current_password"]
+    );
+
+    let short = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(&access)
+        .json(&json!({"current_password": PASSWORD, "new_password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(short, 422).await;
+    assert_eq!(crate::helpers::error_fields(&body), vec!["new_password"]);
+
+    let changed = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(&access)
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+
+    let me = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    problem(me, 401).await;
+    problem(refresh(&app, &refresh_token).await, 401).await;
+    problem(app.login(&app.org.coach.email, PASSWORD).await, 401).await;
+    assert_eq!(
+        app.login(&app.org.coach.email, "a brand new passphrase")
+            .await
+            .status(),
+        200
+    );
+}

@@ -1,0 +1,101 @@
+//! The OpenAPI document is complete, served, and matches the committed copy.
+
+use crate::helpers::{json, send, TestApp};
+
+fn committed_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json")
+}
+
+#[tokio::test]
+async fn the_committed_openapi_document_matches_the_code() {
+    let generated = tandem::openapi::document_json();
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    if std::env::var_os("TANDEM_UPDATE_OPENAPI").is_some() {
+        std::fs::write(committed_path(), &generated).unwrap();
+        return;
+    }
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date: run `TANDEM_UPDATE_OPENAPI=1 cargo test the_committed_openapi` \
+         or `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_generated_one() {
+    let app = TestApp::spawn().await;
+    let response = send(app.client.get(app.url("/api/v1/openapi.json"))).await;
+    assert_eq!(response.status(), 200);
+    let served = json(response).await;
+    let generated: serde_json::Value =
+        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+    assert_eq!(served, generated);
+    assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[tokio::test]
+async fn every_operation_names_its_roles_and_documents_its_errors() {
+    let document: serde_json::Value =
+        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/users/{id}"));
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let description = operation["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains("Roles:"),
+                "{method} {path} does not name its roles"
+            );
+            assert!(operation["operationId"].is_string());
+            let responses = operation["responses"].as_object().unwrap();
+            let secured = operation.get("security").is_some();
+            if secured {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_at_docs_and_points_at_the_document() {
+    let app = TestApp::spawn().await;
+    let redirect = send(app.client.get(app.url("/docs"))).await;
+    assert!(redirect.status().is_redirection());
+    let page = send(app.client.get(app.url("/docs/"))).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let config = send(app.client.get(app.url("/docs/swagger-initializer.js"))).await;
+    assert_eq!(config.status(), 200);
+    assert!(config
+        .text()
+        .await
+        .unwrap()
+        .contains("/api/v1/openapi.json"));
+}
+
+#[test]
+fn docker_compose_is_valid_yaml_with_a_database_and_the_service() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let compose: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let services = &compose["services"];
+    assert!(services["postgres"]["image"]
+        .as_str()
+        .unwrap()
+        .starts_with("postgres:16"));
+    assert!(services["postgres"]["healthcheck"].is_mapping());
+    let tandem = &services["tandem"];
+    assert!(tandem["build"].is_mapping() || tandem["build"].is_string());
+    assert!(tandem["healthcheck"].is_mapping());
+    let environment = serde_yaml::to_string(&tandem["environment"]).unwrap();
+    assert!(environment.contains("DATABASE_URL"));
+    assert!(compose["volumes"].is_mapping());
+}
