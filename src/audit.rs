@@ -6,6 +6,8 @@
 //! links them into the chain in insertion order. Verification walks the chain and reports the
 //! first row whose contents no longer match its link.
 
+use std::collections::hash_map::Entry as Slot;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -118,38 +120,52 @@ pub fn link_hash(prev_hash: &str, event: &AuditEvent) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The chain an event belongs to: its organization's, or the nil chain.
+fn chain_of(event: &AuditEvent) -> Uuid {
+    event.organization_id.unwrap_or(Uuid::nil())
+}
+
 /// Seals one batch of pending events; returns how many were linked (0 when another
 /// instance holds the sealer lock or nothing is pending).
 pub async fn seal_pending(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
-    conn.transaction(async move |conn| {
+    conn.transaction(async |conn| {
         if !audit_events::try_lock_sealer(conn).await? {
             return Ok(0);
         }
         let pending = audit_events::unsealed(conn, SEAL_BATCH).await?;
-        if pending.is_empty() {
-            return Ok(0);
-        }
-        let last = audit_events::last_link(conn).await?;
-        let (mut position, mut prev_hash) = last
-            .map(|link| (link.position, link.hash))
-            .unwrap_or((0, GENESIS.to_owned()));
+        let mut heads: HashMap<Uuid, (i64, String)> = HashMap::new();
         let mut links = Vec::with_capacity(pending.len());
         for event in &pending {
-            position += 1;
-            let hash = link_hash(&prev_hash, event);
+            let chain_id = chain_of(event);
+            if let Slot::Vacant(slot) = heads.entry(chain_id) {
+                let head = audit_events::last_link(conn, chain_id)
+                    .await?
+                    .map(|link| (link.position, link.hash))
+                    .unwrap_or((0, GENESIS.to_owned()));
+                slot.insert(head);
+            }
+            let Some((position, prev_hash)) = heads.get_mut(&chain_id) else {
+                continue;
+            };
+            *position += 1;
+            let hash = link_hash(prev_hash, event);
             links.push(ChainLink {
-                position,
+                chain_id,
+                position: *position,
                 event_seq: event.seq,
-                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                prev_hash: std::mem::replace(prev_hash, hash.clone()),
                 hash,
             });
+        }
+        if links.is_empty() {
+            return Ok(0);
         }
         audit_events::append_links(conn, &links).await
     })
     .await
 }
 
-/// Result of walking the chain.
+/// Result of walking an organization's chain.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
     /// True when every sealed event still matches its link.
@@ -162,24 +178,24 @@ pub struct Verification {
     pub unsealed: i64,
 }
 
-/// Walks the whole chain in order, recomputing every link.
-pub async fn verify(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Verification> {
+/// Walks an organization's chain in order, recomputing every link.
+pub async fn verify(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+) -> diesel::QueryResult<Verification> {
     let mut checked = 0;
     let mut after = 0;
     let mut prev_hash = GENESIS.to_owned();
-    loop {
-        let page = audit_events::chain_page(conn, after, 5000).await?;
+    let mut first_broken_id = None;
+    'walk: loop {
+        let page = audit_events::chain_page(conn, organization_id, after, 5000).await?;
         if page.is_empty() {
             break;
         }
         for (link, event) in page {
             if link.prev_hash != prev_hash || link_hash(&prev_hash, &event) != link.hash {
-                return Ok(Verification {
-                    ok: false,
-                    checked,
-                    first_broken_id: Some(event.id),
-                    unsealed: audit_events::count_unsealed(conn).await?,
-                });
+                first_broken_id = Some(event.id);
+                break 'walk;
             }
             checked += 1;
             after = link.position;
@@ -187,10 +203,10 @@ pub async fn verify(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Verific
         }
     }
     Ok(Verification {
-        ok: true,
+        ok: first_broken_id.is_none(),
         checked,
-        first_broken_id: None,
-        unsealed: audit_events::count_unsealed(conn).await?,
+        first_broken_id,
+        unsealed: audit_events::count_unsealed(conn, organization_id).await?,
     })
 }
 
@@ -224,4 +240,98 @@ pub fn spawn_background_work(pool: Pool, interval: Duration) {
             }
         }
     });
+}
+
+/// What a request touched, for its audit row.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub action: &'static str,
+    pub resource_type: &'static str,
+    pub resource_id: Option<String>,
+    pub participant_id: Option<Uuid>,
+}
+
+impl Target {
+    pub fn new(action: &'static str, resource_type: &'static str) -> Self {
+        Self {
+            action,
+            resource_type,
+            resource_id: None,
+            participant_id: None,
+        }
+    }
+
+    pub fn id(mut self, id: Uuid) -> Self {
+        self.resource_id = Some(id.to_string());
+        self
+    }
+
+    pub fn participant(mut self, participant_id: Uuid) -> Self {
+        self.participant_id = Some(participant_id);
+        self
+    }
+
+    fn entry(&self, outcome: Outcome) -> Entry<'_> {
+        Entry {
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id.clone(),
+            participant_id: self.participant_id,
+            outcome,
+        }
+    }
+}
+
+fn audit_failed(error: diesel::result::Error) -> crate::error::AppError {
+    crate::error::AppError::Unavailable(format!("audit write failed: {error}"))
+}
+
+/// Records a successful access. Inside a write's transaction, so the row and the change
+/// commit together; if the row cannot be written the request fails with 503.
+pub async fn success(
+    conn: &mut AsyncPgConnection,
+    actor: &AuthUser,
+    target: &Target,
+) -> Result<(), crate::error::AppError> {
+    record(conn, &Actor::from(actor), target.entry(Outcome::Success))
+        .await
+        .map_err(audit_failed)
+}
+
+/// Audits a read: success, or denied when the object is absent or out of scope (404).
+pub async fn read<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &AuthUser,
+    target: &Target,
+    result: diesel::QueryResult<T>,
+) -> Result<T, crate::error::AppError> {
+    let outcome = match &result {
+        Ok(_) => Outcome::Success,
+        Err(diesel::result::Error::NotFound) => Outcome::Denied,
+        Err(_) => return result.map_err(Into::into),
+    };
+    record(conn, &Actor::from(actor), target.entry(outcome))
+        .await
+        .map_err(audit_failed)?;
+    result.map_err(Into::into)
+}
+
+/// After a write's transaction: a request refused with a 4xx was rolled back with its
+/// success row, so record the refusal now. Server failures are not the caller's doing and
+/// leave nothing to record.
+pub async fn refused<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &AuthUser,
+    target: &Target,
+    result: Result<T, crate::error::AppError>,
+) -> Result<T, crate::error::AppError> {
+    use actix_web::ResponseError;
+    if let Err(error) = &result {
+        if error.status_code().is_client_error() {
+            record(conn, &Actor::from(actor), target.entry(Outcome::Denied))
+                .await
+                .map_err(audit_failed)?;
+        }
+    }
+    result
 }

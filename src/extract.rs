@@ -29,48 +29,94 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let media_type_ok = is_json(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_body(req, payload);
         Box::pin(async move {
             if !media_type_ok {
                 return Err(AppError::UnsupportedMediaType);
             }
-            if declared_length.is_some_and(|length| length > BODY_LIMIT) {
-                return Err(AppError::PayloadTooLarge);
-            }
-            let mut body = Vec::with_capacity(declared_length.unwrap_or(1024).min(BODY_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    AppError::BadRequest("The request body could not be read.".into())
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(Json)
+            parse_json(&body.await?).map(Json)
         })
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req
+/// A body sent either as JSON or as `application/x-www-form-urlencoded` (as OAuth clients do).
+#[derive(Debug)]
+pub struct FormOrJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let form = media_type(req) == "application/x-www-form-urlencoded";
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            if json {
+                return parse_json(&body).map(FormOrJson);
+            }
+            if !form {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if body.contains(&0)
+                || String::from_utf8_lossy(&body)
+                    .to_ascii_lowercase()
+                    .contains("%00")
+            {
+                return Err(AppError::invalid("body", "must not contain NUL characters"));
+            }
+            let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
+            serde_path_to_error::deserialize(deserializer)
+                .map(FormOrJson)
+                .map_err(|error| {
+                    let path = error.path().to_string();
+                    AppError::Validation(vec![describe(&path, &error.into_inner().to_string())])
+                })
+        })
+    }
+}
+
+/// Reads the body up to [`BODY_LIMIT`] (413 beyond).
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Vec<u8>, AppError>> + 'static {
+    let declared_length = req
         .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        if declared_length.is_some_and(|length| length > BODY_LIMIT) {
+            return Err(AppError::PayloadTooLarge);
+        }
+        let mut body = Vec::with_capacity(declared_length.unwrap_or(1024).min(BODY_LIMIT));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|_| AppError::BadRequest("The request body could not be read.".into()))?;
+            if body.len() + chunk.len() > BODY_LIMIT {
+                return Err(AppError::PayloadTooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+fn media_type(req: &HttpRequest) -> String {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
+        .and_then(|value| value.split(';').next())
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let essence = media_type(req);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

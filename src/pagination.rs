@@ -91,6 +91,14 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The query of a list with no filters of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,101 @@ fn check_email(value: &str) -> Result<(), &'static str> {
     }
 }
 
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_LENGTH: usize = 40;
+
+impl Checks {
+    /// An optional text: when present, trimmed, not empty, at most `max` characters.
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if let Some(value) = value {
+            self.text(field, value, max);
+        }
+    }
+
+    /// Tags such as `moud` or `twelve_step`: lower-case letters, digits and underscores.
+    pub fn tags(&mut self, field: &str, values: &[String]) {
+        if values.len() > MAX_TAGS {
+            self.add(field, format!("must have at most {MAX_TAGS} entries"));
+            return;
+        }
+        let well_formed = |tag: &str| {
+            (1..=MAX_TAG_LENGTH).contains(&tag.len())
+                && tag.starts_with(|c: char| c.is_ascii_lowercase())
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if let Some(index) = values.iter().position(|tag| !well_formed(tag)) {
+            self.add(
+                &format!("{field}[{index}]"),
+                "must be lower-case letters, digits and underscores (at most 40)",
+            );
+        }
+    }
+
+    /// Language tags such as `en`, `es` or `pt-BR`.
+    pub fn language(&mut self, field: &str, value: &str) {
+        let ok = (2..=35).contains(&value.len())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && value
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic());
+        if !ok {
+            self.add(
+                field,
+                "must be a language tag such as `en`, `es` or `pt-BR`",
+            );
+        }
+    }
+
+    pub fn phone(&mut self, field: &str, value: &str) {
+        let ok = (3..=40).contains(&value.chars().count())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().x".contains(c))
+            && value.chars().any(|c| c.is_ascii_digit());
+        if !ok {
+            self.add(
+                field,
+                "must be a phone number (digits, spaces, + - ( ) and x)",
+            );
+        }
+    }
+
+    /// A date that is not in the future and not before 1900.
+    pub fn past_date(&mut self, field: &str, value: chrono::NaiveDate) {
+        let today = chrono::Utc::now().date_naive();
+        let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(value);
+        if value > today {
+            self.add(field, "must not be in the future");
+        } else if value < earliest {
+            self.add(field, "must not be before 1900-01-01");
+        }
+    }
+
+    /// A reason for a status change: required, at most 1000 characters.
+    pub fn reason(&mut self, field: &str, value: Option<&str>, required: bool) {
+        match value {
+            Some(reason) => self.text(field, reason, MAX_REASON_LENGTH),
+            None if required => self.add(field, "is required for this change"),
+            None => {}
+        }
+    }
+}
+
+pub const MAX_REASON_LENGTH: usize = 1000;
+
+/// Deserializes a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for
+/// PATCH bodies where `null` clears a value. Use with `#[serde(default)]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

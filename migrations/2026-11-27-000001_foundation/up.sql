@@ -75,14 +75,18 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_org_idx ON audit_events (organization_id, id);
 CREATE INDEX audit_events_participant_idx ON audit_events (participant_id) WHERE participant_id IS NOT NULL;
 
--- The hash chain. Events are inserted unsealed on the request path; a single background sealer
--- (behind an advisory lock) links them here in insertion order, so the chain never serialises requests.
+-- The hash chains, one per organization (events with no organization, such as sign-ins with
+-- an unknown email, form the chain of the nil UUID). Events are inserted unsealed on the
+-- request path; a single background sealer (behind an advisory lock) links them here in
+-- insertion order, so the chain never serialises requests.
 CREATE TABLE audit_chain (
-    position bigint PRIMARY KEY,
+    chain_id uuid NOT NULL,
+    position bigint NOT NULL,
     event_seq bigint NOT NULL UNIQUE REFERENCES audit_events (seq),
     prev_hash text NOT NULL,
     hash text NOT NULL,
-    sealed_at timestamptz NOT NULL DEFAULT now()
+    sealed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (chain_id, position)
 );
 
 CREATE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$

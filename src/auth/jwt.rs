@@ -7,6 +7,28 @@ use uuid::Uuid;
 
 use super::Role;
 
+/// The `role` claim: a user's role, or `integration_client` for a machine client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    Admin,
+    Supervisor,
+    Coach,
+    Participant,
+    IntegrationClient,
+}
+
+impl From<Role> for TokenRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::Supervisor => Self::Supervisor,
+            Role::Coach => Self::Coach,
+            Role::Participant => Self::Participant,
+        }
+    }
+}
+
 /// Access tokens live this long.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -18,7 +40,7 @@ pub const TOKEN_TYPE: &str = "at+jwt";
 pub struct Claims {
     pub sub: Uuid,
     pub org: Uuid,
-    pub role: Role,
+    pub role: TokenRole,
     pub iss: String,
     pub aud: String,
     pub exp: i64,
@@ -62,14 +84,14 @@ impl TokenKeys {
         &self,
         subject: Uuid,
         organization: Uuid,
-        role: Role,
+        role: impl Into<TokenRole>,
         version: i32,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: subject,
             org: organization,
-            role,
+            role: role.into(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             exp: now + ACCESS_TOKEN_SECONDS,

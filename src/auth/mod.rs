@@ -12,74 +12,22 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgValue};
-use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::users;
+use crate::audit::{self, Actor, Entry, Outcome};
+use crate::db::models::{integration_clients, users};
 use crate::error::AppError;
 use crate::request_log::RequestId;
 use crate::state::AppState;
+use jwt::{Claims, TokenRole};
 
-/// A user's role in their organization.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsExpression,
-    FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Supervisor,
-    Coach,
-    Participant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Supervisor => "supervisor",
-            Self::Coach => "coach",
-            Self::Participant => "participant",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "admin" => Some(Self::Admin),
-            "supervisor" => Some(Self::Supervisor),
-            "coach" => Some(Self::Coach),
-            "participant" => Some(Self::Participant),
-            _ => None,
-        }
-    }
-}
-
-impl ToSql<Text, Pg> for Role {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl FromSql<Text, Pg> for Role {
-    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-        let raw = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-        Self::parse(&raw).ok_or_else(|| format!("unknown role `{raw}`").into())
+crate::text_enum! {
+    /// A user's role in their organization.
+    pub enum Role {
+        Admin => "admin",
+        Supervisor => "supervisor",
+        Coach => "coach",
+        Participant => "participant",
     }
 }
 
@@ -123,36 +71,190 @@ pub struct AuthUser {
 
 type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
+/// An authenticated integration client (a clinic or partner system).
+#[derive(Debug, Clone)]
+pub struct AuthClient {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub meta: RequestMeta,
+}
+
+/// Whoever holds a valid token: a user or an integration client.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    User(AuthUser),
+    Client(AuthClient),
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::User(user) => Actor::from(user),
+            Self::Client(client) => Actor {
+                id: None,
+                role: None,
+                client_id: Some(client.id),
+                organization_id: Some(client.organization_id),
+                meta: client.meta.clone(),
+            },
+        }
+    }
+}
+
+fn stale_token() -> AppError {
+    AppError::Unauthorized("The access token is no longer valid; sign in again.".into())
+}
+
+/// Checks the token against the live account or client: active, same organization, same role,
+/// same token version. Any difference means the token no longer speaks for its subject.
+async fn authenticate(
+    state: &AppState,
+    token: &str,
+    meta: RequestMeta,
+) -> Result<Caller, AppError> {
+    let claims: Claims = state
+        .tokens
+        .verify(token)
+        .ok_or_else(|| AppError::Unauthorized("The access token is invalid or expired.".into()))?;
+    let mut conn = state.pool.get().await?;
+    if claims.role == TokenRole::IntegrationClient {
+        return match integration_clients::session_state(&mut conn, claims.sub).await? {
+            Some((org, true, version)) if org == claims.org && version == claims.ver => {
+                Ok(Caller::Client(AuthClient {
+                    id: claims.sub,
+                    organization_id: org,
+                    meta,
+                }))
+            }
+            _ => Err(stale_token()),
+        };
+    }
+    match users::session_state(&mut conn, claims.sub).await? {
+        Some((org, role, true, version))
+            if org == claims.org
+                && TokenRole::from(role) == claims.role
+                && version == claims.ver =>
+        {
+            Ok(Caller::User(AuthUser {
+                id: claims.sub,
+                organization_id: org,
+                role,
+                meta,
+            }))
+        }
+        _ => Err(stale_token()),
+    }
+}
+
+/// What a refused request was after, read from the matched route, for the audit log.
+#[derive(Debug, Clone)]
+struct Target {
+    action: &'static str,
+    resource_type: String,
+    resource_id: Option<String>,
+}
+
+impl Target {
+    fn of(req: &HttpRequest) -> Self {
+        let pattern = req.match_pattern().unwrap_or_default();
+        let resource = pattern
+            .trim_start_matches("/api/v1/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('s')
+            .replace('-', "_");
+        Self {
+            action: match *req.method() {
+                actix_web::http::Method::GET => "read",
+                actix_web::http::Method::POST => "create",
+                actix_web::http::Method::DELETE => "delete",
+                _ => "update",
+            },
+            resource_type: resource,
+            resource_id: req.match_info().get("id").map(ToOwned::to_owned),
+        }
+    }
+}
+
+/// Records a request refused for its role, then returns the 403.
+async fn refuse(state: &AppState, caller: &Caller, target: Target) -> AppError {
+    let participant_id = (target.resource_type == "participant")
+        .then(|| {
+            target
+                .resource_id
+                .as_deref()
+                .and_then(|id| Uuid::parse_str(id).ok())
+        })
+        .flatten();
+    let entry = Entry {
+        action: target.action,
+        resource_type: &target.resource_type,
+        resource_id: target.resource_id.clone(),
+        participant_id,
+        outcome: Outcome::Denied,
+    };
+    let recorded = match state.pool.get().await {
+        Ok(mut conn) => audit::record(&mut conn, &caller.actor(), entry)
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(AppError::from(error)),
+    };
+    match recorded {
+        Ok(()) => AppError::Forbidden,
+        Err(error) => AppError::Unavailable(format!("audit write failed: {error}")),
+    }
+}
+
+fn caller_future(req: &HttpRequest) -> ExtractFuture<(Caller, web::Data<AppState>)> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer_token(req);
+    let meta = RequestMeta::of(req);
+    Box::pin(async move {
+        let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
+        let caller = authenticate(&state, &token?, meta).await?;
+        Ok((caller, state))
+    })
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = caller_future(req);
+        Box::pin(async move { caller.await.map(|(caller, _)| caller) })
+    }
+}
+
 impl FromRequest for AuthUser {
     type Error = AppError;
     type Future = ExtractFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
-        let meta = RequestMeta::of(req);
+        require_roles(
+            req,
+            &[
+                Role::Admin,
+                Role::Supervisor,
+                Role::Coach,
+                Role::Participant,
+            ],
+        )
+    }
+}
+
+impl FromRequest for AuthClient {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = caller_future(req);
+        let target = Target::of(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
-            let token = token?;
-            let claims = state.tokens.verify(&token).ok_or_else(|| {
-                AppError::Unauthorized("The access token is invalid or expired.".into())
-            })?;
-            let mut conn = state.pool.get().await?;
-            let current = users::session_state(&mut conn, claims.sub).await?;
-            match current {
-                Some((org, role, true, version))
-                    if org == claims.org && role == claims.role && version == claims.ver =>
-                {
-                    Ok(Self {
-                        id: claims.sub,
-                        organization_id: org,
-                        role,
-                        meta,
-                    })
-                }
-                _ => Err(AppError::Unauthorized(
-                    "The access token is no longer valid; sign in again.".into(),
-                )),
+            match caller.await? {
+                (Caller::Client(client), _) => Ok(client),
+                (caller, state) => Err(refuse(&state, &caller, target).await),
             }
         })
     }
@@ -172,18 +274,14 @@ fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.trim().to_owned())
 }
 
-fn require_roles(
-    req: &HttpRequest,
-    payload: &mut Payload,
-    allowed: &'static [Role],
-) -> ExtractFuture<AuthUser> {
-    let user = AuthUser::from_request(req, payload);
+/// A user whose role is in `allowed`; anyone else with a valid token gets an audited 403.
+fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
+    let caller = caller_future(req);
+    let target = Target::of(req);
     Box::pin(async move {
-        let user = user.await?;
-        if allowed.contains(&user.role) {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden)
+        match caller.await? {
+            (Caller::User(user), _) if allowed.contains(&user.role) => Ok(user),
+            (caller, state) => Err(refuse(&state, &caller, target).await),
         }
     })
 }
@@ -198,8 +296,8 @@ macro_rules! role_guard {
             type Error = AppError;
             type Future = ExtractFuture<Self>;
 
-            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-                let user = require_roles(req, payload, &[$(Role::$role),+]);
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let user = require_roles(req, &[$(Role::$role),+]);
                 Box::pin(async move { user.await.map($name) })
             }
         }

@@ -2,6 +2,7 @@
 
 pub mod models;
 pub mod schema;
+pub mod text_enum;
 
 use std::time::Duration;
 

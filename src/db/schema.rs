@@ -1,7 +1,8 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    audit_chain (position) {
+    audit_chain (chain_id, position) {
+        chain_id -> Uuid,
         position -> Int8,
         event_seq -> Int8,
         prev_hash -> Text,
@@ -30,6 +31,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    coach_profiles (user_id) {
+        user_id -> Uuid,
+        organization_id -> Uuid,
+        max_caseload -> Int4,
+        languages -> Array<Text>,
+        specialties -> Array<Text>,
+        lived_experience -> Array<Text>,
+        recovery_pathways -> Array<Text>,
+        bio -> Nullable<Text>,
+        accepting_new -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (caller_id, key) {
         caller_id -> Uuid,
         key -> Text,
@@ -38,6 +55,21 @@ diesel::table! {
         response_body -> Jsonb,
         location -> Nullable<Text>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    integration_clients (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        scopes -> Array<Text>,
+        active -> Bool,
+        token_version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -59,6 +91,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    pairings (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        coach_id -> Uuid,
+        status -> Text,
+        started_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        first_name -> Text,
+        last_name -> Text,
+        preferred_name -> Nullable<Text>,
+        pronouns -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        preferred_language -> Nullable<Text>,
+        recovery_pathways -> Array<Text>,
+        needs -> Array<Text>,
+        intake_date -> Nullable<Date>,
+        status -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_text -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -68,6 +139,19 @@ diesel::table! {
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    status_changes (id) {
+        id -> Uuid,
+        subject_type -> Text,
+        subject_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        actor_id -> Nullable<Uuid>,
+        at -> Timestamptz,
     }
 }
 
@@ -87,15 +171,28 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_chain -> audit_events (event_seq));
+diesel::joinable!(coach_profiles -> organizations (organization_id));
+diesel::joinable!(coach_profiles -> users (user_id));
+diesel::joinable!(integration_clients -> organizations (organization_id));
+diesel::joinable!(pairings -> organizations (organization_id));
+diesel::joinable!(pairings -> participants (participant_id));
+diesel::joinable!(pairings -> users (coach_id));
+diesel::joinable!(participants -> organizations (organization_id));
+diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_events,
+    coach_profiles,
     idempotency_keys,
+    integration_clients,
     login_throttles,
     organizations,
+    pairings,
+    participants,
     refresh_tokens,
+    status_changes,
     users,
 );

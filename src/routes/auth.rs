@@ -16,9 +16,9 @@ use crate::audit::{self, Actor, Entry, Outcome};
 use crate::auth::jwt::ACCESS_TOKEN_SECONDS;
 use crate::auth::RequestMeta;
 use crate::db::models::users::User;
-use crate::db::models::{login_throttles, refresh_tokens, users};
+use crate::db::models::{integration_clients, login_throttles, refresh_tokens, users};
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::Json;
+use crate::extract::{FormOrJson, Json};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
 
@@ -26,7 +26,10 @@ use crate::state::AppState;
 const REFRESH_TOKEN_DAYS: i64 = 30;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(refresh).service(logout);
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(client_token);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -282,4 +285,92 @@ pub async fn logout(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// OAuth 2.0 client credentials, as JSON or `application/x-www-form-urlencoded`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTokenRequest {
+    /// Always `client_credentials`.
+    pub grant_type: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Ignored: a client always receives all of its scopes.
+    pub scope: Option<String>,
+}
+
+/// An access token for an integration client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientTokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    /// The client's scopes, space-separated.
+    pub scope: String,
+}
+
+/// Constant-time comparison of two digests.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Get an access token for an integration client (OAuth 2.0 client credentials).
+///
+/// Roles: integration clients (by `client_id` and `client_secret`). The token carries the
+/// role `integration_client`; user endpoints answer it with 403.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
+    responses(
+        (status = 200, description = "A token", body = ClientTokenResponse),
+        (status = 400, description = "Malformed body, or a `grant_type` other than `client_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown client, wrong secret or inactive client", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is neither form-encoded nor JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn client_token(
+    state: web::Data<AppState>,
+    FormOrJson(body): FormOrJson<ClientTokenRequest>,
+) -> AppResult<HttpResponse> {
+    if body.grant_type != "client_credentials" {
+        return Err(AppError::BadRequest(
+            "Only the `client_credentials` grant type is supported.".into(),
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let client = integration_clients::find_by_client_id(&mut conn, &body.client_id)
+        .await?
+        .filter(|client| client.active)
+        .filter(|client| same_digest(&client.secret_hash, &hash_token(&body.client_secret)))
+        .ok_or_else(|| AppError::Unauthorized("The client credentials are invalid.".into()))?;
+    let access_token = state
+        .tokens
+        .issue(
+            client.id,
+            client.organization_id,
+            crate::auth::jwt::TokenRole::IntegrationClient,
+            client.token_version,
+        )
+        .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
+    Ok(HttpResponse::Ok().json(ClientTokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TOKEN_SECONDS,
+        scope: client.scopes.join(" "),
+    }))
+}
+
+/// The stored form of a client secret.
+pub fn hash_client_secret(secret: &str) -> String {
+    hash_token(secret)
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Entry, Outcome};
 use crate::auth::{Admin, Role};
-use crate::db::models::refresh_tokens;
 use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
+use crate::db::models::{coach_profiles, refresh_tokens};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, Query};
 use crate::http::{self, IfMatch};
@@ -165,6 +165,9 @@ pub async fn create_user(
                 },
             )
             .await?;
+            if user.role == Role::Coach {
+                coach_profiles::ensure(conn, user.id, user.organization_id).await?;
+            }
             audit_user(conn, &admin, "create", user.id).await?;
             let created = Created::new(user_location(user.id), &UserResponse::from(user))?;
             idempotency::remember(conn, admin.id, &key, &body, &created).await?;
@@ -286,6 +289,9 @@ pub async fn update_user(
                 refresh_tokens::revoke_all_for_user(conn, id).await?;
             }
             let updated = users::update(conn, id, &changes).await?;
+            if updated.role == Role::Coach {
+                coach_profiles::ensure(conn, id, updated.organization_id).await?;
+            }
             audit_user(conn, &admin, "update", id).await?;
             Ok::<_, AppError>(UserResponse::from(updated))
         })

@@ -260,3 +260,63 @@ async fn changing_the_password_ends_every_session() {
         200
     );
 }
+
+#[tokio::test]
+async fn integration_clients_get_tokens_by_client_credentials() {
+    let app = TestApp::spawn().await;
+    let client = &app.org.client;
+    let form = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            client.client_id, client.secret
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let body = json(form).await;
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "referrals");
+    let token = body["access_token"].as_str().unwrap();
+
+    // A client token is valid, but no user endpoint accepts it.
+    let me = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    problem(me, 403).await;
+
+    let as_json = app
+        .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret}))
+        .await;
+    assert_eq!(as_json.status(), 200);
+    let wrong = app
+        .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "guess"}))
+        .await;
+    problem(wrong, 401).await;
+    let grant = app
+        .post("/auth/token", None, &json!({"grant_type": "password", "client_id": client.client_id, "client_secret": client.secret}))
+        .await;
+    problem(grant, 400).await;
+
+    app.sql(&format!(
+        "UPDATE integration_clients SET active = false WHERE id = '{}'",
+        client.id
+    ))
+    .await
+    .unwrap();
+    let me = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    problem(me, 401).await;
+}

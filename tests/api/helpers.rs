@@ -7,13 +7,16 @@ use std::collections::HashMap;
 use std::sync::{mpsc, OnceLock};
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tandem::auth::jwt::TokenKeys;
+use tandem::auth::jwt::TokenRole;
 use tandem::auth::Role;
 use tandem::config::Settings;
-use tandem::db::schema::{organizations, users};
+use tandem::db::schema::{
+    coach_profiles, integration_clients, organizations, pairings, participants, users,
+};
 use tandem::embedded_pg::EmbeddedPostgres;
 use tandem::startup::Application;
 use uuid::Uuid;
@@ -111,10 +114,8 @@ async fn execute(url: &str, sql: &str) -> Result<(), String> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| format!("connecting to {url}: {e}"))?;
-    diesel::sql_query(sql)
-        .execute(&mut conn)
+    conn.batch_execute(sql)
         .await
-        .map(|_| ())
         .map_err(|e| format!("{sql}: {e}"))
 }
 
@@ -128,14 +129,46 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// One organization of the fixture, with one user of each role.
+/// An integration client made by the fixture.
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    pub id: Uuid,
+    pub client_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+/// Anything that can send a bearer token.
+pub trait Caller {
+    fn token(&self) -> &str;
+}
+
+impl Caller for TestUser {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl Caller for TestClient {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// One organization of the fixture: one user of each role, a second coach, an integration
+/// client, and a participant record (`participant_id`) that belongs to the `participant` user
+/// and is in an active pairing (`pairing_id`) with `coach`.
 #[derive(Debug, Clone)]
 pub struct TestOrg {
     pub id: Uuid,
     pub admin: TestUser,
     pub supervisor: TestUser,
     pub coach: TestUser,
+    pub other_coach: TestUser,
     pub participant: TestUser,
+    pub client: TestClient,
+    pub participant_id: Uuid,
+    pub pairing_id: Uuid,
 }
 
 /// A running Tandem on its own database, with two organizations.
@@ -197,26 +230,31 @@ impl TestApp {
     }
 
     /// A request to an `/api/v1` path, authenticated as `user` when given.
-    pub fn request(&self, method: Method, path: &str, user: Option<&TestUser>) -> RequestBuilder {
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        caller: Option<&dyn Caller>,
+    ) -> RequestBuilder {
         let request = self
             .client
             .request(method, self.url(&format!("/api/v1{path}")));
-        match user {
-            Some(user) => request.bearer_auth(&user.token),
+        match caller {
+            Some(caller) => request.bearer_auth(caller.token()),
             None => request,
         }
     }
 
-    pub async fn get(&self, path: &str, user: &TestUser) -> Response {
-        send(self.request(Method::GET, path, Some(user))).await
+    pub async fn get(&self, path: &str, caller: &dyn Caller) -> Response {
+        send(self.request(Method::GET, path, Some(caller))).await
     }
 
-    pub async fn post(&self, path: &str, user: Option<&TestUser>, body: &Value) -> Response {
-        send(self.request(Method::POST, path, user).json(body)).await
+    pub async fn post(&self, path: &str, caller: Option<&dyn Caller>, body: &Value) -> Response {
+        send(self.request(Method::POST, path, caller).json(body)).await
     }
 
-    pub async fn patch(&self, path: &str, user: &TestUser, body: &Value) -> Response {
-        send(self.request(Method::PATCH, path, Some(user)).json(body)).await
+    pub async fn patch(&self, path: &str, caller: &dyn Caller, body: &Value) -> Response {
+        send(self.request(Method::PATCH, path, Some(caller)).json(body)).await
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
@@ -302,12 +340,79 @@ async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) 
                 .unwrap_or_else(|e| panic!("{e}")),
         }
     };
+    let admin = user(Role::Admin).await;
+    let supervisor = user(Role::Supervisor).await;
+    let coach = user(Role::Coach).await;
+    let other_coach = user(Role::Coach).await;
+    let participant = user(Role::Participant).await;
+    for coach_id in [coach.id, other_coach.id] {
+        diesel::insert_into(coach_profiles::table)
+            .values((
+                coach_profiles::user_id.eq(coach_id),
+                coach_profiles::organization_id.eq(id),
+            ))
+            .execute(conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let participant_id = Uuid::now_v7();
+    diesel::insert_into(participants::table)
+        .values((
+            participants::id.eq(participant_id),
+            participants::organization_id.eq(id),
+            participants::user_id.eq(participant.id),
+            participants::first_name.eq("Jordan"),
+            participants::last_name.eq(format!("Seeded {name}")),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pairing_id = Uuid::now_v7();
+    diesel::insert_into(pairings::table)
+        .values((
+            pairings::id.eq(pairing_id),
+            pairings::organization_id.eq(id),
+            pairings::participant_id.eq(participant_id),
+            pairings::coach_id.eq(coach.id),
+            pairings::status.eq("active"),
+            pairings::created_by.eq(admin.id),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client_uuid = Uuid::now_v7();
+    let client_id = format!("clinic-{}", client_uuid.simple());
+    let secret = format!("secret-{}", Uuid::new_v4().simple());
+    diesel::insert_into(integration_clients::table)
+        .values((
+            integration_clients::id.eq(client_uuid),
+            integration_clients::organization_id.eq(id),
+            integration_clients::name.eq("Riverside Clinic"),
+            integration_clients::client_id.eq(&client_id),
+            integration_clients::secret_hash.eq(tandem::routes::auth::hash_client_secret(&secret)),
+            integration_clients::scopes.eq(vec!["referrals".to_owned()]),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = TestClient {
+        id: client_uuid,
+        client_id,
+        secret,
+        token: tokens
+            .issue(client_uuid, id, TokenRole::IntegrationClient, 0)
+            .unwrap_or_else(|e| panic!("{e}")),
+    };
     TestOrg {
         id,
-        admin: user(Role::Admin).await,
-        supervisor: user(Role::Supervisor).await,
-        coach: user(Role::Coach).await,
-        participant: user(Role::Participant).await,
+        admin,
+        supervisor,
+        coach,
+        other_coach,
+        participant,
+        client,
+        participant_id,
+        pairing_id,
     }
 }
 

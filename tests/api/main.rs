@@ -1,10 +1,14 @@
 //! HTTP tests against a real Tandem over a real PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod auth;
+mod coaches;
 mod docs;
 mod errors;
 mod helpers;
 mod jwt;
 mod operations;
+mod pairings;
+mod participants;
 mod users;

@@ -76,7 +76,7 @@ async fn only_admins_may_manage_users() {
     )
     .await;
     let listed = json(app.get("/users", &app.org.admin).await).await;
-    assert_eq!(listed["items"].as_array().unwrap().len(), 4);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 5);
 }
 
 #[tokio::test]
@@ -151,7 +151,7 @@ async fn invalid_users_are_refused_naming_each_field_and_nothing_is_created() {
     assert_eq!(error_fields(&body), vec!["organization_id"]);
 
     let listed = json(app.get("/users", &app.org.admin).await).await;
-    assert_eq!(listed["items"].as_array().unwrap().len(), 4);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 5);
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn an_idempotency_key_replays_the_first_response_and_rejects_a_different_b
     assert!(other.headers().get("idempotent-replayed").is_none());
 
     let listed = json(app.get("/users", &app.org.admin).await).await;
-    assert_eq!(listed["items"].as_array().unwrap().len(), 5);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -228,7 +228,7 @@ async fn users_are_listed_in_pages_with_filters() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.len(), 7);
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.dedup();

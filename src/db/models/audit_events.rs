@@ -45,6 +45,7 @@ pub struct NewAuditEvent {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_chain)]
 pub struct ChainLink {
+    pub chain_id: Uuid,
     pub position: i64,
     pub event_seq: i64,
     pub prev_hash: String,
@@ -72,8 +73,12 @@ pub async fn try_lock_sealer(conn: &mut AsyncPgConnection) -> QueryResult<bool> 
     Ok(row.locked)
 }
 
-pub async fn last_link(conn: &mut AsyncPgConnection) -> QueryResult<Option<ChainLink>> {
+pub async fn last_link(
+    conn: &mut AsyncPgConnection,
+    chain_id: Uuid,
+) -> QueryResult<Option<ChainLink>> {
     audit_chain::table
+        .filter(audit_chain::chain_id.eq(chain_id))
         .order(audit_chain::position.desc())
         .select(ChainLink::as_select())
         .first(conn)
@@ -109,14 +114,16 @@ pub async fn append_links(conn: &mut AsyncPgConnection, links: &[ChainLink]) -> 
         .await
 }
 
-/// A page of the chain with its events, in chain order, after `after_position`.
+/// A page of a chain with its events, in chain order, after `after_position`.
 pub async fn chain_page(
     conn: &mut AsyncPgConnection,
+    chain_id: Uuid,
     after_position: i64,
     limit: i64,
 ) -> QueryResult<Vec<(ChainLink, AuditEvent)>> {
     audit_chain::table
         .inner_join(audit_events::table)
+        .filter(audit_chain::chain_id.eq(chain_id))
         .filter(audit_chain::position.gt(after_position))
         .order(audit_chain::position.asc())
         .limit(limit)
@@ -125,12 +132,69 @@ pub async fn chain_page(
         .await
 }
 
-pub async fn count_unsealed(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+/// Events of an organization not yet sealed.
+pub async fn count_unsealed(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+) -> QueryResult<i64> {
     audit_events::table
+        .filter(audit_events::organization_id.eq(organization_id))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             audit_chain::table.filter(audit_chain::event_seq.eq(audit_events::seq)),
         )))
         .count()
         .get_result(conn)
         .await
+}
+
+/// Filters for the audit log; all optional.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub participant_id: Option<Uuid>,
+    pub resource_type: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// An organization's audit events, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &AuditFilter,
+    page: &crate::pagination::PageRequest,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query = audit_events::table
+        .filter(audit_events::organization_id.eq(organization_id))
+        .select(AuditEvent::as_select())
+        .order(audit_events::id.desc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor));
+    }
+    if let Some(participant) = filter.participant_id {
+        query = query.filter(audit_events::participant_id.eq(participant));
+    }
+    if let Some(resource_type) = &filter.resource_type {
+        query = query.filter(audit_events::resource_type.eq(resource_type.clone()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(audit_events::outcome.eq(outcome.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::at.lt(to));
+    }
+    if let Some(crate::pagination::Cursor::After(before)) = page.cursor {
+        query = query.filter(audit_events::id.lt(before));
+    }
+    query.load(conn).await
 }

@@ -1,8 +1,13 @@
 //! One module per table: the row types and the queries that read and write them.
 
 pub mod audit_events;
+pub mod coach_profiles;
 pub mod idempotency_keys;
+pub mod integration_clients;
 pub mod login_throttles;
 pub mod organizations;
+pub mod pairings;
+pub mod participants;
 pub mod refresh_tokens;
+pub mod status_changes;
 pub mod users;

@@ -1,0 +1,62 @@
+//! The status history kept for pairings, participants and other state machines.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::status_changes;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = status_changes)]
+pub struct StatusChange {
+    pub id: Uuid,
+    pub subject_type: String,
+    pub subject_id: Uuid,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub reason: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+pub struct NewStatusChange<'a> {
+    pub subject_type: &'a str,
+    pub subject_id: Uuid,
+    pub from_status: Option<&'a str>,
+    pub to_status: &'a str,
+    pub reason: Option<&'a str>,
+    pub actor_id: Option<Uuid>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    change: NewStatusChange<'_>,
+) -> QueryResult<usize> {
+    diesel::insert_into(status_changes::table)
+        .values((
+            status_changes::id.eq(Uuid::now_v7()),
+            status_changes::subject_type.eq(change.subject_type),
+            status_changes::subject_id.eq(change.subject_id),
+            status_changes::from_status.eq(change.from_status),
+            status_changes::to_status.eq(change.to_status),
+            status_changes::reason.eq(change.reason),
+            status_changes::actor_id.eq(change.actor_id),
+            status_changes::at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// The history of one subject, oldest first.
+pub async fn for_subject(
+    conn: &mut AsyncPgConnection,
+    subject_id: Uuid,
+) -> QueryResult<Vec<StatusChange>> {
+    status_changes::table
+        .filter(status_changes::subject_id.eq(subject_id))
+        .order((status_changes::at.asc(), status_changes::id.asc()))
+        .select(StatusChange::as_select())
+        .load(conn)
+        .await
+}

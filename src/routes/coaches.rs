@@ -1,0 +1,370 @@
+//! Coach profiles: capacity, languages, lived experience, and caseloads.
+
+use actix_web::{get, patch, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::{self, Target};
+use crate::auth::{AuthUser, Role, Staff, Supervisor};
+use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
+use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, Query};
+use crate::http::{self, IfMatch};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::state::AppState;
+use crate::validation::{nullable, Checks};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_coaches)
+        .service(get_coach)
+        .service(update_coach)
+        .service(get_caseload);
+}
+
+const MAX_BIO: usize = 2000;
+
+/// A coach's profile. Addressed by the coach's user id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoachResponse {
+    /// The coach's user id.
+    pub id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    /// Whether the coach's account is active.
+    pub active: bool,
+    /// The most current pairings (proposed, active or paused) this coach may hold.
+    pub max_caseload: i32,
+    /// Current pairings now.
+    pub current_caseload: i64,
+    /// Language tags such as `en`, `es`.
+    pub languages: Vec<String>,
+    /// e.g. `housing`, `employment`, `family_reunification`.
+    pub specialties: Vec<String>,
+    /// e.g. `opioids`, `alcohol`, `stimulants`, `incarceration`, `homelessness`, `veteran`,
+    /// `lgbtq`, `parenting`.
+    pub lived_experience: Vec<String>,
+    /// e.g. `twelve_step`, `smart_recovery`, `moud`, `faith_based`, `harm_reduction`, `natural`.
+    pub recovery_pathways: Vec<String>,
+    pub bio: Option<String>,
+    /// Whether the coach takes new participants (match suggestions skip those who do not).
+    pub accepting_new: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Coach> for CoachResponse {
+    fn from(coach: Coach) -> Self {
+        let profile = coach.profile;
+        Self {
+            id: profile.user_id,
+            display_name: coach.display_name,
+            email: coach.email,
+            active: coach.active,
+            max_caseload: profile.max_caseload,
+            current_caseload: coach.current_caseload,
+            languages: profile.languages,
+            specialties: profile.specialties,
+            lived_experience: profile.lived_experience,
+            recovery_pathways: profile.recovery_pathways,
+            bio: profile.bio,
+            accepting_new: profile.accepting_new,
+            updated_at: profile.updated_at,
+        }
+    }
+}
+
+/// Changes to a coach profile; omitted fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCoachRequest {
+    /// 0 to 500. Admins and supervisors only. Lowering it below the current caseload keeps
+    /// existing pairings but admits no new ones.
+    pub max_caseload: Option<i32>,
+    pub languages: Option<Vec<String>>,
+    pub specialties: Option<Vec<String>>,
+    pub lived_experience: Option<Vec<String>>,
+    pub recovery_pathways: Option<Vec<String>>,
+    /// Up to 2000 characters; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    pub accepting_new: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListCoachesQuery {
+    pub accepting_new: Option<bool>,
+    /// Only coaches who speak this language tag.
+    pub language: Option<String>,
+    /// Only coaches whose accounts are active (`true`) or inactive (`false`).
+    pub active: Option<bool>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One participant on a coach's caseload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseloadEntry {
+    pub participant_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub pairing_id: Uuid,
+    pub pairing_status: PairingStatus,
+    pub paired_since: DateTime<Utc>,
+    /// When the coach last recorded a session with the participant; `null` when never.
+    pub last_contact_at: Option<DateTime<Utc>>,
+    /// The participant's goals that are active or paused.
+    pub open_goal_count: i64,
+    /// The earliest follow-up due from the participant's session notes, if any.
+    pub next_follow_up_due: Option<chrono::NaiveDate>,
+}
+
+impl From<CaseloadRow> for CaseloadEntry {
+    fn from(row: CaseloadRow) -> Self {
+        Self {
+            participant_id: row.pairing.participant_id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            preferred_name: row.preferred_name,
+            pairing_id: row.pairing.id,
+            pairing_status: row.pairing.status,
+            paired_since: row.pairing.created_at,
+            last_contact_at: None,
+            open_goal_count: 0,
+            next_follow_up_due: None,
+        }
+    }
+}
+
+/// Admins and supervisors see every coach of their organization; coaches only themselves.
+fn may_see(user: &AuthUser, coach_id: Uuid) -> bool {
+    matches!(user.role, Role::Admin | Role::Supervisor) || user.id == coach_id
+}
+
+async fn find_visible(conn: &mut AsyncPgConnection, user: &AuthUser, id: Uuid) -> AppResult<Coach> {
+    if !may_see(user, id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(coach_profiles::find(conn, user.organization_id, id).await?)
+}
+
+/// List the organization's coaches with their capacity.
+///
+/// Roles: admin, supervisor.
+#[utoipa::path(
+    tag = "coaches",
+    params(ListCoachesQuery),
+    responses(
+        (status = 200, description = "A page of coaches", body = Page<CoachResponse>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Coaches, participants and integration clients may not list coaches", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/coaches")]
+pub async fn list_coaches(
+    state: web::Data<AppState>,
+    Supervisor(user): Supervisor,
+    Query(query): Query<ListCoachesQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let filter = CoachFilter {
+        accepting_new: query.accepting_new,
+        language: query.language,
+        active: query.active,
+    };
+    let mut conn = state.pool.get().await?;
+    let rows = coach_profiles::list(&mut conn, user.organization_id, &filter, &page).await?;
+    let page = page.finish(
+        rows,
+        |c| Cursor::After(c.profile.user_id),
+        CoachResponse::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a coach's profile.
+///
+/// Roles: admin, supervisor, coach (their own profile; other coaches are 404).
+#[utoipa::path(
+    tag = "coaches",
+    params(("id" = Uuid, Path, description = "The coach's user id")),
+    responses(
+        (status = 200, description = "The coach; `ETag` identifies this version", body = CoachResponse),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Participants and integration clients may not read coach profiles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/coaches/{id}")]
+pub async fn get_coach(
+    state: web::Data<AppState>,
+    Staff(user): Staff,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let coach = find_visible(&mut conn, &user, id.into_inner()).await?;
+    Ok(http::ok(&CoachResponse::from(coach)))
+}
+
+/// Update a coach's profile.
+///
+/// Roles: admin, supervisor (any coach of the organization), coach (their own profile,
+/// except `max_caseload`).
+#[utoipa::path(
+    tag = "coaches",
+    params(
+        ("id" = Uuid, Path, description = "The coach's user id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` this change is based on")
+    ),
+    request_body = UpdateCoachRequest,
+    responses(
+        (status = 200, description = "The updated profile", body = CoachResponse),
+        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Participants and integration clients may not edit coach profiles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a coach changing their own `max_caseload`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/coaches/{id}")]
+pub async fn update_coach(
+    state: web::Data<AppState>,
+    Staff(user): Staff,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<UpdateCoachRequest>,
+) -> AppResult<HttpResponse> {
+    let changes = validate_update(&user, body)?;
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let updated = conn
+        .transaction(async move |conn| {
+            if !may_see(&user, id)
+                || coach_profiles::lock(conn, user.organization_id, id)
+                    .await?
+                    .is_none()
+            {
+                return Err(AppError::NotFound);
+            }
+            if_match.check(&CoachResponse::from(
+                coach_profiles::find(conn, user.organization_id, id).await?,
+            ))?;
+            coach_profiles::update(conn, id, &changes).await?;
+            Ok::<_, AppError>(CoachResponse::from(
+                coach_profiles::find(conn, user.organization_id, id).await?,
+            ))
+        })
+        .await?;
+    Ok(http::ok(&updated))
+}
+
+fn validate_update(user: &AuthUser, body: UpdateCoachRequest) -> AppResult<CoachProfileChanges> {
+    let mut checks = Checks::new();
+    if let Some(max) = body.max_caseload {
+        if user.role == Role::Coach {
+            checks.add(
+                "max_caseload",
+                "only admins and supervisors may change a coach's capacity",
+            );
+        } else if !(0..=500).contains(&max) {
+            checks.add("max_caseload", "must be between 0 and 500");
+        }
+    }
+    for (field, tags) in [
+        ("languages", &body.languages),
+        ("specialties", &body.specialties),
+        ("lived_experience", &body.lived_experience),
+        ("recovery_pathways", &body.recovery_pathways),
+    ] {
+        if let Some(tags) = tags {
+            if field == "languages" {
+                for (index, language) in tags.iter().enumerate() {
+                    checks.language(&format!("languages[{index}]"), language);
+                }
+            } else {
+                checks.tags(field, tags);
+            }
+        }
+    }
+    if let Some(Some(bio)) = &body.bio {
+        checks.text("bio", bio, MAX_BIO);
+    }
+    checks.finish()?;
+    Ok(CoachProfileChanges {
+        max_caseload: body.max_caseload,
+        languages: body.languages,
+        specialties: body.specialties,
+        lived_experience: body.lived_experience,
+        recovery_pathways: body.recovery_pathways,
+        bio: body.bio.map(|bio| bio.map(|b| b.trim().to_owned())),
+        accepting_new: body.accepting_new,
+        updated_at: Some(Utc::now()),
+    })
+}
+
+/// A coach's current participants.
+///
+/// Roles: admin, supervisor, coach (their own caseload; other coaches' are 404).
+#[utoipa::path(
+    tag = "coaches",
+    params(
+        ("id" = Uuid, Path, description = "The coach's user id"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of the caseload", body = Page<CaseloadEntry>),
+        (status = 400, description = "Bad id or query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Participants and integration clients may not read caseloads", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/coaches/{id}/caseload")]
+pub async fn get_caseload(
+    state: web::Data<AppState>,
+    Staff(user): Staff,
+    id: web::Path<Uuid>,
+    Query(query): Query<crate::pagination::PageQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let found = find_visible(&mut conn, &user, id).await;
+    let target = Target::new("read", "caseload").id(id);
+    let found = match found {
+        Err(AppError::NotFound) => Err(diesel::result::Error::NotFound),
+        Err(other) => return Err(other),
+        Ok(coach) => Ok(coach),
+    };
+    audit::read(&mut conn, &user, &target, found).await?;
+    let rows = pairings::caseload(&mut conn, user.organization_id, id, &page).await?;
+    let page = page.finish(
+        rows,
+        |row| Cursor::After(row.pairing.id),
+        CaseloadEntry::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}

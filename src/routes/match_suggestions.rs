@@ -1,0 +1,112 @@
+//! Ranked coach suggestions for a participant.
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::{self, Target};
+use crate::auth::Supervisor;
+use crate::db::models::{coach_profiles, participants};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::Query;
+use crate::matching::{self, Seeker};
+use crate::pagination::Page;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_match_suggestions);
+}
+
+/// A coach who could take the participant, with the score and the reasons behind it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchSuggestion {
+    pub coach_id: Uuid,
+    pub display_name: String,
+    /// 0 to 120; see the operation's description for how it is made.
+    pub score: u32,
+    /// The parts of the score in words, e.g. "speaks Spanish", "also on a MOUD pathway",
+    /// "12 of 25 places free".
+    pub reasons: Vec<String>,
+    pub free_places: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MatchSuggestionsQuery {
+    /// How many suggestions, 1 to 50 (default 10).
+    pub limit: Option<usize>,
+}
+
+/// Suggest coaches for a participant, best first.
+///
+/// Roles: admin, supervisor.
+///
+/// Only active coaches who are `accepting_new` and under their `max_caseload` are ranked.
+/// The score is the sum of:
+///
+/// | part | points |
+/// |---|---|
+/// | the coach speaks the participant's `preferred_language` | 30 |
+/// | each recovery pathway the two share | 15 (at most 30) |
+/// | each of the participant's `needs` in the coach's `lived_experience` | 10 (at most 30) |
+/// | each of the participant's `needs` in the coach's `specialties` | 5 (at most 10) |
+/// | free places: 20 × free ÷ `max_caseload`, rounded down | 0 to 20 |
+///
+/// Ties go to the coach with more free places. Each part that scored appears in `reasons`.
+/// The list is not paginated: `next_cursor` is always `null`.
+#[utoipa::path(
+    tag = "participants",
+    params(("id" = Uuid, Path, description = "Participant id"), MatchSuggestionsQuery),
+    responses(
+        (status = 200, description = "Coaches with capacity, best first", body = Page<MatchSuggestion>),
+        (status = 400, description = "Bad id or query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and supervisors match participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant in the organization", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/participants/{id}/match-suggestions")]
+pub async fn list_match_suggestions(
+    state: web::Data<AppState>,
+    Supervisor(user): Supervisor,
+    id: web::Path<Uuid>,
+    Query(query): Query<MatchSuggestionsQuery>,
+) -> AppResult<HttpResponse> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(AppError::BadRequest(
+            "Query parameter `limit` must be between 1 and 50.".into(),
+        ));
+    }
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let found = participants::find_visible(&mut conn, &user, id).await;
+    let target = Target::new("match", "participant").id(id).participant(id);
+    let participant = audit::read(&mut conn, &user, &target, found).await?;
+    let coaches = coach_profiles::with_capacity(&mut conn, user.organization_id).await?;
+    let seeker = Seeker {
+        preferred_language: participant.preferred_language.as_deref(),
+        recovery_pathways: &participant.recovery_pathways,
+        needs: &participant.needs,
+    };
+    let items = matching::rank(&seeker, coaches)
+        .into_iter()
+        .take(limit)
+        .map(|s| MatchSuggestion {
+            coach_id: s.coach_id,
+            display_name: s.display_name,
+            score: s.score,
+            reasons: s.reasons,
+            free_places: s.free_places,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}

@@ -1,0 +1,233 @@
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+use crate::helpers::{json, problem, TestApp};
+
+async fn events(app: &TestApp, query: &str) -> Vec<Value> {
+    let page = json(
+        app.get(&format!("/audit-events?{query}"), &app.org.admin)
+            .await,
+    )
+    .await;
+    page["items"].as_array().unwrap().clone()
+}
+
+/// Waits until the background sealer has linked every event of the organization.
+async fn sealed(app: &TestApp) -> Value {
+    for _ in 0..100 {
+        let report = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+        if report["unsealed"] == 0 {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the audit sealer did not catch up");
+}
+
+#[tokio::test]
+async fn reads_of_participant_data_are_audited_allowed_or_denied() {
+    let app = TestApp::spawn().await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    problem(app.get(&path, &app.org.other_coach).await, 404).await;
+    problem(app.get(&path, &app.org.client).await, 403).await;
+
+    let rows = events(
+        &app,
+        &format!(
+            "participant_id={}&resource_type=participant",
+            app.org.participant_id
+        ),
+    )
+    .await;
+    let seen: Vec<(Value, Value, Value, Value)> = rows
+        .iter()
+        .map(|e| {
+            (
+                e["actor_id"].clone(),
+                e["client_id"].clone(),
+                e["action"].clone(),
+                e["outcome"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                Value::Null,
+                json!(app.org.client.id),
+                json!("read"),
+                json!("denied")
+            ),
+            (
+                json!(app.org.other_coach.id),
+                Value::Null,
+                json!("read"),
+                json!("denied")
+            ),
+            (
+                json!(app.org.coach.id),
+                Value::Null,
+                json!("read"),
+                json!("success")
+            ),
+        ],
+        "newest first"
+    );
+    assert!(rows
+        .iter()
+        .all(|e| e["request_id"].as_str().is_some_and(|id| id.len() == 32)));
+    let denied = events(&app, "outcome=denied").await;
+    assert_eq!(denied.len(), 2);
+    let by_actor = events(&app, &format!("actor_id={}", app.org.coach.id)).await;
+    assert_eq!(by_actor.len(), 1);
+}
+
+#[tokio::test]
+async fn writes_are_audited_in_their_transaction() {
+    let app = TestApp::spawn().await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    assert_eq!(
+        app.patch(&path, &app.org.coach, &json!({"pronouns": "they/them"}))
+            .await
+            .status(),
+        200
+    );
+    problem(
+        app.patch(&path, &app.org.coach, &json!({"first_name": ""}))
+            .await,
+        422,
+    )
+    .await;
+    let rows = events(&app, "action=update").await;
+    assert_eq!(rows.len(), 1, "validation failures never reach the data");
+    assert_eq!(rows[0]["outcome"], "success");
+    problem(
+        app.patch(&path, &app.org.other_coach, &json!({"pronouns": "x"}))
+            .await,
+        404,
+    )
+    .await;
+    let rows = events(&app, "action=update&outcome=denied").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor_id"], app.org.other_coach.id.to_string());
+}
+
+#[tokio::test]
+async fn when_the_audit_write_fails_the_request_fails_with_503_and_nothing_changes() {
+    let app = TestApp::spawn().await;
+    app.sql(
+        "CREATE FUNCTION refuse_updates() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.action = 'update' THEN RAISE EXCEPTION 'audit storage full'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_updates BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_updates()",
+    )
+    .await
+    .unwrap();
+    let path = format!("/participants/{}", app.org.participant_id);
+    let response = app
+        .patch(&path, &app.org.coach, &json!({"pronouns": "she/her"}))
+        .await;
+    assert!(response.headers().contains_key("retry-after"));
+    let body = problem(response, 503).await;
+    assert!(!body.to_string().contains("audit storage"));
+    let participant = json(app.get(&path, &app.org.coach).await).await;
+    assert!(participant["pronouns"].is_null());
+}
+
+#[tokio::test]
+async fn the_chain_verifies_and_reports_a_row_tampered_with_in_sql() {
+    let app = TestApp::spawn().await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    for _ in 0..3 {
+        app.get(&path, &app.org.coach).await;
+    }
+    let report = sealed(&app).await;
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checked"], 3);
+    assert!(report["first_broken_id"].is_null());
+
+    let victim = events(&app, "").await.last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.sql(&format!(
+        "SET session_replication_role = replica; \
+         UPDATE audit_events SET outcome = 'denied' WHERE id = '{victim}'"
+    ))
+    .await
+    .unwrap();
+    let report = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["first_broken_id"], victim);
+    assert_eq!(report["checked"], 0);
+
+    // Each organization verifies its own chain.
+    let other = json(app.get("/audit-events/verify", &app.other_org.admin).await).await;
+    assert_eq!(other["ok"], true);
+}
+
+#[tokio::test]
+async fn the_audit_tables_refuse_update_delete_and_truncate() {
+    let app = TestApp::spawn().await;
+    app.get(
+        &format!("/participants/{}", app.org.participant_id),
+        &app.org.coach,
+    )
+    .await;
+    sealed(&app).await;
+    for sql in [
+        "UPDATE audit_events SET outcome = 'denied'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events CASCADE",
+        "UPDATE audit_chain SET hash = 'x'",
+        "DELETE FROM audit_chain",
+    ] {
+        let error = app.sql(sql).await.unwrap_err();
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    let mut conn = app.conn().await;
+    let count: i64 = tandem::db::schema::audit_events::table
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert!(count >= 1);
+}
+
+#[tokio::test]
+async fn only_admins_read_the_audit_log_and_only_their_organizations() {
+    let app = TestApp::spawn().await;
+    app.get(
+        &format!("/participants/{}", app.org.participant_id),
+        &app.org.coach,
+    )
+    .await;
+    for caller in [&app.org.supervisor, &app.org.coach, &app.org.participant] {
+        problem(app.get("/audit-events", caller).await, 403).await;
+        problem(app.get("/audit-events/verify", caller).await, 403).await;
+    }
+    problem(app.get("/audit-events", &app.org.client).await, 403).await;
+    let outsider = json(app.get("/audit-events", &app.other_org.admin).await).await;
+    assert!(outsider["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["organization_id"] == app.other_org.id.to_string()));
+    problem(
+        app.get("/audit-events?outcome=maybe", &app.org.admin).await,
+        400,
+    )
+    .await;
+    problem(
+        app.get("/audit-events?from=yesterday", &app.org.admin)
+            .await,
+        400,
+    )
+    .await;
+    let page = json(app.get("/audit-events?limit=1", &app.org.admin).await).await;
+    assert!(page["next_cursor"].is_string());
+}
