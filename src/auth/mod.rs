@@ -157,13 +157,15 @@ struct Target {
 impl Target {
     fn of(req: &HttpRequest) -> Self {
         let pattern = req.match_pattern().unwrap_or_default();
-        let resource = pattern
+        let mut segments = pattern
             .trim_start_matches("/api/v1/")
             .split('/')
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('s')
-            .replace('-', "_");
+            .filter(|segment| !segment.starts_with('{'));
+        let collection = segments.next().unwrap_or_default();
+        let resource = match segments.next_back() {
+            Some("caseload") => "caseload".to_owned(),
+            _ => singular(collection).replace('-', "_"),
+        };
         Self {
             action: match *req.method() {
                 actix_web::http::Method::GET => "read",
@@ -174,6 +176,15 @@ impl Target {
             resource_type: resource,
             resource_id: req.match_info().get("id").map(ToOwned::to_owned),
         }
+    }
+}
+
+/// `coaches` → `coach`, `participants` → `participant`, `audit-events` → `audit-event`.
+fn singular(collection: &str) -> &str {
+    if let Some(stem) = collection.strip_suffix("ches") {
+        &collection[..stem.len() + 2]
+    } else {
+        collection.strip_suffix('s').unwrap_or(collection)
     }
 }
 
@@ -316,3 +327,16 @@ role_guard!(
     /// Any staff member: administrator, supervisor or coach.
     Staff => [Admin, Supervisor, Coach]
 );
+
+#[cfg(test)]
+mod tests {
+    use super::singular;
+
+    #[test]
+    fn collections_name_their_resource_type() {
+        assert_eq!(singular("coaches"), "coach");
+        assert_eq!(singular("participants"), "participant");
+        assert_eq!(singular("audit-events"), "audit-event");
+        assert_eq!(singular("me"), "me");
+    }
+}

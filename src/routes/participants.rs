@@ -253,7 +253,7 @@ pub async fn detail(
     conn: &mut AsyncPgConnection,
     participant: Participant,
 ) -> AppResult<ParticipantDetail> {
-    let current = pairings::lock_current_for_participant(conn, participant.id).await?;
+    let current = pairings::current_for_participant(conn, participant.id).await?;
     let current_pairing = match current {
         Some(pairing) => Some(CurrentPairing {
             pairing_id: pairing.id,

@@ -148,6 +148,7 @@ async fn a_caseload_lists_current_participants_for_the_coach_and_their_superviso
     }
     problem(app.get(&path, &app.org.other_coach).await, 404).await;
     problem(app.get(&path, &app.other_org.supervisor).await, 404).await;
+    problem(app.get(&path, &app.other_org.admin).await, 404).await;
     problem(app.get(&path, &app.org.participant).await, 403).await;
     problem(app.get(&path, &app.org.client).await, 403).await;
     problem(

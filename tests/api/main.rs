@@ -11,4 +11,5 @@ mod jwt;
 mod operations;
 mod pairings;
 mod participants;
+mod refusals;
 mod users;

@@ -125,6 +125,20 @@ pub async fn list(
     query.load(conn).await
 }
 
+/// The participant's current pairing.
+pub async fn current_for_participant(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+) -> QueryResult<Option<Pairing>> {
+    pairings::table
+        .filter(pairings::participant_id.eq(participant_id))
+        .filter(pairings::status.ne(PairingStatus::Ended))
+        .select(Pairing::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The participant's current pairing, locked.
 pub async fn lock_current_for_participant(
     conn: &mut AsyncPgConnection,
