@@ -31,12 +31,13 @@ pub struct ChangePasswordRequest {
 
 /// The signed-in user.
 ///
-/// Roles: every role.
+/// Roles: admin, supervisor, coach, participant.
 #[utoipa::path(
     tag = "me",
     responses(
         (status = 200, description = "The caller's account", body = UserResponse),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Integration clients have no account here", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -50,7 +51,7 @@ pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<Htt
 
 /// Change the caller's password.
 ///
-/// Roles: every role. Ends every session of the account, this one included: sign in again
+/// Roles: admin, supervisor, coach, participant. Ends every session of the account, this one included: sign in again
 /// with the new password.
 #[utoipa::path(
     tag = "me",
@@ -59,6 +60,7 @@ pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<Htt
         (status = 204, description = "Password changed; all sessions ended"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Integration clients have no password here", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Current password wrong, or new password too short or long", body = Problem, content_type = "application/problem+json"),

@@ -12,4 +12,5 @@ mod operations;
 mod pairings;
 mod participants;
 mod refusals;
+mod schema;
 mod users;
