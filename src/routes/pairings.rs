@@ -305,6 +305,8 @@ pub async fn create_pairing(
     let result = conn
         .transaction(async move |conn| {
             if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
+                // A replay shows the pairing again: audit it as a read.
+                audit::success(conn, &user, &Target::new("replay", "pairing")).await?;
                 return Ok(replay);
             }
             let participant =

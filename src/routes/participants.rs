@@ -311,6 +311,8 @@ pub async fn create_participant(
     let result = conn
         .transaction(async move |conn| {
             if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
+                // A replay shows the participant again: audit it as a read.
+                audit::success(conn, &user, &Target::new("replay", "participant")).await?;
                 return Ok(replay);
             }
             let participant = participants::insert(conn, &new_participant(&user, &body)).await?;
@@ -703,6 +705,12 @@ pub async fn create_portal_account(
     let result = conn
         .transaction(async move |conn| {
             if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
+                audit::success(
+                    conn,
+                    &user,
+                    &Target::new("replay", "participant").id(id).participant(id),
+                )
+                .await?;
                 return Ok(replay);
             }
             let participant = participants::lock_visible(conn, &user, id).await?;

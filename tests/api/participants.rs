@@ -677,3 +677,28 @@ async fn match_suggestions_rank_coaches_with_readable_reasons() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_repeated_create_with_the_same_idempotency_key_makes_one_participant() {
+    let app = TestApp::spawn().await;
+    let before = count_participants(&app).await;
+    let create = |body: Value| {
+        app.request(Method::POST, "/participants", Some(&app.org.coach))
+            .header("Idempotency-Key", "intake-42")
+            .json(&body)
+    };
+    let first = send(create(jose())).await;
+    assert_eq!(first.status(), 201);
+    let first = json(first).await;
+    let again = send(create(jose())).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json(again).await, first);
+    let mut other = jose();
+    other["first_name"] = json!("Someone");
+    problem(send(create(other)).await, 422).await;
+    assert_eq!(count_participants(&app).await, before + 1);
+    // The replay showed participant data again, so it is audited too.
+    let log = json(app.get("/audit-events?action=replay", &app.org.admin).await).await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+}
