@@ -1,0 +1,228 @@
+//! The persistent cluster of `tandem serve`, and the files in the data directory
+//! that describe it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::binaries::find_binaries;
+use super::error::{io_err, EmbeddedPgError, Result};
+use super::files::write_private_file;
+use super::initdb::{generate_password, run_initdb};
+use super::lock::stop_stale_postmaster;
+use super::server::{spawn_server, ServerSettings};
+use super::users::{
+    create_dirs_private, is_root, owner_of_cluster, postgres_owned_base, system_postgres_user,
+};
+use super::EmbeddedPostgres;
+
+/// File in the data directory holding the superuser password.
+pub(super) const PASSWORD_FILE: &str = "postgres-password";
+/// File in the data directory recording where the cluster lives (root only).
+pub(super) const LOCATION_FILE: &str = "postgres-location";
+/// Sub-directory of the data directory holding the cluster (non-root).
+pub(super) const CLUSTER_SUBDIR: &str = "postgres";
+const PERSISTENT_BASE: &str = "tandem-clusters";
+const PERSISTENT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl EmbeddedPostgres {
+    /// Persistent cluster for `tandem serve`: initialised the first time under (or
+    /// recorded in) `data_dir`, reused on every later start. `progress` receives
+    /// short human-readable progress lines.
+    ///
+    /// If a server from an earlier run is still running on the cluster, it is shut
+    /// down first.
+    ///
+    /// See the module documentation for where the cluster lives, and for why this
+    /// must be called from a thread that lives as long as the server should.
+    pub fn start_persistent(
+        data_dir: &Path,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Self, EmbeddedPgError> {
+        create_dirs_private(data_dir)?;
+        let data_dir = fs::canonicalize(data_dir)
+            .map_err(io_err(format!("cannot resolve {}", data_dir.display())))?;
+        let location_file = data_dir.join(LOCATION_FILE);
+        let password_file = data_dir.join(PASSWORD_FILE);
+        let local_cluster = data_dir.join(CLUSTER_SUBDIR);
+
+        let (pgdata, run_as) = if is_root() {
+            let recorded = read_location(&location_file)?;
+            match recorded {
+                Some(dir) if is_initialised(&dir) => {
+                    let run_as = owner_of_cluster(&dir)?;
+                    (dir, Some(run_as))
+                }
+                _ if is_initialised(&local_cluster) => {
+                    // Created by an earlier non-root run: keep running it as its owner.
+                    let run_as = owner_of_cluster(&local_cluster)?;
+                    (local_cluster, Some(run_as))
+                }
+                recorded => {
+                    if let Some(old) = recorded {
+                        // Left over from an initialisation that did not finish; only
+                        // removed if empty.
+                        let _ = fs::remove_dir(&old);
+                    }
+                    let user = system_postgres_user()?;
+                    let base = postgres_owned_base(&user, PERSISTENT_BASE)?;
+                    let dir = base.join(Uuid::new_v4().to_string());
+                    write_private_file(
+                        &location_file,
+                        format!("{}\n", dir.display()).as_bytes(),
+                        None,
+                    )?;
+                    (dir, Some(user))
+                }
+            }
+        } else {
+            if !is_initialised(&local_cluster) && location_file.exists() {
+                return Err(EmbeddedPgError::Cluster(format!(
+                    "{} records a PostgreSQL cluster that was created while tandem ran as root; \
+                     run tandem as root again to use it, or delete {} to have a new cluster \
+                     created in {}",
+                    location_file.display(),
+                    location_file.display(),
+                    local_cluster.display()
+                )));
+            }
+            (local_cluster, None)
+        };
+
+        let (bins, password) = if is_initialised(&pgdata) {
+            let password = read_password(&password_file, &pgdata)?;
+            let cluster_version = read_cluster_version(&pgdata)?;
+            let bins = find_binaries(Some(&cluster_version)).map_err(|e| match e {
+                EmbeddedPgError::VersionMismatch {
+                    cluster_version,
+                    found,
+                    ..
+                } => EmbeddedPgError::VersionMismatch {
+                    cluster: pgdata.display().to_string(),
+                    cluster_version,
+                    found,
+                },
+                other => other,
+            })?;
+            stop_stale_postmaster(&pgdata, progress)?;
+            (bins, password)
+        } else {
+            ensure_missing_or_empty(&pgdata)?;
+            let bins = find_binaries(None)?;
+            progress(&format!(
+                "initialising PostgreSQL cluster in {}",
+                pgdata.display()
+            ));
+            log::info!(
+                "initialising PostgreSQL {} cluster in {} (binaries in {})",
+                bins.version,
+                pgdata.display(),
+                bins.bindir.display()
+            );
+            let password = generate_password();
+            run_initdb(&bins, &pgdata, run_as.as_ref(), &password, false)?;
+            write_private_file(&password_file, format!("{password}\n").as_bytes(), None)?;
+            (bins, password)
+        };
+
+        let settings = ServerSettings {
+            bins: &bins,
+            pgdata: &pgdata,
+            run_as: run_as.as_ref(),
+            temporary: false,
+            timeout: PERSISTENT_READY_TIMEOUT,
+        };
+        let (child, port) = spawn_server(&settings, progress)?;
+        progress("PostgreSQL ready");
+        log::info!(
+            "PostgreSQL {} running on 127.0.0.1:{port} (pid {}, cluster {})",
+            bins.version,
+            child.id(),
+            pgdata.display()
+        );
+        Ok(Self {
+            child: Some(child),
+            port,
+            password,
+            pgdata,
+            remove_on_stop: None,
+        })
+    }
+}
+
+pub(super) fn read_location(location_file: &Path) -> Result<Option<PathBuf>> {
+    match fs::read_to_string(location_file) {
+        Ok(text) => {
+            let line = text.lines().next().unwrap_or("").trim();
+            if line.is_empty() || !Path::new(line).is_absolute() {
+                return Err(EmbeddedPgError::Cluster(format!(
+                    "{} does not contain an absolute path; delete it to have a new cluster created",
+                    location_file.display()
+                )));
+            }
+            Ok(Some(PathBuf::from(line)))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(format!("cannot read {}", location_file.display()))(
+            e,
+        )),
+    }
+}
+
+fn read_password(password_file: &Path, pgdata: &Path) -> Result<String> {
+    match fs::read_to_string(password_file) {
+        Ok(text) => {
+            let password = text.trim();
+            if password.is_empty() {
+                return Err(EmbeddedPgError::Cluster(format!(
+                    "{} is empty",
+                    password_file.display()
+                )));
+            }
+            Ok(password.to_string())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(EmbeddedPgError::Cluster(format!(
+            "the PostgreSQL cluster in {} exists but its password file {} is missing (perhaps \
+             an earlier initialisation was interrupted); delete {} to have a new cluster created",
+            pgdata.display(),
+            password_file.display(),
+            pgdata.display()
+        ))),
+        Err(e) => Err(io_err(format!("cannot read {}", password_file.display()))(
+            e,
+        )),
+    }
+}
+
+pub(super) fn is_initialised(pgdata: &Path) -> bool {
+    pgdata.join("PG_VERSION").is_file()
+}
+
+fn read_cluster_version(pgdata: &Path) -> Result<String> {
+    let path = pgdata.join("PG_VERSION");
+    let text =
+        fs::read_to_string(&path).map_err(io_err(format!("cannot read {}", path.display())))?;
+    Ok(text.trim().to_string())
+}
+
+fn ensure_missing_or_empty(dir: &Path) -> Result<()> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_none() {
+                Ok(())
+            } else {
+                Err(EmbeddedPgError::Cluster(format!(
+                    "{} exists but is not a PostgreSQL cluster (no PG_VERSION file; perhaps an \
+                     earlier initialisation was interrupted); delete it to have a new cluster \
+                     created",
+                    dir.display()
+                )))
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(format!("cannot read {}", dir.display()))(e)),
+    }
+}
