@@ -240,7 +240,9 @@ pub async fn get_user(
 /// Change a user's name, role or active flag.
 ///
 /// Roles: admin. A role change or deactivation takes effect on the user's next request.
-/// Admins cannot change their own role or deactivate themselves.
+/// Admins cannot change their own role or deactivate themselves. A coach with current
+/// pairings keeps the coach role until their caseload is reassigned; deactivating them is
+/// allowed (their caseload can still be reassigned afterwards).
 #[utoipa::path(
     tag = "users",
     params(
@@ -254,7 +256,7 @@ pub async fn get_user(
         (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in the caller's organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin tried to demote or deactivate themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin tried to demote or deactivate themselves, or a coach with current pairings would lose the coach role", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -286,6 +288,16 @@ pub async fn update_user(
             let current = users::lock_in_org(conn, admin.organization_id, id).await?;
             if_match.check(&UserResponse::from(current.clone()))?;
             let changes = plan_changes(&admin.id, &current, &body)?;
+            let leaves_coaching =
+                current.role == Role::Coach && changes.role.is_some_and(|role| role != Role::Coach);
+            if leaves_coaching && coach_profiles::count_current(conn, id).await? > 0 {
+                return Err(AppError::Conflict {
+                    slug: "caseload-not-empty",
+                    detail: "This coach still has current pairings; reassign them \
+                             (POST /pairings/reassign) before changing the role."
+                        .into(),
+                });
+            }
             if changes.active == Some(false) {
                 refresh_tokens::revoke_all_for_user(conn, id).await?;
             }

@@ -54,7 +54,13 @@ async fn an_admin_creates_a_user_who_can_then_sign_in() {
 async fn only_admins_may_manage_users() {
     let app = TestApp::spawn().await;
     let target = format!("/users/{}", app.org.coach.id);
-    for caller in [&app.org.supervisor, &app.org.coach, &app.org.participant] {
+    let callers: [&dyn crate::helpers::Caller; 4] = [
+        &app.org.supervisor,
+        &app.org.coach,
+        &app.org.participant,
+        &app.org.client,
+    ];
+    for caller in callers {
         problem(
             app.post("/users", Some(caller), &new_user("x@example.org"))
                 .await,
@@ -353,4 +359,34 @@ async fn user_patches_reject_unknown_and_invalid_fields() {
         400,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_coach_with_a_caseload_keeps_the_role_until_it_is_reassigned() {
+    let app = TestApp::spawn().await;
+    let path = format!("/users/{}", app.org.coach.id);
+    problem(
+        app.patch(&path, &app.org.admin, &json!({"role": "supervisor"}))
+            .await,
+        409,
+    )
+    .await;
+    // Deactivating is allowed, and the caseload can still be moved afterwards.
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"active": false}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let moved = app
+        .post(
+            "/pairings/reassign",
+            Some(&app.org.supervisor),
+            &json!({"from_coach_id": app.org.coach.id, "to_coach_id": app.org.other_coach.id, "reason": "coach left"}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(json(moved).await["moved"].as_array().unwrap().len(), 1);
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"role": "supervisor"}))
+        .await;
+    assert_eq!(response.status(), 200);
 }
