@@ -8,7 +8,6 @@
 
 use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -19,11 +18,9 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, RequestMeta, Role};
 use crate::db::models::audit_events::{self, AuditEvent, ChainLink, NewAuditEvent};
-use crate::db::models::idempotency_keys;
-use crate::db::Pool;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-const SEAL_BATCH: i64 = 1000;
+pub const SEAL_BATCH: i64 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -208,38 +205,6 @@ pub async fn verify(
         first_broken_id,
         unsealed: audit_events::count_unsealed(conn, organization_id).await?,
     })
-}
-
-/// Runs the sealer (and the pruning of expired idempotency keys) until the process ends.
-pub fn spawn_background_work(pool: Pool, interval: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ticks: u64 = 0;
-        loop {
-            ticker.tick().await;
-            ticks += 1;
-            let Ok(mut conn) = pool.get().await else {
-                continue;
-            };
-            loop {
-                match seal_pending(&mut conn).await {
-                    Ok(n) if n as i64 == SEAL_BATCH => continue,
-                    Ok(_) => break,
-                    Err(error) => {
-                        log::warn!("audit sealer: {error}");
-                        break;
-                    }
-                }
-            }
-            if ticks % 600 == 1 {
-                let cutoff = Utc::now() - chrono::Duration::hours(48);
-                if let Err(error) = idempotency_keys::delete_older_than(&mut conn, cutoff).await {
-                    log::warn!("pruning idempotency keys: {error}");
-                }
-            }
-        }
-    });
 }
 
 /// What a request touched, for its audit row.

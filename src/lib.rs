@@ -11,6 +11,7 @@ pub mod extract;
 pub mod http;
 pub mod idempotency;
 pub mod local_db;
+pub mod maintenance;
 pub mod matching;
 pub mod openapi;
 pub mod pagination;

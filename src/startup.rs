@@ -18,7 +18,7 @@ use crate::error::{self, AppError};
 use crate::routes::fallback::{self, RouteTable};
 use crate::routes::{self, health};
 use crate::state::AppState;
-use crate::{audit, db, openapi, request_log};
+use crate::{db, maintenance, openapi, request_log};
 
 pub const OPENAPI_URL: &str = "/api/v1/openapi.json";
 
@@ -78,7 +78,7 @@ impl Application {
         let document = openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let spec = web::Data::new(health::OpenApiJson(openapi::document_json()));
-        audit::spawn_background_work(pool, Duration::from_secs(1));
+        maintenance::spawn_background_work(pool, Duration::from_secs(1));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))

@@ -62,6 +62,24 @@ pub async fn clear(conn: &mut AsyncPgConnection, email_key: &str) -> QueryResult
         .await
 }
 
+/// Forgets failure counts untouched since `before` whose lock (if any) has expired.
+pub async fn delete_stale(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        login_throttles::table
+            .filter(login_throttles::updated_at.lt(before))
+            .filter(
+                login_throttles::locked_until
+                    .is_null()
+                    .or(login_throttles::locked_until.lt(Utc::now())),
+            ),
+    )
+    .execute(conn)
+    .await
+}
+
 /// No lock for the first [`FREE_ATTEMPTS`] failures, then 30 s, 60 s, 120 s … capped at 15 minutes.
 pub fn lock_duration(failures: i32) -> Option<Duration> {
     let over = failures - FREE_ATTEMPTS;
