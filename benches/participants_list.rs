@@ -103,6 +103,18 @@ async fn run(admin_url: &str) {
         "GET /participants?limit=50 as a coach with 25 participants",
         &latencies,
     );
+    explain(
+        &settings_url(admin_url, &name),
+        "the coach's list",
+        &format!(
+            "SELECT participants.id FROM participants
+             WHERE participants.organization_id = '{organization}'
+               AND EXISTS (SELECT 1 FROM pairings WHERE pairings.participant_id = participants.id
+                           AND pairings.coach_id = '{coach}' AND pairings.status <> 'ended')
+             ORDER BY participants.id LIMIT 51"
+        ),
+    )
+    .await;
 
     let supervisor = seed_supervisor(&settings_url(admin_url, &name), organization).await;
     let supervisor_token = tokens
@@ -116,11 +128,41 @@ async fn run(admin_url: &str) {
     let search = format!("{base}/api/v1/participants?limit=50&q=last4999");
     let latencies = measure(&client, &search, &supervisor_token).await;
     report("GET /participants?q=last4999 as a supervisor", &latencies);
+    explain(
+        &settings_url(admin_url, &name),
+        "the search",
+        &format!(
+            "SELECT participants.id FROM participants
+             WHERE participants.organization_id = '{organization}'
+               AND participants.search_text LIKE tandem_fold('%last4999%')
+             ORDER BY participants.id LIMIT 51"
+        ),
+    )
+    .await;
 
     admin
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .await
         .ok();
+}
+
+/// Prints the plan PostgreSQL chooses for a query, with its actual timings.
+async fn explain(url: &str, label: &str, query: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    use diesel_async::RunQueryDsl;
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    let plan: Vec<Line> = diesel::sql_query(format!("EXPLAIN (ANALYZE, COSTS OFF) {query}"))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    println!("plan of {label}:");
+    for line in plan {
+        println!("    {}", line.line);
+    }
 }
 
 fn settings_url(admin_url: &str, name: &str) -> String {
