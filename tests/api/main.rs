@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod cli;
 mod coaches;
 mod docs;
 mod errors;
