@@ -287,12 +287,18 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The only OAuth 2.0 grant Tandem issues tokens for.
+#[derive(Debug, Deserialize, ToSchema)]
+pub enum GrantType {
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+}
+
 /// OAuth 2.0 client credentials, as JSON or `application/x-www-form-urlencoded`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTokenRequest {
-    /// Always `client_credentials`.
-    pub grant_type: String,
+    pub grant_type: GrantType,
     pub client_id: String,
     pub client_secret: String,
     /// Ignored: a client always receives all of its scopes.
@@ -329,11 +335,11 @@ fn same_digest(a: &str, b: &str) -> bool {
     request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
     responses(
         (status = 200, description = "A token", body = ClientTokenResponse),
-        (status = 400, description = "Malformed body, or a `grant_type` other than `client_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown client, wrong secret or inactive client", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is neither form-encoded nor JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields, or a `grant_type` other than `client_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -342,11 +348,7 @@ pub async fn client_token(
     state: web::Data<AppState>,
     FormOrJson(body): FormOrJson<ClientTokenRequest>,
 ) -> AppResult<HttpResponse> {
-    if body.grant_type != "client_credentials" {
-        return Err(AppError::BadRequest(
-            "Only the `client_credentials` grant type is supported.".into(),
-        ));
-    }
+    let GrantType::ClientCredentials = body.grant_type;
     let mut conn = state.pool.get().await?;
     let client = integration_clients::find_by_client_id(&mut conn, &body.client_id)
         .await?

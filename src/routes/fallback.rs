@@ -30,13 +30,19 @@ impl RouteTable {
         Self { routes }
     }
 
-    /// The methods a path supports, if any route matches it.
+    /// The methods a path supports, if any route matches it. When several templates match
+    /// (`/pairings/reassign` and `/pairings/{id}`), the most literal one names the resource.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let wanted = segments(path);
-        let mut allowed: Vec<String> = self
+        let matching: Vec<&(Vec<String>, Vec<String>)> = self
             .routes
             .iter()
             .filter(|(template, _)| matches(template, &wanted))
+            .collect();
+        let most_literal = matching.iter().map(|(t, _)| literals(t)).max()?;
+        let mut allowed: Vec<String> = matching
+            .iter()
+            .filter(|(template, _)| literals(template) == most_literal)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allowed.sort();
@@ -50,6 +56,10 @@ fn segments(path: &str) -> Vec<String> {
         .split('/')
         .map(ToOwned::to_owned)
         .collect()
+}
+
+fn literals(template: &[String]) -> usize {
+    template.iter().filter(|s| !s.starts_with('{')).count()
 }
 
 fn matches(template: &[String], path: &[String]) -> bool {

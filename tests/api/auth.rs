@@ -303,7 +303,8 @@ async fn integration_clients_get_tokens_by_client_credentials() {
     let grant = app
         .post("/auth/token", None, &json!({"grant_type": "password", "client_id": client.client_id, "client_secret": client.secret}))
         .await;
-    problem(grant, 400).await;
+    let body = problem(grant, 422).await;
+    assert_eq!(crate::helpers::error_fields(&body), vec!["grant_type"]);
 
     app.sql(&format!(
         "UPDATE integration_clients SET active = false WHERE id = '{}'",

@@ -68,6 +68,15 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     assert_eq!(response.headers()["allow"], "GET, PATCH");
     problem(response, 405).await;
 
+    // A literal route wins over a parameter in the same place.
+    let response = send(
+        app.client
+            .request(Method::OPTIONS, app.url("/api/v1/pairings/reassign")),
+    )
+    .await;
+    assert_eq!(response.headers()["allow"], "POST");
+    problem(response, 405).await;
+
     let response = send(app.client.post(app.url("/healthz"))).await;
     assert_eq!(response.headers()["allow"], "GET");
     problem(response, 405).await;
