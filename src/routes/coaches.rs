@@ -83,14 +83,23 @@ impl From<Coach> for CoachResponse {
 pub struct UpdateCoachRequest {
     /// 0 to 500. Admins and supervisors only. Lowering it below the current caseload keeps
     /// existing pairings but admits no new ones.
+    #[schema(minimum = 0, maximum = 500)]
     pub max_caseload: Option<i32>,
+    /// Language tags such as `en`, `es`, `pt-BR`.
+    #[schema(max_items = 20)]
     pub languages: Option<Vec<String>>,
+    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
+    #[schema(max_items = 20)]
     pub specialties: Option<Vec<String>>,
+    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
+    #[schema(max_items = 20)]
     pub lived_experience: Option<Vec<String>>,
+    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
+    #[schema(max_items = 20)]
     pub recovery_pathways: Option<Vec<String>>,
     /// Up to 2000 characters; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
     pub bio: Option<Option<String>>,
     pub accepting_new: Option<bool>,
 }
@@ -298,6 +307,9 @@ fn validate_update(user: &AuthUser, body: UpdateCoachRequest) -> AppResult<Coach
     ] {
         if let Some(tags) = tags {
             if field == "languages" {
+                if tags.len() > crate::validation::MAX_TAGS {
+                    checks.add(field, "must have at most 20 entries");
+                }
                 for (index, language) in tags.iter().enumerate() {
                     checks.language(&format!("languages[{index}]"), language);
                 }

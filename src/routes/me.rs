@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

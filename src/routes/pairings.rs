@@ -106,6 +106,7 @@ pub struct CreatePairingRequest {
     /// `proposed` or `active` (the default).
     pub status: Option<PairingStatus>,
     /// Why; up to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: Option<String>,
 }
 
@@ -115,6 +116,7 @@ pub struct CreatePairingRequest {
 pub struct PairingStatusRequest {
     pub status: PairingStatus,
     /// Required when ending a pairing; up to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: Option<String>,
 }
 
@@ -125,8 +127,10 @@ pub struct ReassignRequest {
     pub from_coach_id: Uuid,
     pub to_coach_id: Uuid,
     /// Only these participants; all of the coach's current participants when omitted.
+    #[schema(max_items = 500)]
     pub participant_ids: Option<Vec<Uuid>>,
     /// Why; 1 to 1000 characters. Recorded on every pairing ended and created.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -113,21 +113,34 @@ pub struct ParticipantDetail {
 #[serde(deny_unknown_fields)]
 pub struct CreateParticipantRequest {
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: String,
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
     /// Up to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub preferred_name: Option<String>,
     /// Up to 50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub pronouns: Option<String>,
     /// Not in the future.
     pub date_of_birth: Option<NaiveDate>,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
+    /// Digits, spaces and `+ - ( ) x`; 3 to 40 characters.
+    #[schema(min_length = 3, max_length = 40)]
     pub phone: Option<String>,
+    /// A language tag such as `en`, `es` or `pt-BR`.
+    #[schema(min_length = 2, max_length = 35)]
     pub preferred_language: Option<String>,
+    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub recovery_pathways: Vec<String>,
+    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub needs: Vec<String>,
     /// Not in the future.
     pub intake_date: Option<NaiveDate>,
@@ -138,7 +151,9 @@ pub struct CreateParticipantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateParticipantRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -158,7 +173,9 @@ pub struct UpdateParticipantRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub preferred_language: Option<Option<String>>,
+    #[schema(max_items = 20)]
     pub recovery_pathways: Option<Vec<String>>,
+    #[schema(max_items = 20)]
     pub needs: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -172,6 +189,7 @@ pub struct ParticipantStatusRequest {
     /// `active`, `inactive` or `discharged`.
     pub status: ParticipantStatus,
     /// Why; 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -651,8 +669,10 @@ async fn end_current_pairing(
 #[serde(deny_unknown_fields)]
 pub struct PortalAccountRequest {
     /// Unique across Tandem.
+    #[schema(max_length = 254)]
     pub email: String,
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 

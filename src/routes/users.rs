@@ -61,12 +61,15 @@ impl From<User> for UserResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Unique across Tandem; at most 254 characters.
+    #[schema(max_length = 254)]
     pub email: String,
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// `admin`, `supervisor` or `coach`.
     pub role: Role,
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -75,6 +78,7 @@ pub struct CreateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     /// `admin`, `supervisor` or `coach`. Takes effect on the user's next request.
     pub role: Option<Role>,
