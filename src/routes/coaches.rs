@@ -114,6 +114,7 @@ pub struct ListCoachesQuery {
     /// Only coaches whose accounts are active (`true`) or inactive (`false`).
     pub active: Option<bool>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -341,7 +342,7 @@ fn validate_update(user: &AuthUser, body: UpdateCoachRequest) -> AppResult<Coach
     tag = "coaches",
     params(
         ("id" = Uuid, Path, description = "The coach's user id"),
-        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1 to 200 (default 50)"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

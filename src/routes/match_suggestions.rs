@@ -37,6 +37,7 @@ pub struct MatchSuggestion {
 #[into_params(parameter_in = Query)]
 pub struct MatchSuggestionsQuery {
     /// How many suggestions, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<usize>,
 }
 

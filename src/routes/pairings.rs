@@ -167,6 +167,7 @@ pub struct ListPairingsQuery {
     pub coach_id: Option<Uuid>,
     pub status: Option<PairingStatus>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -205,6 +205,7 @@ pub struct ListParticipantsQuery {
     /// Only participants currently paired with this coach.
     pub coach_id: Option<Uuid>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -95,6 +95,7 @@ pub struct ListUsersQuery {
     /// Only active (`true`) or inactive (`false`) users.
     pub active: Option<bool>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -106,3 +106,27 @@ fn docker_compose_is_valid_yaml_with_a_database_and_the_service() {
     assert!(environment.contains("DATABASE_URL"));
     assert!(compose["volumes"].is_mapping());
 }
+
+#[test]
+fn documented_enum_values_are_the_ones_sent_and_accepted() {
+    use tandem::auth::Role;
+    use tandem::db::models::pairings::PairingStatus;
+    use tandem::db::models::participants::ParticipantStatus;
+    let document: serde_json::Value =
+        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+    let values = |name: &str| document["components"]["schemas"][name]["enum"].clone();
+    let json = |all: Vec<&str>| serde_json::json!(all);
+    assert_eq!(
+        values("Role"),
+        json(Role::ALL.iter().map(|r| r.as_str()).collect())
+    );
+    assert_eq!(
+        values("ParticipantStatus"),
+        json(ParticipantStatus::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        values("PairingStatus"),
+        json(PairingStatus::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(serde_json::to_value(Role::Coach).unwrap(), "coach");
+}
