@@ -119,8 +119,18 @@ impl Application {
     }
 }
 
-fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    AppError::BadRequest("A path parameter is malformed; ids are UUIDs.".into()).into()
+/// A path that does not parse may belong to a more literal route under another method
+/// (`GET /pairings/reassign` reached `GET /pairings/{id}`): then it is a 405, not a 400.
+fn path_error(_: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let allowed = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|routes| routes.allowed(req.path()));
+    match allowed {
+        Some(allow) if !allow.iter().any(|method| method == req.method().as_str()) => {
+            AppError::MethodNotAllowed { allow }.into()
+        }
+        _ => AppError::BadRequest("A path parameter is malformed; ids are UUIDs.".into()).into(),
+    }
 }
 
 fn query_error(_: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {

@@ -77,6 +77,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     assert_eq!(response.headers()["allow"], "POST");
     problem(response, 405).await;
 
+    let response = app.get("/pairings/reassign", &app.org.supervisor).await;
+    assert_eq!(response.headers()["allow"], "POST");
+    problem(response, 405).await;
+
     let response = send(app.client.post(app.url("/healthz"))).await;
     assert_eq!(response.headers()["allow"], "GET");
     problem(response, 405).await;
