@@ -291,6 +291,15 @@ async fn integration_clients_get_tokens_by_client_credentials() {
         .await
         .unwrap();
     problem(me, 403).await;
+    let password = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .bearer_auth(token)
+        .json(&json!({"current_password": "x", "new_password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    problem(password, 403).await;
 
     let as_json = app
         .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret}))
