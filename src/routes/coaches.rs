@@ -160,11 +160,15 @@ fn may_see(user: &AuthUser, coach_id: Uuid) -> bool {
     matches!(user.role, Role::Admin | Role::Supervisor) || user.id == coach_id
 }
 
-async fn find_visible(conn: &mut AsyncPgConnection, user: &AuthUser, id: Uuid) -> AppResult<Coach> {
+async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    id: Uuid,
+) -> diesel::QueryResult<Coach> {
     if !may_see(user, id) {
-        return Err(AppError::NotFound);
+        return Err(diesel::result::Error::NotFound);
     }
-    Ok(coach_profiles::find(conn, user.organization_id, id).await?)
+    coach_profiles::find(conn, user.organization_id, id).await
 }
 
 /// List the organization's coaches with their capacity.
@@ -367,11 +371,6 @@ pub async fn get_caseload(
     let mut conn = state.pool.get().await?;
     let found = find_visible(&mut conn, &user, id).await;
     let target = Target::new("read", "caseload").id(id);
-    let found = match found {
-        Err(AppError::NotFound) => Err(diesel::result::Error::NotFound),
-        Err(other) => return Err(other),
-        Ok(coach) => Ok(coach),
-    };
     audit::read(&mut conn, &user, &target, found).await?;
     let rows = pairings::caseload(&mut conn, user.organization_id, id, &page).await?;
     let page = page.finish(

@@ -527,13 +527,12 @@ pub async fn reassign_pairings(
     }
     checks.finish()?;
     let target = Target::new("reassign", "caseload").id(body.from_coach_id);
-    let actor = user.clone();
+    let (actor, logged) = (user.clone(), target.clone());
     let mut conn = state.pool.get().await?;
     let result = conn
         .transaction(async move |conn| {
             let outcome = reassign(conn, &user, &body).await?;
-            let target = Target::new("reassign", "caseload").id(body.from_coach_id);
-            audit::success(conn, &user, &target).await?;
+            audit::success(conn, &user, &logged).await?;
             Ok::<_, AppError>(outcome)
         })
         .await;

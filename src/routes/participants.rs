@@ -501,18 +501,17 @@ pub async fn update_participant(
     let changes = validate_update(body)?;
     let id = id.into_inner();
     let target = Target::new("update", "participant").id(id).participant(id);
-    let actor = user.clone();
+    let (actor, logged) = (user.clone(), target.clone());
     let mut conn = state.pool.get().await?;
     let result = conn
         .transaction(async move |conn| {
             let current = participants::lock_visible(conn, &user, id).await?;
             if_match.check(&detail(conn, current).await?)?;
             let updated = participants::update(conn, id, &changes).await?;
-            audit::success(conn, &user, &target).await?;
+            audit::success(conn, &user, &logged).await?;
             detail(conn, updated).await
         })
         .await;
-    let target = Target::new("update", "participant").id(id).participant(id);
     let updated = audit::refused(&mut conn, &actor, &target, result).await?;
     Ok(http::ok(&updated))
 }
@@ -602,7 +601,7 @@ pub async fn change_participant_status(
     let target = Target::new("change_status", "participant")
         .id(id)
         .participant(id);
-    let actor = user.clone();
+    let (actor, logged) = (user.clone(), target.clone());
     let mut conn = state.pool.get().await?;
     let result = conn
         .transaction(async move |conn| {
@@ -635,13 +634,10 @@ pub async fn change_participant_status(
                 },
             )
             .await?;
-            audit::success(conn, &user, &target).await?;
+            audit::success(conn, &user, &logged).await?;
             detail(conn, updated).await
         })
         .await;
-    let target = Target::new("change_status", "participant")
-        .id(id)
-        .participant(id);
     let updated = audit::refused(&mut conn, &actor, &target, result).await?;
     Ok(http::ok(&updated))
 }
@@ -721,7 +717,7 @@ pub async fn create_portal_account(
     let target = Target::new("create_portal_account", "participant")
         .id(id)
         .participant(id);
-    let actor = user.clone();
+    let (actor, logged) = (user.clone(), target.clone());
     let mut conn = state.pool.get().await?;
     let result = conn
         .transaction(async move |conn| {
@@ -766,7 +762,7 @@ pub async fn create_portal_account(
                 ..ParticipantChanges::default()
             };
             participants::update(conn, id, &link).await?;
-            audit::success(conn, &user, &target).await?;
+            audit::success(conn, &user, &logged).await?;
             let created = Created::new(
                 format!("/api/v1/users/{}", login.id),
                 &crate::routes::users::UserResponse::from(login),
@@ -775,9 +771,6 @@ pub async fn create_portal_account(
             Ok::<_, AppError>(CreateOutcome::Created(created))
         })
         .await;
-    let target = Target::new("create_portal_account", "participant")
-        .id(id)
-        .participant(id);
     let outcome = audit::refused(&mut conn, &actor, &target, result).await?;
     Ok(outcome.into_response())
 }
