@@ -6,7 +6,7 @@ use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::startup;
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,7 +66,7 @@ pub fn document() -> OpenApiDocument {
     let (_, document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(startup::configure_documented)
+        .configure(routes::configure_documented)
         .split_for_parts();
     document
 }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpServer};
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
@@ -21,19 +20,6 @@ use crate::state::AppState;
 use crate::{db, maintenance, openapi, request_log};
 
 pub const OPENAPI_URL: &str = "/api/v1/openapi.json";
-
-/// Every documented route. Used both by the server and by [`openapi::document`].
-pub fn configure_documented(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(
-            utoipa_actix_web::scope("/api/v1")
-                // Everything under /api/v1 may carry participant data: never cache it.
-                .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-                .configure(routes::configure_api)
-                .default_service(web::to(fallback::not_found_or_wrong_method)),
-        );
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -89,7 +75,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .into_utoipa_app()
-                .configure(configure_documented)
+                .configure(routes::configure_documented)
                 .into_app()
                 .service(web::redirect("/docs", "/docs/"))
                 .service(

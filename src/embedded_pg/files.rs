@@ -12,6 +12,10 @@ use uuid::Uuid;
 use super::error::{io_err, Result};
 use super::users::RunAs;
 
+/// A temporary cluster directory without an owner file (or an `initdb` password
+/// file) is only considered stale after this long (it may be in use right now).
+pub(super) const OWNERLESS_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Atomically writes a mode-0600 file, optionally owned by `owner`.
 pub(super) fn write_private_file(
     path: &Path,

@@ -12,10 +12,9 @@ use uuid::Uuid;
 
 use super::binaries::{major_number, Binaries};
 use super::error::{io_err, EmbeddedPgError, Result};
-use super::files::{write_private_file, RemoveFileOnDrop};
+use super::files::{write_private_file, RemoveFileOnDrop, OWNERLESS_GRACE};
 use super::process::{configure_child, describe_command};
 use super::server::format_tail;
-use super::temporary::OWNERLESS_GRACE;
 use super::users::RunAs;
 use super::SUPERUSER;
 

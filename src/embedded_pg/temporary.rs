@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::binaries::find_binaries;
 use super::error::{io_err, EmbeddedPgError};
-use super::files::{write_private_file, RemoveDirOnDrop};
+use super::files::{write_private_file, RemoveDirOnDrop, OWNERLESS_GRACE};
 use super::initdb::{generate_password, run_initdb};
 use super::lock::{lock_holder, stop_foreign_postmaster, LockHolder};
 use super::process::{process_start_time, process_state, ProcState};
@@ -24,9 +24,6 @@ pub(super) const OWNER_FILE: &str = "owner";
 const TEMP_DATA_SUBDIR: &str = "data";
 const TEMPORARY_BASE: &str = "tandem-test-clusters";
 const TEMPORARY_READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// A temporary cluster directory without an owner file (or an `initdb` password
-/// file) is only considered stale after this long (it may be in use right now).
-pub(super) const OWNERLESS_GRACE: Duration = Duration::from_secs(120);
 
 impl EmbeddedPostgres {
     /// Throw-away cluster for the test suite: always freshly initialised; its

@@ -12,7 +12,23 @@ pub mod pairings;
 pub mod participants;
 pub mod users;
 
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every documented route. Used both by the server and by [`crate::openapi::document`].
+pub fn configure_documented(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                // Everything under /api/v1 may carry participant data: never cache it.
+                .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+                .configure(configure_api)
+                .default_service(web::to(fallback::not_found_or_wrong_method)),
+        );
+}
 
 /// Everything under `/api/v1`.
 pub fn configure_api(cfg: &mut ServiceConfig) {
