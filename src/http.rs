@@ -2,10 +2,14 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
+use utoipa::IntoParams;
 
 use crate::error::AppError;
 
@@ -23,25 +27,25 @@ pub fn ok<T: Serialize>(value: &T) -> HttpResponse {
         .json(value)
 }
 
-/// `201 Created` with `Location`, the object and its `ETag`.
-pub fn created<T: Serialize>(location: &str, value: &T) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag_of(value)))
-        .json(value)
+/// What a create made (or, on a replay, made earlier): where it lives and how it looks now.
+pub struct Created<T> {
+    pub location: String,
+    pub body: T,
 }
 
-/// Rebuilds a stored response, as an idempotent replay does.
-pub fn replay(status: u16, location: Option<&str>, body: &serde_json::Value) -> HttpResponse {
-    let mut response =
-        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED));
-    if let Some(location) = location {
-        response.insert_header((header::LOCATION, location));
+impl<T: Serialize> Created<T> {
+    /// `201 Created` with `Location`, the object and its `ETag`; a replay also says
+    /// `Idempotent-Replayed: true`.
+    pub fn respond(&self, replayed: bool) -> HttpResponse {
+        let mut response = HttpResponse::Created();
+        response
+            .insert_header((header::LOCATION, self.location.as_str()))
+            .insert_header((header::ETAG, etag_of(&self.body)));
+        if replayed {
+            response.insert_header(("Idempotent-Replayed", "true"));
+        }
+        response.json(&self.body)
     }
-    response
-        .insert_header((header::ETAG, etag_of(body)))
-        .insert_header(("Idempotent-Replayed", "true"))
-        .json(body)
 }
 
 /// The `If-Match` header of a request, when present.
@@ -49,6 +53,11 @@ pub fn replay(status: u16, location: Option<&str>, body: &serde_json::Value) -> 
 pub struct IfMatch(pub Option<String>);
 
 impl IfMatch {
+    /// Whether the request named a version at all.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// 412 unless the header is absent, `*`, or lists the current tag (weak comparison).
     pub fn check<T: Serialize>(&self, current: &T) -> Result<(), AppError> {
         let Some(header) = &self.0 else {
@@ -84,4 +93,24 @@ impl FromRequest for IfMatch {
             Some(Err(error)) => Err(error),
         })
     }
+}
+
+impl IntoParams for IfMatch {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![header_parameter(
+            "If-Match",
+            "The `ETag` this change is based on; 412 when it is no longer current",
+        )]
+    }
+}
+
+/// An optional string header, as operations document their `If-Match` and `Idempotency-Key`.
+pub fn header_parameter(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
 }

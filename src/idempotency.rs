@@ -1,129 +1,169 @@
-//! `Idempotency-Key` for creating requests: the same key from the same caller with the same
-//! body replays the first response; with a different body it is a 422. The key is stored in
-//! the same transaction as the object it created, so a replay never sees a half-made object.
+//! `Idempotency-Key` for creating requests.
+//!
+//! The same key from the same caller for the same request (method, route, path parameters and
+//! body) answers again with the object the first request created; the same key for any other
+//! request is a 422. What is kept is the created object's id and location, never a response
+//! body: a replay re-reads the object through the caller's scope, so it is audited like a read
+//! and is a 404 once the caller can no longer see the object.
+//!
+//! The request is remembered as an HMAC keyed with a server secret, so a body holding a
+//! password leaves no crackable copy of it in the database.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpRequest};
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
+use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::db::models::idempotency_keys::{self, IdempotencyRecord};
 use crate::error::{AppError, AppResult};
-use crate::http;
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY_LENGTH: usize = 255;
 
-/// The `Idempotency-Key` header, when the client sent one.
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
+/// The server secret request fingerprints are keyed with.
+#[derive(Clone)]
+pub struct FingerprintKey([u8; 32]);
+
+impl FingerprintKey {
+    /// Derives the key from the server's signing secret, so there is no extra secret to keep.
+    pub fn derive(secret: &[u8]) -> Self {
+        Self(keyed_digest(secret, b"tandem idempotency fingerprints"))
+    }
+}
+
+fn keyed_digest(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// The `Idempotency-Key` header of a creating request, with what identifies the request.
+#[derive(Clone)]
+pub struct IdempotencyKey {
+    key: Option<String>,
+    /// Method, route pattern and path parameters.
+    request: String,
+    secret: FingerprintKey,
+}
+
+impl IdempotencyKey {
+    /// The keyed fingerprint of this request with `body`.
+    pub fn fingerprint(&self, body: &impl Serialize) -> AppResult<String> {
+        let mut message = self.request.clone().into_bytes();
+        message.push(b'\n');
+        serde_json::to_writer(&mut message, body)
+            .map_err(|error| AppError::Internal(format!("fingerprinting a request: {error}")))?;
+        Ok(hex::encode(keyed_digest(&self.secret.0, &message)))
+    }
+
+    /// The object made earlier under this key by `caller_id`, when this request repeats it.
+    /// Holds a lock on the key until the transaction ends, so two requests with one key never
+    /// both create. 422 when the key was used for a different request.
+    pub async fn earlier(
+        &self,
+        conn: &mut AsyncPgConnection,
+        caller_id: Uuid,
+        fingerprint: &str,
+    ) -> AppResult<Option<Uuid>> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        idempotency_keys::lock_key(conn, caller_id, key).await?;
+        match idempotency_keys::find(conn, caller_id, key).await? {
+            None => Ok(None),
+            Some(record) if record.fingerprint == fingerprint => Ok(Some(record.resource_id)),
+            Some(_) => Err(AppError::invalid(
+                HEADER,
+                "was already used for a different request",
+            )),
+        }
+    }
+
+    /// Remembers what this request created, when it carried a key.
+    pub async fn remember(
+        &self,
+        conn: &mut AsyncPgConnection,
+        caller_id: Uuid,
+        fingerprint: String,
+        resource_id: Uuid,
+        location: &str,
+    ) -> AppResult<()> {
+        let Some(key) = &self.key else {
+            return Ok(());
+        };
+        let record = IdempotencyRecord {
+            caller_id,
+            key: key.clone(),
+            fingerprint,
+            resource_id,
+            location: location.to_owned(),
+            created_at: Utc::now(),
+        };
+        idempotency_keys::insert(conn, &record).await?;
+        Ok(())
+    }
+}
 
 impl FromRequest for IdempotencyKey {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.headers().get(HEADER) {
-            None => Ok(Self(None)),
-            Some(value) => match value.to_str() {
-                Ok(key) if (1..=MAX_KEY_LENGTH).contains(&key.len()) => {
-                    Ok(Self(Some(key.to_owned())))
-                }
-                _ => Err(AppError::BadRequest(format!(
+        std::future::ready(extract(req))
+    }
+}
+
+fn extract(req: &HttpRequest) -> Result<IdempotencyKey, AppError> {
+    let key = match req.headers().get(HEADER) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(key) if (1..=MAX_KEY_LENGTH).contains(&key.len()) => Some(key.to_owned()),
+            _ => {
+                return Err(AppError::BadRequest(format!(
                     "The {HEADER} header must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."
-                ))),
-            },
-        };
-        std::future::ready(result)
-    }
-}
-
-/// What a create handler made: where it lives and its representation.
-pub struct Created {
-    pub location: String,
-    pub body: serde_json::Value,
-}
-
-impl Created {
-    pub fn new<T: Serialize>(location: String, body: &T) -> AppResult<Self> {
-        let body = serde_json::to_value(body)
-            .map_err(|error| AppError::Internal(format!("serialising a response: {error}")))?;
-        Ok(Self { location, body })
-    }
-}
-
-/// What a creating request produced: a new object, or the replay of an earlier response.
-/// Built inside the transaction, turned into an HTTP response after it commits.
-pub enum CreateOutcome {
-    Created(Created),
-    Replayed(IdempotencyRecord),
-}
-
-impl CreateOutcome {
-    pub fn into_response(self) -> HttpResponse {
-        match self {
-            Self::Created(created) => http::created(&created.location, &created.body),
-            Self::Replayed(record) => http::replay(
-                record.response_status as u16,
-                record.location.as_deref(),
-                &record.response_body,
-            ),
-        }
-    }
-}
-
-/// Looks up the key inside the caller's transaction. `Some` is the earlier outcome to replay
-/// instead of creating anything. Call [`remember`] after creating, in the same transaction.
-pub async fn replay_if_seen<B: Serialize>(
-    conn: &mut AsyncPgConnection,
-    caller_id: Uuid,
-    key: &IdempotencyKey,
-    request: &B,
-) -> AppResult<Option<CreateOutcome>> {
-    let Some(key) = &key.0 else {
-        return Ok(None);
+                )))
+            }
+        },
     };
-    idempotency_keys::lock_key(conn, caller_id, key).await?;
-    let Some(record) = idempotency_keys::find(conn, caller_id, key).await? else {
-        return Ok(None);
-    };
-    if record.request_hash != request_hash(request) {
-        return Err(AppError::invalid(
+    let secret = req
+        .app_data::<web::Data<FingerprintKey>>()
+        .map(|key| key.get_ref().clone())
+        .ok_or_else(|| AppError::Internal("fingerprint key missing".into()))?;
+    Ok(IdempotencyKey {
+        key,
+        request: describe_request(req.method(), req),
+        secret,
+    })
+}
+
+/// `POST /api/v1/participants/{id}/portal-account id=…`: the route and its parameters, with
+/// ids in one spelling.
+fn describe_request(method: &Method, req: &HttpRequest) -> String {
+    let mut request = format!(
+        "{method} {}",
+        req.match_pattern().unwrap_or_else(|| req.path().to_owned())
+    );
+    for (name, value) in req.match_info().iter() {
+        request.push_str(&format!(" {name}={}", value.to_ascii_lowercase()));
+    }
+    request
+}
+
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![crate::http::header_parameter(
             HEADER,
-            "was already used with a different request body",
-        ));
+            "Repeating the request with the same key answers with what the first one created; \
+             the same key for another request is 422",
+        )]
     }
-    Ok(Some(CreateOutcome::Replayed(record)))
-}
-
-/// Stores the response under the key, when one was sent.
-pub async fn remember<B: Serialize>(
-    conn: &mut AsyncPgConnection,
-    caller_id: Uuid,
-    key: &IdempotencyKey,
-    request: &B,
-    created: &Created,
-) -> AppResult<()> {
-    let Some(key) = &key.0 else {
-        return Ok(());
-    };
-    let record = IdempotencyRecord {
-        caller_id,
-        key: key.clone(),
-        request_hash: request_hash(request),
-        response_status: 201,
-        response_body: created.body.clone(),
-        location: Some(created.location.clone()),
-        created_at: Utc::now(),
-    };
-    idempotency_keys::insert(conn, &record).await?;
-    Ok(())
-}
-
-fn request_hash<B: Serialize>(request: &B) -> String {
-    let bytes = serde_json::to_vec(request).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
 }

@@ -14,6 +14,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::error::{self, AppError};
+use crate::idempotency::FingerprintKey;
 use crate::routes::fallback::{self, RouteTable};
 use crate::routes::{self, health};
 use crate::state::AppState;
@@ -58,6 +59,7 @@ impl Application {
             hasher,
             environment: settings.environment,
         });
+        let fingerprint_key = web::Data::new(FingerprintKey::derive(secret));
         let listener =
             TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind(settings.bind, e))?;
         let port = listener.local_addr()?.port();
@@ -70,6 +72,7 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
                 .wrap(from_fn(request_log::log_request))
                 .app_data(state.clone())
+                .app_data(fingerprint_key.clone())
                 .app_data(routes.clone())
                 .app_data(spec.clone())
                 .app_data(web::PathConfig::default().error_handler(path_error))

@@ -1,17 +1,21 @@
-//! The audit trail: one row per access to participant data (and every login attempt),
+//! The audit trail: one row per access to participant data (and every sign-in attempt),
 //! append-only and hash-chained.
 //!
-//! Rows are inserted unsealed in the request's own transaction, so auditing never serialises
-//! requests. A background sealer, guarded by an advisory lock so several instances can run,
-//! links them into the chain in insertion order. Verification walks the chain and reports the
-//! first row whose contents no longer match its link.
+//! Rows are inserted unsealed in the request's own transaction (see [`crate::unit_of_work`]),
+//! so auditing never serialises requests. A background sealer links them into the chain in
+//! insertion order ([`chain`]).
+
+use std::borrow::Cow;
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, RequestMeta, Role};
 use crate::db::models::audit_events::{self, NewAuditEvent};
+use crate::db::models::users::Role;
+use crate::db::scope::Scope;
+use crate::error::AppError;
+use crate::request_log::RequestMeta;
 
 pub mod chain;
 
@@ -42,57 +46,35 @@ pub struct Actor {
     pub meta: RequestMeta,
 }
 
-impl From<&AuthUser> for Actor {
-    fn from(user: &AuthUser) -> Self {
+impl Actor {
+    /// A signed-in user acting within `scope`.
+    pub fn user(scope: Scope, meta: RequestMeta) -> Self {
         Self {
-            id: Some(user.id),
-            role: Some(user.role),
+            id: Some(scope.user_id),
+            role: Some(scope.role),
             client_id: None,
-            organization_id: Some(user.organization_id),
-            meta: user.meta.clone(),
+            organization_id: Some(scope.organization_id),
+            meta,
         }
     }
-}
 
-/// What was done to what.
-#[derive(Debug, Clone)]
-pub struct Entry<'a> {
-    pub action: &'a str,
-    pub resource_type: &'a str,
-    pub resource_id: Option<String>,
-    pub participant_id: Option<Uuid>,
-    pub outcome: Outcome,
-}
-
-/// Writes one audit row on `conn` (inside the caller's transaction when it has one).
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    entry: Entry<'_>,
-) -> diesel::QueryResult<()> {
-    let event = NewAuditEvent {
-        id: Uuid::now_v7(),
-        at: Utc::now(),
-        actor_id: actor.id,
-        actor_role: actor.role.map(|role| role.as_str().to_owned()),
-        client_id: actor.client_id,
-        organization_id: actor.organization_id,
-        action: entry.action.to_owned(),
-        resource_type: entry.resource_type.to_owned(),
-        resource_id: entry.resource_id,
-        participant_id: entry.participant_id,
-        outcome: entry.outcome.as_str().to_owned(),
-        request_id: actor.meta.request_id.clone(),
-        ip: actor.meta.ip.clone(),
-    };
-    audit_events::insert(conn, &event).await.map(|_| ())
+    /// An integration client of `organization_id`.
+    pub fn client(client_id: Uuid, organization_id: Uuid, meta: RequestMeta) -> Self {
+        Self {
+            id: None,
+            role: None,
+            client_id: Some(client_id),
+            organization_id: Some(organization_id),
+            meta,
+        }
+    }
 }
 
 /// What a request touched, for its audit row.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub action: &'static str,
-    pub resource_type: &'static str,
+    pub resource_type: Cow<'static, str>,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
 }
@@ -101,83 +83,59 @@ impl Target {
     pub fn new(action: &'static str, resource_type: &'static str) -> Self {
         Self {
             action,
-            resource_type,
+            resource_type: Cow::Borrowed(resource_type),
             resource_id: None,
             participant_id: None,
         }
     }
 
+    /// The object acted on.
     pub fn id(mut self, id: Uuid) -> Self {
         self.resource_id = Some(id.to_string());
         self
     }
 
+    /// The participant whose data it is.
     pub fn participant(mut self, participant_id: Uuid) -> Self {
         self.participant_id = Some(participant_id);
         self
     }
 
-    fn entry(&self, outcome: Outcome) -> Entry<'_> {
-        Entry {
-            action: self.action,
-            resource_type: self.resource_type,
-            resource_id: self.resource_id.clone(),
-            participant_id: self.participant_id,
-            outcome,
-        }
+    /// Names the participant once the work has found out who it is.
+    pub fn set_participant(&mut self, participant_id: Uuid) {
+        self.participant_id = Some(participant_id);
+    }
+
+    /// Names the object once the work has made or found it.
+    pub fn set_id(&mut self, id: Uuid) {
+        self.resource_id = Some(id.to_string());
     }
 }
 
-fn audit_failed(error: diesel::result::Error) -> crate::error::AppError {
-    crate::error::AppError::Unavailable(format!("audit write failed: {error}"))
-}
-
-/// Records a successful access. Inside a write's transaction, so the row and the change
-/// commit together; if the row cannot be written the request fails with 503.
-pub async fn success(
+/// Writes one audit row on `conn` (inside the caller's transaction when it has one).
+pub async fn record(
     conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
+    actor: &Actor,
     target: &Target,
-) -> Result<(), crate::error::AppError> {
-    record(conn, &Actor::from(actor), target.entry(Outcome::Success))
-        .await
-        .map_err(audit_failed)
-}
-
-/// Audits a read: success, or denied when the object is absent or out of scope (404).
-pub async fn read<T>(
-    conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
-    target: &Target,
-    result: diesel::QueryResult<T>,
-) -> Result<T, crate::error::AppError> {
-    let outcome = match &result {
-        Ok(_) => Outcome::Success,
-        Err(diesel::result::Error::NotFound) => Outcome::Denied,
-        Err(_) => return result.map_err(Into::into),
+    outcome: Outcome,
+) -> Result<(), AppError> {
+    let event = NewAuditEvent {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor_id: actor.id,
+        actor_role: actor.role.map(|role| role.as_str().to_owned()),
+        client_id: actor.client_id,
+        organization_id: actor.organization_id,
+        action: target.action.to_owned(),
+        resource_type: target.resource_type.clone().into_owned(),
+        resource_id: target.resource_id.clone(),
+        participant_id: target.participant_id,
+        outcome: outcome.as_str().to_owned(),
+        request_id: actor.meta.request_id.clone(),
+        ip: actor.meta.ip.clone(),
     };
-    record(conn, &Actor::from(actor), target.entry(outcome))
+    audit_events::insert(conn, &event)
         .await
-        .map_err(audit_failed)?;
-    result.map_err(Into::into)
-}
-
-/// After a write's transaction: a request refused with a 4xx was rolled back with its
-/// success row, so record the refusal now. Server failures are not the caller's doing and
-/// leave nothing to record.
-pub async fn refused<T>(
-    conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
-    target: &Target,
-    result: Result<T, crate::error::AppError>,
-) -> Result<T, crate::error::AppError> {
-    use actix_web::ResponseError;
-    if let Err(error) = &result {
-        if error.status_code().is_client_error() {
-            record(conn, &Actor::from(actor), target.entry(Outcome::Denied))
-                .await
-                .map_err(audit_failed)?;
-        }
-    }
-    result
+        .map(|_| ())
+        .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))
 }

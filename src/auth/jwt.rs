@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Role;
+use crate::db::models::users::Role;
 
 /// The `role` claim: a user's role, or `integration_client` for a machine client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

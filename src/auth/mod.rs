@@ -2,101 +2,116 @@
 //!
 //! A handler states the role it needs in its signature: [`AuthUser`] answers 401 without a
 //! valid token; [`Admin`], [`Supervisor`] and [`Staff`] additionally answer 403 to other roles.
+//! The extracted user carries the request's one database connection and runs the handler's
+//! work as an audited unit ([`AuthUser::audited`], [`AuthUser::create`]).
 
 pub mod jwt;
 pub mod password;
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, Entry, Outcome};
+use crate::audit::{self, Actor, Outcome, Target};
 use crate::db::models::{integration_clients, users};
-use crate::error::AppError;
-use crate::request_log::RequestId;
+use crate::db::scope::Scope;
+use crate::db::PooledConnection;
+use crate::error::{AppError, AppResult};
+use crate::http::Created;
+use crate::idempotency::IdempotencyKey;
+use crate::request_log::RequestMeta;
 use crate::state::AppState;
+use crate::unit_of_work;
 use jwt::{Claims, TokenRole};
 
-crate::text_enum! {
-    /// A user's role in their organization.
-    pub enum Role {
-        Admin => "admin",
-        Supervisor => "supervisor",
-        Coach => "coach",
-        Participant => "participant",
-    }
-}
+pub use crate::db::models::users::Role;
 
-/// Where a request came from, for the audit log.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    pub request_id: String,
-    pub ip: Option<String>,
-}
-
-impl RequestMeta {
-    pub fn of(req: &HttpRequest) -> Self {
-        Self {
-            request_id: req
-                .extensions()
-                .get::<RequestId>()
-                .map(|id| id.0.clone())
-                .unwrap_or_default(),
-            ip: req.peer_addr().map(|addr| addr.ip().to_string()),
-        }
-    }
-}
-
-impl FromRequest for RequestMeta {
-    type Error = AppError;
-    type Future = std::future::Ready<Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Self::of(req)))
-    }
-}
-
-/// An authenticated user whose account is active and whose token is still current.
-#[derive(Debug, Clone)]
+/// An authenticated user whose account is active and whose token is still current, with the
+/// one database connection the request uses.
 pub struct AuthUser {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub role: Role,
+    pub scope: Scope,
     pub meta: RequestMeta,
+    conn: PooledConnection,
+}
+
+impl AuthUser {
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.scope, self.meta.clone())
+    }
+
+    /// Runs `work` as the request's audited unit of work (see [`unit_of_work::audited`]).
+    pub async fn audited<T>(
+        mut self,
+        target: Target,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let (actor, scope) = (self.actor(), self.scope);
+        unit_of_work::audited(&mut self.conn, &actor, target, async |conn, target| {
+            work(conn, scope, target).await
+        })
+        .await
+    }
+
+    /// Runs `work` on the request's connection without writing an audit row: only for data
+    /// about neither participants nor users, such as the audit log itself.
+    pub async fn unaudited<T>(
+        mut self,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope) -> AppResult<T>,
+    ) -> AppResult<T> {
+        work(&mut self.conn, self.scope).await
+    }
+
+    /// Runs an idempotent create as the request's unit of work (see [`unit_of_work::create`]).
+    pub async fn create<T: Serialize>(
+        mut self,
+        target: Target,
+        key: &IdempotencyKey,
+        body: &impl Serialize,
+        make: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<Uuid>,
+        show: impl AsyncFnOnce(
+            &mut AsyncPgConnection,
+            Scope,
+            Uuid,
+            &mut Target,
+        ) -> AppResult<Created<T>>,
+    ) -> AppResult<HttpResponse> {
+        let (actor, scope) = (self.actor(), self.scope);
+        unit_of_work::create(
+            &mut self.conn,
+            &actor,
+            target,
+            key,
+            body,
+            async |conn, target| make(conn, scope, target).await,
+            async |conn, id, target| show(conn, scope, id, target).await,
+        )
+        .await
+    }
 }
 
 type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
-/// An authenticated integration client (a clinic or partner system).
-#[derive(Debug, Clone)]
-pub struct AuthClient {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub meta: RequestMeta,
+/// Whoever a valid token speaks for.
+enum Identity {
+    User(Scope),
+    Client { id: Uuid, organization_id: Uuid },
 }
 
-/// Whoever holds a valid token: a user or an integration client.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    User(AuthUser),
-    Client(AuthClient),
-}
-
-impl Caller {
-    pub fn actor(&self) -> Actor {
-        match self {
-            Self::User(user) => Actor::from(user),
-            Self::Client(client) => Actor {
-                id: None,
-                role: None,
-                client_id: Some(client.id),
-                organization_id: Some(client.organization_id),
-                meta: client.meta.clone(),
-            },
+impl Identity {
+    fn actor(&self, meta: RequestMeta) -> Actor {
+        match *self {
+            Self::User(scope) => Actor::user(scope, meta),
+            Self::Client {
+                id,
+                organization_id,
+            } => Actor::client(id, organization_id, meta),
         }
     }
 }
@@ -106,12 +121,12 @@ fn stale_token() -> AppError {
 }
 
 /// Checks the token against the live account or client: active, same organization, same role,
-/// same token version. Any difference means the token no longer speaks for its subject.
+/// same token version. Any difference means the token no longer speaks for its subject. The
+/// connection checked out here is the one the whole request uses.
 async fn authenticate(
     state: &AppState,
     token: &str,
-    meta: RequestMeta,
-) -> Result<Caller, AppError> {
+) -> Result<(Identity, PooledConnection), AppError> {
     let claims: Claims = state
         .tokens
         .verify(token)
@@ -119,13 +134,13 @@ async fn authenticate(
     let mut conn = state.pool.get().await?;
     if claims.role == TokenRole::IntegrationClient {
         return match integration_clients::session_state(&mut conn, claims.sub).await? {
-            Some((org, true, version)) if org == claims.org && version == claims.ver => {
-                Ok(Caller::Client(AuthClient {
+            Some((org, true, version)) if org == claims.org && version == claims.ver => Ok((
+                Identity::Client {
                     id: claims.sub,
                     organization_id: org,
-                    meta,
-                }))
-            }
+                },
+                conn,
+            )),
             _ => Err(stale_token()),
         };
     }
@@ -135,47 +150,47 @@ async fn authenticate(
                 && TokenRole::from(role) == claims.role
                 && version == claims.ver =>
         {
-            Ok(Caller::User(AuthUser {
-                id: claims.sub,
+            let scope = Scope {
                 organization_id: org,
+                user_id: claims.sub,
                 role,
-                meta,
-            }))
+            };
+            Ok((Identity::User(scope), conn))
         }
         _ => Err(stale_token()),
     }
 }
 
 /// What a refused request was after, read from the matched route, for the audit log.
-#[derive(Debug, Clone)]
-struct Target {
-    action: &'static str,
-    resource_type: String,
-    resource_id: Option<String>,
-}
-
-impl Target {
-    fn of(req: &HttpRequest) -> Self {
-        let pattern = req.match_pattern().unwrap_or_default();
-        let mut segments = pattern
-            .trim_start_matches("/api/v1/")
-            .split('/')
-            .filter(|segment| !segment.starts_with('{'));
-        let collection = segments.next().unwrap_or_default();
-        let resource = match segments.next_back() {
-            Some("caseload") => "caseload".to_owned(),
-            _ => singular(collection).replace('-', "_"),
-        };
-        Self {
-            action: match *req.method() {
-                actix_web::http::Method::GET => "read",
-                actix_web::http::Method::POST => "create",
-                actix_web::http::Method::DELETE => "delete",
-                _ => "update",
-            },
-            resource_type: resource,
-            resource_id: req.match_info().get("id").map(ToOwned::to_owned),
-        }
+fn route_target(req: &HttpRequest) -> Target {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let mut segments = pattern
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .filter(|segment| !segment.starts_with('{'));
+    let collection = segments.next().unwrap_or_default();
+    let resource = match segments.next_back() {
+        Some("caseload") => "caseload".to_owned(),
+        _ => singular(collection).replace('-', "_"),
+    };
+    let resource_id = req.match_info().get("id").map(ToOwned::to_owned);
+    let participant_id = (resource == "participant")
+        .then(|| {
+            resource_id
+                .as_deref()
+                .and_then(|id| Uuid::parse_str(id).ok())
+        })
+        .flatten();
+    Target {
+        action: match *req.method() {
+            actix_web::http::Method::GET => "read",
+            actix_web::http::Method::POST => "create",
+            actix_web::http::Method::DELETE => "delete",
+            _ => "update",
+        },
+        resource_type: Cow::Owned(resource),
+        resource_id,
+        participant_id,
     }
 }
 
@@ -189,53 +204,34 @@ fn singular(collection: &str) -> &str {
 }
 
 /// Records a request refused for its role, then returns the 403.
-async fn refuse(state: &AppState, caller: &Caller, target: Target) -> AppError {
-    let participant_id = (target.resource_type == "participant")
-        .then(|| {
-            target
-                .resource_id
-                .as_deref()
-                .and_then(|id| Uuid::parse_str(id).ok())
-        })
-        .flatten();
-    let entry = Entry {
-        action: target.action,
-        resource_type: &target.resource_type,
-        resource_id: target.resource_id.clone(),
-        participant_id,
-        outcome: Outcome::Denied,
-    };
-    let recorded = match state.pool.get().await {
-        Ok(mut conn) => audit::record(&mut conn, &caller.actor(), entry)
-            .await
-            .map_err(AppError::from),
-        Err(error) => Err(AppError::from(error)),
-    };
-    match recorded {
+async fn refuse(
+    conn: &mut AsyncPgConnection,
+    identity: &Identity,
+    meta: RequestMeta,
+    target: Target,
+) -> AppError {
+    match audit::record(conn, &identity.actor(meta), &target, Outcome::Denied).await {
         Ok(()) => AppError::Forbidden,
-        Err(error) => AppError::Unavailable(format!("audit write failed: {error}")),
+        Err(error) => error,
     }
 }
 
-fn caller_future(req: &HttpRequest) -> ExtractFuture<(Caller, web::Data<AppState>)> {
+/// A user whose role is in `allowed`; anyone else with a valid token gets an audited 403.
+fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer_token(req);
     let meta = RequestMeta::of(req);
+    let target = route_target(req);
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
-        let caller = authenticate(&state, &token?, meta).await?;
-        Ok((caller, state))
+        let (identity, mut conn) = authenticate(&state, &token?).await?;
+        match identity {
+            Identity::User(scope) if allowed.contains(&scope.role) => {
+                Ok(AuthUser { scope, meta, conn })
+            }
+            identity => Err(refuse(&mut conn, &identity, meta, target).await),
+        }
     })
-}
-
-impl FromRequest for Caller {
-    type Error = AppError;
-    type Future = ExtractFuture<Self>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = caller_future(req);
-        Box::pin(async move { caller.await.map(|(caller, _)| caller) })
-    }
 }
 
 impl FromRequest for AuthUser {
@@ -255,22 +251,6 @@ impl FromRequest for AuthUser {
     }
 }
 
-impl FromRequest for AuthClient {
-    type Error = AppError;
-    type Future = ExtractFuture<Self>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = caller_future(req);
-        let target = Target::of(req);
-        Box::pin(async move {
-            match caller.await? {
-                (Caller::Client(client), _) => Ok(client),
-                (caller, state) => Err(refuse(&state, &caller, target).await),
-            }
-        })
-    }
-}
-
 fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     let missing = || AppError::Unauthorized("A bearer access token is required.".into());
     let value = req
@@ -285,22 +265,9 @@ fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.trim().to_owned())
 }
 
-/// A user whose role is in `allowed`; anyone else with a valid token gets an audited 403.
-fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
-    let caller = caller_future(req);
-    let target = Target::of(req);
-    Box::pin(async move {
-        match caller.await? {
-            (Caller::User(user), _) if allowed.contains(&user.role) => Ok(user),
-            (caller, state) => Err(refuse(&state, &caller, target).await),
-        }
-    })
-}
-
 macro_rules! role_guard {
     ($(#[$doc:meta])* $name:ident => [$($role:ident),+]) => {
         $(#[$doc])*
-        #[derive(Debug, Clone)]
         pub struct $name(pub AuthUser);
 
         impl FromRequest for $name {

@@ -2,6 +2,7 @@
 
 pub mod models;
 pub mod schema;
+pub mod scope;
 pub mod text_enum;
 
 use std::time::Duration;
@@ -31,7 +32,7 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// each checkout verifies its connection, so a restarted PostgreSQL heals without a restart here.
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, String> {
     let mut config = ManagerConfig::default();
-    config.recycling_method = RecyclingMethod::Verified;
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(establish_with_timeout);
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);

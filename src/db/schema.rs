@@ -50,11 +50,10 @@ diesel::table! {
     idempotency_keys (caller_id, key) {
         caller_id -> Uuid,
         key -> Text,
-        request_hash -> Text,
-        response_status -> Int2,
-        response_body -> Jsonb,
-        location -> Nullable<Text>,
+        fingerprint -> Text,
+        location -> Text,
         created_at -> Timestamptz,
+        resource_id -> Uuid,
     }
 }
 

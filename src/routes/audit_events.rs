@@ -1,6 +1,6 @@
 //! The audit log of access to participant data (admins only).
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,10 +10,10 @@ use uuid::Uuid;
 use crate::audit::{self, Verification};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::pagination::{Cursor, Page, PageRequest};
-use crate::state::AppState;
+use crate::routes::responses::{Authenticated, BadRequest, Forbidden};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(verify_audit_events).service(list_audit_events);
@@ -92,16 +92,12 @@ pub struct ListAuditEventsQuery {
     params(ListAuditEventsQuery),
     responses(
         (status = 200, description = "A page of events", body = Page<AuditEventResponse>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins read the audit log", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/audit-events")]
 pub async fn list_audit_events(
-    state: web::Data<AppState>,
     Admin(admin): Admin,
     Query(query): Query<ListAuditEventsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -122,8 +118,11 @@ pub async fn list_audit_events(
         from: query.from,
         to: query.to,
     };
-    let mut conn = state.pool.get().await?;
-    let rows = audit_events::list(&mut conn, admin.organization_id, &filter, &page).await?;
+    let rows = admin
+        .unaudited(async |conn, scope| {
+            Ok(audit_events::list(conn, scope.organization_id, &filter, &page).await?)
+        })
+        .await?;
     let page = page.finish(rows, |e| Cursor::After(e.id), AuditEventResponse::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -139,18 +138,14 @@ pub async fn list_audit_events(
     tag = "audit",
     responses(
         (status = 200, description = "The result of the walk", body = Verification),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins verify the audit log", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/audit-events/verify")]
-pub async fn verify_audit_events(
-    state: web::Data<AppState>,
-    Admin(admin): Admin,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let report = audit::verify(&mut conn, admin.organization_id).await?;
+pub async fn verify_audit_events(Admin(admin): Admin) -> AppResult<HttpResponse> {
+    let report = admin
+        .unaudited(async |conn, scope| Ok(audit::verify(conn, scope.organization_id).await?))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -12,13 +12,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, Entry, Outcome};
+use crate::audit::{self, Actor, Outcome, Target};
 use crate::auth::jwt::ACCESS_TOKEN_SECONDS;
-use crate::auth::RequestMeta;
 use crate::db::models::users::User;
 use crate::db::models::{integration_clients, login_throttles, refresh_tokens, users};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult};
 use crate::extract::{FormOrJson, Json};
+use crate::request_log::RequestMeta;
+use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavailable};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
 
@@ -78,13 +79,7 @@ fn invalid_refresh() -> AppError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures for this email; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadCredentials, Unavailable, JsonBody, TooManyRequests,
     )
 )]
 #[post("/auth/login")]
@@ -141,19 +136,10 @@ async fn audit_login(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     outcome: Outcome,
-) -> diesel::QueryResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action: "login",
-            resource_type: "session",
-            resource_id: actor.id.map(|id| id.to_string()),
-            participant_id: None,
-            outcome,
-        },
-    )
-    .await
+) -> AppResult<()> {
+    let mut target = Target::new("login", "session");
+    target.resource_id = actor.id.map(|id| id.to_string());
+    audit::record(conn, actor, &target, outcome).await
 }
 
 /// Issues an access token and a refresh token in `family`.
@@ -210,12 +196,7 @@ enum Rotation {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair; the presented token is now used", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadCredentials, Unavailable, JsonBody,
     )
 )]
 #[post("/auth/refresh")]
@@ -262,11 +243,7 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable, JsonBody,
     )
 )]
 #[post("/auth/logout")]
@@ -335,12 +312,7 @@ fn same_digest(a: &str, b: &str) -> bool {
     request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
     responses(
         (status = 200, description = "A token", body = ClientTokenResponse),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown client, wrong secret or inactive client", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is neither form-encoded nor JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields, or a `grant_type` other than `client_credentials`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        BadCredentials, Unavailable, JsonBody,
     )
 )]
 #[post("/auth/token")]

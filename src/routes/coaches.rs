@@ -2,21 +2,22 @@
 
 use actix_web::{get, patch, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Target};
-use crate::auth::{AuthUser, Role, Staff, Supervisor};
+use crate::audit::Target;
+use crate::auth::{Role, Staff, Supervisor};
 use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
 use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::AppResult;
 use crate::extract::{Json, Query};
 use crate::http::{self, IfMatch};
-use crate::pagination::{Cursor, Page, PageRequest};
-use crate::state::AppState;
+use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
+use crate::routes::responses::{
+    Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
+};
 use crate::validation::{nullable, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -155,22 +156,6 @@ impl From<CaseloadRow> for CaseloadEntry {
     }
 }
 
-/// Admins and supervisors see every coach of their organization; coaches only themselves.
-fn may_see(user: &AuthUser, coach_id: Uuid) -> bool {
-    matches!(user.role, Role::Admin | Role::Supervisor) || user.id == coach_id
-}
-
-async fn find_visible(
-    conn: &mut AsyncPgConnection,
-    user: &AuthUser,
-    id: Uuid,
-) -> diesel::QueryResult<Coach> {
-    if !may_see(user, id) {
-        return Err(diesel::result::Error::NotFound);
-    }
-    coach_profiles::find(conn, user.organization_id, id).await
-}
-
 /// List the organization's coaches with their capacity.
 ///
 /// Roles: admin, supervisor.
@@ -179,16 +164,12 @@ async fn find_visible(
     params(ListCoachesQuery),
     responses(
         (status = 200, description = "A page of coaches", body = Page<CoachResponse>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Coaches, participants and integration clients may not list coaches", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/coaches")]
 pub async fn list_coaches(
-    state: web::Data<AppState>,
     Supervisor(user): Supervisor,
     Query(query): Query<ListCoachesQuery>,
 ) -> AppResult<HttpResponse> {
@@ -198,8 +179,12 @@ pub async fn list_coaches(
         language: query.language,
         active: query.active,
     };
-    let mut conn = state.pool.get().await?;
-    let rows = coach_profiles::list(&mut conn, user.organization_id, &filter, &page).await?;
+    let target = Target::new("list", "coach");
+    let rows = user
+        .audited(target, async |conn, scope, _| {
+            Ok(coach_profiles::list(conn, scope.organization_id, &filter, &page).await?)
+        })
+        .await?;
     let page = page.finish(
         rows,
         |c| Cursor::After(c.profile.user_id),
@@ -216,22 +201,19 @@ pub async fn list_coaches(
     params(("id" = Uuid, Path, description = "The coach's user id")),
     responses(
         (status = 200, description = "The coach; `ETag` identifies this version", body = CoachResponse),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not read coach profiles", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/coaches/{id}")]
-pub async fn get_coach(
-    state: web::Data<AppState>,
-    Staff(user): Staff,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let coach = find_visible(&mut conn, &user, id.into_inner()).await?;
+pub async fn get_coach(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let target = Target::new("read", "coach").id(id);
+    let coach = user
+        .audited(target, async |conn, scope, _| {
+            Ok(coach_profiles::find_visible(conn, scope, id).await?)
+        })
+        .await?;
     Ok(http::ok(&CoachResponse::from(coach)))
 }
 
@@ -243,59 +225,40 @@ pub async fn get_coach(
     tag = "coaches",
     params(
         ("id" = Uuid, Path, description = "The coach's user id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` this change is based on")
+        IfMatch
     ),
     request_body = UpdateCoachRequest,
     responses(
         (status = 200, description = "The updated profile", body = CoachResponse),
-        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not edit coach profiles", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or a coach changing their own `max_caseload`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound, PreconditionFailed,
     ),
     security(("bearer" = []))
 )]
 #[patch("/coaches/{id}")]
 pub async fn update_coach(
-    state: web::Data<AppState>,
     Staff(user): Staff,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateCoachRequest>,
 ) -> AppResult<HttpResponse> {
-    let changes = validate_update(&user, body)?;
+    let changes = validate_update(user.scope.role, body)?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let updated = conn
-        .transaction(async move |conn| {
-            if !may_see(&user, id)
-                || coach_profiles::lock(conn, user.organization_id, id)
-                    .await?
-                    .is_none()
-            {
-                return Err(AppError::NotFound);
-            }
-            if_match.check(&CoachResponse::from(
-                coach_profiles::find(conn, user.organization_id, id).await?,
-            ))?;
+    let target = Target::new("update", "coach").id(id);
+    let updated = user
+        .audited(target, async |conn, scope, _| {
+            let current = coach_profiles::lock_visible(conn, scope, id).await?;
+            if_match.check(&CoachResponse::from(current))?;
             coach_profiles::update(conn, id, &changes).await?;
-            Ok::<_, AppError>(CoachResponse::from(
-                coach_profiles::find(conn, user.organization_id, id).await?,
-            ))
+            Ok(coach_profiles::find_visible(conn, scope, id).await?)
         })
         .await?;
-    Ok(http::ok(&updated))
+    Ok(http::ok(&CoachResponse::from(updated)))
 }
 
-fn validate_update(user: &AuthUser, body: UpdateCoachRequest) -> AppResult<CoachProfileChanges> {
+fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfileChanges> {
     let mut checks = Checks::new();
     if let Some(max) = body.max_caseload {
-        if user.role == Role::Coach {
+        if role == Role::Coach {
             checks.add(
                 "max_caseload",
                 "only admins and supervisors may change a coach's capacity",
@@ -351,28 +314,25 @@ fn validate_update(user: &AuthUser, body: UpdateCoachRequest) -> AppResult<Coach
     ),
     responses(
         (status = 200, description = "A page of the caseload", body = Page<CaseloadEntry>),
-        (status = 400, description = "Bad id or query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not read caseloads", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such coach visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/coaches/{id}/caseload")]
 pub async fn get_caseload(
-    state: web::Data<AppState>,
     Staff(user): Staff,
     id: web::Path<Uuid>,
-    Query(query): Query<crate::pagination::PageQuery>,
+    Query(query): Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let found = find_visible(&mut conn, &user, id).await;
     let target = Target::new("read", "caseload").id(id);
-    audit::read(&mut conn, &user, &target, found).await?;
-    let rows = pairings::caseload(&mut conn, user.organization_id, id, &page).await?;
+    let rows = user
+        .audited(target, async |conn, scope, _| {
+            coach_profiles::find_visible(conn, scope, id).await?;
+            Ok(pairings::caseload(conn, scope, id, &page).await?)
+        })
+        .await?;
     let page = page.finish(
         rows,
         |row| Cursor::After(row.pairing.id),

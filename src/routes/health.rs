@@ -5,7 +5,8 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult};
+use crate::routes::responses::Unavailable;
 use crate::state::AppState;
 
 /// Health status.
@@ -31,7 +32,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "The database is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 #[get("/readyz")]

@@ -6,14 +6,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Target};
+use crate::audit::Target;
 use crate::auth::Supervisor;
 use crate::db::models::{coach_profiles, participants};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult};
 use crate::extract::Query;
 use crate::matching::{self, Seeker};
 use crate::pagination::Page;
-use crate::state::AppState;
+use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_match_suggestions);
@@ -63,17 +63,12 @@ pub struct MatchSuggestionsQuery {
     params(("id" = Uuid, Path, description = "Participant id"), MatchSuggestionsQuery),
     responses(
         (status = 200, description = "Coaches with capacity, best first", body = Page<MatchSuggestion>),
-        (status = 400, description = "Bad id or query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins and supervisors match participants", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such participant in the organization", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/participants/{id}/match-suggestions")]
 pub async fn list_match_suggestions(
-    state: web::Data<AppState>,
     Supervisor(user): Supervisor,
     id: web::Path<Uuid>,
     Query(query): Query<MatchSuggestionsQuery>,
@@ -85,11 +80,14 @@ pub async fn list_match_suggestions(
         ));
     }
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let found = participants::find_visible(&mut conn, &user, id).await;
     let target = Target::new("match", "participant").id(id).participant(id);
-    let participant = audit::read(&mut conn, &user, &target, found).await?;
-    let coaches = coach_profiles::with_capacity(&mut conn, user.organization_id).await?;
+    let (participant, coaches) = user
+        .audited(target, async |conn, scope, _| {
+            let (participant, _) = participants::find_visible(conn, scope, id).await?;
+            let coaches = coach_profiles::with_capacity(conn, scope.organization_id).await?;
+            Ok((participant, coaches))
+        })
+        .await?;
     let seeker = Seeker {
         preferred_language: participant.preferred_language.as_deref(),
         recovery_pathways: &participant.recovery_pathways,

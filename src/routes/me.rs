@@ -2,17 +2,18 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::Utc;
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::Target;
 use crate::auth::AuthUser;
 use crate::db::models::refresh_tokens;
 use crate::db::models::users::{self, UserChanges};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::http;
+use crate::routes::responses::{Authenticated, Forbidden, JsonBody, TooManyRequests};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
 use crate::validation::Checks;
@@ -37,36 +38,32 @@ pub struct ChangePasswordRequest {
     tag = "me",
     responses(
         (status = 200, description = "The caller's account", body = UserResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients have no account here", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let me = users::find_in_org(&mut conn, user.organization_id, user.id).await?;
+pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
+    let target = Target::new("read", "user").id(user.scope.user_id);
+    let me = user
+        .audited(target, async |conn, scope, _| {
+            Ok(users::find_in_org(conn, scope.organization_id, scope.user_id).await?)
+        })
+        .await?;
     Ok(http::ok(&UserResponse::from(me)))
 }
 
 /// Change the caller's password.
 ///
-/// Roles: admin, supervisor, coach, participant. Ends every session of the account, this one included: sign in again
-/// with the new password.
+/// Roles: admin, supervisor, coach, participant. Ends every session of the account, this one
+/// included: sign in again with the new password. A wrong `current_password` is a 422 and is
+/// audited as denied.
 #[utoipa::path(
     tag = "me",
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Password changed; all sessions ended"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients have no password here", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Current password wrong, or new password too short or long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Password hashing is saturated; retry shortly", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, TooManyRequests,
     ),
     security(("bearer" = []))
 )]
@@ -79,27 +76,23 @@ pub async fn change_password(
     let mut checks = Checks::new();
     checks.password("new_password", &body.new_password);
     checks.finish()?;
-    let mut conn = state.pool.get().await?;
-    let me = users::find_in_org(&mut conn, user.organization_id, user.id).await?;
-    let verified = state
-        .hasher
-        .verify(body.current_password, Some(me.password_hash.clone()))
-        .await?;
-    if !verified {
-        return Err(AppError::invalid("current_password", "is incorrect"));
-    }
-    let new_hash = state.hasher.hash(body.new_password).await?;
-    conn.transaction(async move |conn| {
-        let current = users::lock_in_org(conn, user.organization_id, user.id).await?;
+    let target = Target::new("change_password", "user").id(user.scope.user_id);
+    user.audited(target, async |conn, scope, _| {
+        let me = users::lock_in_org(conn, scope.organization_id, scope.user_id).await?;
+        let current = body.current_password.clone();
+        let verified = state.hasher.verify(current, Some(me.password_hash)).await?;
+        if !verified {
+            return Err(AppError::invalid("current_password", "is incorrect"));
+        }
         let changes = UserChanges {
-            password_hash: Some(new_hash),
-            token_version: Some(current.token_version + 1),
+            password_hash: Some(state.hasher.hash(body.new_password.clone()).await?),
+            token_version: Some(me.token_version + 1),
             updated_at: Some(Utc::now()),
             ..UserChanges::default()
         };
-        users::update(conn, user.id, &changes).await?;
-        refresh_tokens::revoke_all_for_user(conn, user.id).await?;
-        Ok::<_, AppError>(())
+        users::update(conn, scope.user_id, &changes).await?;
+        refresh_tokens::revoke_all_for_user(conn, scope.user_id).await?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,11 +5,12 @@ pub mod auth;
 pub mod coaches;
 pub mod fallback;
 pub mod health;
-pub mod history;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
 pub mod participants;
+pub mod portal_accounts;
+pub mod responses;
 pub mod users;
 
 use actix_web::http::header;
@@ -37,6 +38,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     me::configure(cfg);
     users::configure(cfg);
     participants::configure(cfg);
+    portal_accounts::configure(cfg);
     match_suggestions::configure(cfg);
     coaches::configure(cfg);
     pairings::configure(cfg);

@@ -2,25 +2,27 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Target};
+use crate::audit::Target;
 use crate::auth::{AuthUser, Supervisor};
-use crate::db::models::coach_profiles;
+use crate::caseload::{self, ReassignResponse, Reassignment};
 use crate::db::models::pairings::{self, Pairing, PairingFilter, PairingStatus};
 use crate::db::models::participants::{self, ParticipantStatus};
-use crate::db::models::status_changes::{self, NewStatusChange};
-use crate::error::{AppError, AppResult, Problem};
+use crate::db::scope::Scope;
+use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
-use crate::http;
-use crate::idempotency::{self, CreateOutcome, Created, IdempotencyKey};
+use crate::http::{self, Created};
+use crate::idempotency::IdempotencyKey;
+use crate::lifecycle::{self, HistoryEntry};
 use crate::pagination::{Cursor, Page, PageRequest};
-use crate::routes::history::{check_transition, HistoryEntry};
-use crate::state::AppState;
+use crate::routes::responses::{
+    Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
+};
 use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -75,27 +77,6 @@ impl From<Pairing> for PairingSummary {
     }
 }
 
-async fn respond(conn: &mut AsyncPgConnection, p: Pairing) -> AppResult<PairingResponse> {
-    let history = status_changes::for_subject(conn, p.id)
-        .await?
-        .into_iter()
-        .map(HistoryEntry::from)
-        .collect();
-    Ok(PairingResponse {
-        id: p.id,
-        organization_id: p.organization_id,
-        participant_id: p.participant_id,
-        coach_id: p.coach_id,
-        status: p.status,
-        started_at: p.started_at,
-        ended_at: p.ended_at,
-        created_by: p.created_by,
-        created_at: p.created_at,
-        updated_at: p.updated_at,
-        history,
-    })
-}
-
 /// A new pairing.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -134,31 +115,6 @@ pub struct ReassignRequest {
     pub reason: String,
 }
 
-/// A participant moved to the new coach.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MovedParticipant {
-    pub participant_id: Uuid,
-    /// The ended pairing with the previous coach.
-    pub from_pairing_id: Uuid,
-    /// The new pairing, with the same status the old one had.
-    pub to_pairing_id: Uuid,
-}
-
-/// A participant left where they were, and why.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SkippedParticipant {
-    pub participant_id: Uuid,
-    /// `target at capacity` or `not current` (no current pairing with `from_coach_id`).
-    pub why: String,
-}
-
-/// What a reassignment did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReassignResponse {
-    pub moved: Vec<MovedParticipant>,
-    pub skipped: Vec<SkippedParticipant>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -173,100 +129,21 @@ pub struct ListPairingsQuery {
     pub cursor: Option<String>,
 }
 
-fn caseload_full(max: i32) -> AppError {
-    AppError::Conflict {
-        slug: "caseload-full",
-        detail: format!("The coach's caseload is full ({max} of {max} places taken)."),
-    }
-}
-
-/// Pairs a participant with a coach: locks the coach (so capacity checks serialise per
-/// coach), checks capacity and the one-current-pairing rule, inserts and records history.
-/// The partial unique index backs the one-current rule if two coaches race for one participant.
-pub async fn pair(
-    conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
-    participant_id: Uuid,
-    coach_id: Uuid,
-    status: PairingStatus,
-    reason: Option<&str>,
-) -> AppResult<Pairing> {
-    let coach = match coach_profiles::lock(conn, actor.organization_id, coach_id).await? {
-        Some((coach, true)) => coach,
-        _ => {
-            return Err(AppError::invalid(
-                "coach_id",
-                "is not an active coach of this organization",
-            ))
-        }
-    };
-    if coach_profiles::count_current(conn, coach_id).await? >= i64::from(coach.max_caseload) {
-        return Err(caseload_full(coach.max_caseload));
-    }
-    if pairings::lock_current_for_participant(conn, participant_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict {
-            slug: "already-paired",
-            detail: "The participant already has a current pairing; end or reassign it first."
-                .into(),
-        });
-    }
-    let pairing = pairings::insert(
-        conn,
-        actor.organization_id,
-        participant_id,
-        coach_id,
-        status,
-        actor.id,
-    )
-    .await
-    .map_err(|error| match AppError::from(error) {
-        AppError::Conflict { .. } => AppError::Conflict {
-            slug: "already-paired",
-            detail: "The participant already has a current pairing.".into(),
-        },
-        other => other,
-    })?;
-    record_change(conn, actor, pairing.id, None, status, reason).await?;
-    Ok(pairing)
-}
-
-/// Moves a pairing to `next` and records the change.
-pub async fn move_pairing(
-    conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
-    pairing: &Pairing,
-    next: PairingStatus,
-    reason: Option<&str>,
-) -> AppResult<Pairing> {
-    let updated = pairings::set_status(conn, pairing, next).await?;
-    record_change(conn, actor, pairing.id, Some(pairing.status), next, reason).await?;
-    Ok(updated)
-}
-
-async fn record_change(
-    conn: &mut AsyncPgConnection,
-    actor: &AuthUser,
-    pairing_id: Uuid,
-    from: Option<PairingStatus>,
-    to: PairingStatus,
-    reason: Option<&str>,
-) -> AppResult<()> {
-    status_changes::insert(
-        conn,
-        NewStatusChange {
-            subject_type: "pairing",
-            subject_id: pairing_id,
-            from_status: from.map(PairingStatus::as_str),
-            to_status: to.as_str(),
-            reason: reason.map(str::trim),
-            actor_id: Some(actor.id),
-        },
-    )
-    .await?;
-    Ok(())
+async fn respond(conn: &mut AsyncPgConnection, p: Pairing) -> AppResult<PairingResponse> {
+    let history = lifecycle::history(conn, p.id).await?;
+    Ok(PairingResponse {
+        id: p.id,
+        organization_id: p.organization_id,
+        participant_id: p.participant_id,
+        coach_id: p.coach_id,
+        status: p.status,
+        started_at: p.started_at,
+        ended_at: p.ended_at,
+        created_by: p.created_by,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        history,
+    })
 }
 
 /// Pair a participant with a coach.
@@ -276,23 +153,15 @@ async fn record_change(
 #[utoipa::path(
     tag = "pairings",
     request_body = CreatePairingRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response when repeated with the same body")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created; `Location` names the pairing", body = PairingResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins and supervisors make pairings", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already paired, discharged, or caseload full", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown participant or coach, or invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, Conflict,
     ),
     security(("bearer" = []))
 )]
 #[post("/pairings")]
 pub async fn create_pairing(
-    state: web::Data<AppState>,
     Supervisor(user): Supervisor,
     key: IdempotencyKey,
     Json(body): Json<CreatePairingRequest>,
@@ -304,54 +173,45 @@ pub async fn create_pairing(
     }
     checks.reason("reason", body.reason.as_deref(), false);
     checks.finish()?;
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+        let participant_id = body.participant_id;
+        let participant = participants::lock_visible(conn, scope, participant_id)
+            .await
+            .map_err(|error| match AppError::from(error) {
+                AppError::NotFound => AppError::invalid(
+                    "participant_id",
+                    "is not a participant of this organization",
+                ),
+                other => other,
+            })?;
+        if participant.status == ParticipantStatus::Discharged {
+            return Err(AppError::Conflict {
+                slug: "participant-discharged",
+                detail: "The participant is discharged; readmit them before pairing.".into(),
+            });
+        }
+        let reason = body.reason.as_deref();
+        let pairing =
+            caseload::pair(conn, scope, participant_id, body.coach_id, status, reason).await?;
+        Ok(pairing.id)
+    };
     let target = Target::new("create", "pairing").participant(body.participant_id);
-    let actor = user.clone();
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
-                // A replay shows the pairing again: audit it as a read.
-                audit::success(conn, &user, &Target::new("replay", "pairing")).await?;
-                return Ok(replay);
-            }
-            let participant =
-                participants::lock_in_org(conn, user.organization_id, body.participant_id)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::invalid(
-                            "participant_id",
-                            "is not a participant of this organization",
-                        )
-                    })?;
-            if participant.status == ParticipantStatus::Discharged {
-                return Err(AppError::Conflict {
-                    slug: "participant-discharged",
-                    detail: "The participant is discharged; readmit them before pairing.".into(),
-                });
-            }
-            let pairing = pair(
-                conn,
-                &user,
-                participant.id,
-                body.coach_id,
-                status,
-                body.reason.as_deref(),
-            )
-            .await?;
-            let target = Target::new("create", "pairing")
-                .id(pairing.id)
-                .participant(participant.id);
-            audit::success(conn, &user, &target).await?;
-            let created = Created::new(
-                format!("/api/v1/pairings/{}", pairing.id),
-                &respond(conn, pairing).await?,
-            )?;
-            idempotency::remember(conn, user.id, &key, &body, &created).await?;
-            Ok::<_, AppError>(CreateOutcome::Created(created))
-        })
-        .await;
-    let outcome = audit::refused(&mut conn, &actor, &target, result).await?;
-    Ok(outcome.into_response())
+    user.create(target, &key, &body, make, created).await
+}
+
+/// The created (or replayed) pairing, read back through the caller's scope.
+async fn created(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+    target: &mut Target,
+) -> AppResult<Created<PairingResponse>> {
+    let pairing = pairings::find_visible(conn, scope, id).await?;
+    target.set_participant(pairing.participant_id);
+    Ok(Created {
+        location: format!("/api/v1/pairings/{id}"),
+        body: respond(conn, pairing).await?,
+    })
 }
 
 /// List pairings in the caller's scope, oldest first.
@@ -363,16 +223,12 @@ pub async fn create_pairing(
     params(ListPairingsQuery),
     responses(
         (status = 200, description = "A page of pairings", body = Page<PairingSummary>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients may not list pairings", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/pairings")]
 pub async fn list_pairings(
-    state: web::Data<AppState>,
     user: AuthUser,
     Query(query): Query<ListPairingsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -382,11 +238,13 @@ pub async fn list_pairings(
         coach_id: query.coach_id,
         status: query.status,
     };
-    let mut conn = state.pool.get().await?;
-    let rows = pairings::list(&mut conn, &user, &filter, &page).await?;
     let mut target = Target::new("list", "pairing");
     target.participant_id = query.participant_id;
-    audit::success(&mut conn, &user, &target).await?;
+    let rows = user
+        .audited(target, async |conn, scope, _| {
+            Ok(pairings::list(conn, scope, &filter, &page).await?)
+        })
+        .await?;
     let page = page.finish(rows, |p| Cursor::After(p.id), PairingSummary::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -399,89 +257,61 @@ pub async fn list_pairings(
     params(("id" = Uuid, Path, description = "Pairing id")),
     responses(
         (status = 200, description = "The pairing", body = PairingResponse),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients may not read pairings", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/pairings/{id}")]
-pub async fn get_pairing(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
+pub async fn get_pairing(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let found = pairings::find_visible(&mut conn, &user, id).await;
-    let mut target = Target::new("read", "pairing").id(id);
-    target.participant_id = found.as_ref().ok().map(|p| p.participant_id);
-    let pairing = audit::read(&mut conn, &user, &target, found).await?;
-    Ok(http::ok(&respond(&mut conn, pairing).await?))
+    let target = Target::new("read", "pairing").id(id);
+    let pairing = user
+        .audited(target, async |conn, scope, target| {
+            let pairing = pairings::find_visible(conn, scope, id).await?;
+            target.set_participant(pairing.participant_id);
+            respond(conn, pairing).await
+        })
+        .await?;
+    Ok(http::ok(&pairing))
 }
 
 /// Change a pairing's status.
 ///
 /// Roles: admin, supervisor. Allowed moves: `proposed → active | ended`, `active → paused |
-/// ended`, `paused → active | ended`; `ended` is final and needs a reason.
+/// ended`, `paused → active | ended`; `ended` is final and needs a reason. 409 for any other
+/// move, naming the allowed ones.
 #[utoipa::path(
     tag = "pairings",
     params(("id" = Uuid, Path, description = "Pairing id")),
     request_body = PairingStatusRequest,
     responses(
         (status = 200, description = "The pairing after the change", body = PairingResponse),
-        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins and supervisors change pairings", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing in the organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status; `detail` names the allowed ones", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown status, or ending without a reason", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound, Conflict,
     ),
     security(("bearer" = []))
 )]
 #[post("/pairings/{id}/status")]
 pub async fn change_pairing_status(
-    state: web::Data<AppState>,
     Supervisor(user): Supervisor,
     id: web::Path<Uuid>,
     Json(body): Json<PairingStatusRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
-    checks.reason(
-        "reason",
-        body.reason.as_deref(),
-        body.status == PairingStatus::Ended,
-    );
+    let ending = body.status == PairingStatus::Ended;
+    checks.reason("reason", body.reason.as_deref(), ending);
     checks.finish()?;
     let id = id.into_inner();
     let target = Target::new("change_status", "pairing").id(id);
-    let actor = user.clone();
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            let current = pairings::lock_in_org(conn, user.organization_id, id).await?;
-            let allowed = current.status.allowed_next();
-            check_transition(
-                current.status.as_str(),
-                body.status.as_str(),
-                allowed.contains(&body.status),
-                allowed.iter().map(|s| s.as_str()),
-            )?;
+    let updated = user
+        .audited(target, async |conn, scope, target| {
+            let current = pairings::lock_in_org(conn, scope.organization_id, id).await?;
+            target.set_participant(current.participant_id);
+            let reason = body.reason.as_deref();
             let updated =
-                move_pairing(conn, &user, &current, body.status, body.reason.as_deref()).await?;
-            let target = Target::new("change_status", "pairing")
-                .id(id)
-                .participant(current.participant_id);
-            audit::success(conn, &user, &target).await?;
+                caseload::move_pairing(conn, scope, &current, body.status, reason).await?;
             respond(conn, updated).await
         })
-        .await;
-    let updated = audit::refused(&mut conn, &actor, &target, result).await?;
+        .await?;
     Ok(http::ok(&updated))
 }
 
@@ -496,20 +326,12 @@ pub async fn change_pairing_status(
     request_body = ReassignRequest,
     responses(
         (status = 200, description = "What moved and what did not", body = ReassignResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins and supervisors reassign", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Either coach is not an active coach of the organization", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (same coach twice, missing reason)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[post("/pairings/reassign")]
 pub async fn reassign_pairings(
-    state: web::Data<AppState>,
     Supervisor(user): Supervisor,
     Json(body): Json<ReassignRequest>,
 ) -> AppResult<HttpResponse> {
@@ -526,98 +348,17 @@ pub async fn reassign_pairings(
         checks.add("participant_ids", "must list at most 500 participants");
     }
     checks.finish()?;
+    let request = Reassignment {
+        from_coach_id: body.from_coach_id,
+        to_coach_id: body.to_coach_id,
+        participant_ids: body.participant_ids.as_deref(),
+        reason: body.reason.trim(),
+    };
     let target = Target::new("reassign", "caseload").id(body.from_coach_id);
-    let (actor, logged) = (user.clone(), target.clone());
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            let outcome = reassign(conn, &user, &body).await?;
-            audit::success(conn, &user, &logged).await?;
-            Ok::<_, AppError>(outcome)
+    let outcome = user
+        .audited(target, async |conn, scope, _| {
+            caseload::reassign(conn, scope, &request).await
         })
-        .await;
-    let outcome = audit::refused(&mut conn, &actor, &target, result).await?;
+        .await?;
     Ok(HttpResponse::Ok().json(outcome))
-}
-
-async fn reassign(
-    conn: &mut AsyncPgConnection,
-    user: &AuthUser,
-    body: &ReassignRequest,
-) -> AppResult<ReassignResponse> {
-    // Lock both coaches in id order, so opposite reassignments cannot deadlock.
-    let (first, second) = if body.from_coach_id < body.to_coach_id {
-        (body.from_coach_id, body.to_coach_id)
-    } else {
-        (body.to_coach_id, body.from_coach_id)
-    };
-    let mut target = None;
-    for coach in [first, second] {
-        let (profile, active) = coach_profiles::lock(conn, user.organization_id, coach)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if coach == body.to_coach_id {
-            // The previous coach may have left; the new one must be able to take people on.
-            if !active {
-                return Err(AppError::NotFound);
-            }
-            target = Some(profile);
-        }
-    }
-    let target = target.ok_or(AppError::NotFound)?;
-    let current =
-        pairings::lock_current_for_coach(conn, body.from_coach_id, body.participant_ids.as_deref())
-            .await?;
-    let taken = coach_profiles::count_current(conn, body.to_coach_id).await?;
-    let mut places = (i64::from(target.max_caseload) - taken).max(0);
-    let mut outcome = ReassignResponse {
-        moved: Vec::new(),
-        skipped: Vec::new(),
-    };
-    if let Some(ids) = &body.participant_ids {
-        for id in ids {
-            if !current.iter().any(|p| p.participant_id == *id)
-                && !outcome.skipped.iter().any(|s| s.participant_id == *id)
-            {
-                outcome.skipped.push(SkippedParticipant {
-                    participant_id: *id,
-                    why: "not current".into(),
-                });
-            }
-        }
-    }
-    for pairing in current {
-        if places == 0 {
-            outcome.skipped.push(SkippedParticipant {
-                participant_id: pairing.participant_id,
-                why: "target at capacity".into(),
-            });
-            continue;
-        }
-        move_pairing(
-            conn,
-            user,
-            &pairing,
-            PairingStatus::Ended,
-            Some(&body.reason),
-        )
-        .await?;
-        let new = pairings::insert(
-            conn,
-            user.organization_id,
-            pairing.participant_id,
-            body.to_coach_id,
-            pairing.status,
-            user.id,
-        )
-        .await?;
-        record_change(conn, user, new.id, None, pairing.status, Some(&body.reason)).await?;
-        places -= 1;
-        outcome.moved.push(MovedParticipant {
-            participant_id: pairing.participant_id,
-            from_pairing_id: pairing.id,
-            to_pairing_id: new.id,
-        });
-    }
-    Ok(outcome)
 }

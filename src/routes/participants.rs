@@ -2,27 +2,30 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Target};
+use crate::audit::Target;
 use crate::auth::{AuthUser, Role, Staff};
-use crate::db::models::pairings::{self, Pairing, PairingStatus};
+use crate::caseload;
+use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::{
-    self, NewParticipant, Participant, ParticipantChanges, ParticipantFilter, ParticipantStatus,
+    self, CurrentPairing, NewParticipant, Participant, ParticipantChanges, ParticipantFilter,
+    ParticipantStatus,
 };
-use crate::db::models::status_changes::{self, NewStatusChange};
-use crate::db::models::users::{self, NewUser};
-use crate::error::{AppError, AppResult, Problem};
+use crate::db::scope::Scope;
+use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
-use crate::http::{self, IfMatch};
-use crate::idempotency::{self, CreateOutcome, Created, IdempotencyKey};
+use crate::http::{self, Created, IfMatch};
+use crate::idempotency::IdempotencyKey;
+use crate::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
 use crate::pagination::{Cursor, Page, PageRequest};
-use crate::routes::history::HistoryEntry;
-use crate::state::AppState;
+use crate::routes::responses::{
+    Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
+};
 use crate::validation::{nullable, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -30,8 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_participants)
         .service(get_participant)
         .service(update_participant)
-        .service(change_participant_status)
-        .service(create_portal_account);
+        .service(change_participant_status);
 }
 
 const MAX_NAME: usize = 100;
@@ -87,15 +89,6 @@ impl From<Participant> for ParticipantResponse {
             updated_at: p.updated_at,
         }
     }
-}
-
-/// The participant's current pairing, if any.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CurrentPairing {
-    pub pairing_id: Uuid,
-    pub coach_id: Uuid,
-    pub coach_display_name: String,
-    pub status: PairingStatus,
 }
 
 /// One participant with their current pairing and status history.
@@ -267,28 +260,31 @@ fn location(id: Uuid) -> String {
     format!("/api/v1/participants/{id}")
 }
 
-/// Loads what a single-participant response shows besides the record itself.
-pub async fn detail(
+/// A participant visible to `scope`, as a single-participant response shows them.
+async fn show(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> AppResult<ParticipantDetail> {
+    let (participant, current_pairing) = participants::find_visible(conn, scope, id).await?;
+    let history = lifecycle::history(conn, id).await?;
+    Ok(ParticipantDetail {
+        participant: participant.into(),
+        current_pairing,
+        history,
+    })
+}
+
+/// A participant the caller has just changed, as the response shows them (the change may
+/// have taken them out of the caller's scope, as a discharge does).
+async fn detail(
     conn: &mut AsyncPgConnection,
     participant: Participant,
 ) -> AppResult<ParticipantDetail> {
-    let current = pairings::current_for_participant(conn, participant.id).await?;
-    let current_pairing = match current {
-        Some(pairing) => Some(CurrentPairing {
-            pairing_id: pairing.id,
-            coach_id: pairing.coach_id,
-            coach_display_name: pairings::coach_name(conn, pairing.coach_id).await?,
-            status: pairing.status,
-        }),
-        None => None,
-    };
-    let history = status_changes::for_subject(conn, participant.id)
-        .await?
-        .into_iter()
-        .map(HistoryEntry::from)
-        .collect();
+    let current_pairing = participants::current_pairing(conn, participant.id).await?;
+    let history = lifecycle::history(conn, participant.id).await?;
     Ok(ParticipantDetail {
-        participant: ParticipantResponse::from(participant),
+        participant: participant.into(),
         current_pairing,
         history,
     })
@@ -302,60 +298,51 @@ pub async fn detail(
 #[utoipa::path(
     tag = "participants",
     request_body = CreateParticipantRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response when repeated with the same body")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created; `Location` names the participant", body = ParticipantDetail),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not create participants", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The creating coach's caseload is full", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or an idempotency key reused with another body", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, Conflict,
     ),
     security(("bearer" = []))
 )]
 #[post("/participants")]
 pub async fn create_participant(
-    state: web::Data<AppState>,
     Staff(user): Staff,
     key: IdempotencyKey,
     Json(body): Json<CreateParticipantRequest>,
 ) -> AppResult<HttpResponse> {
     validate_create(&body)?;
-    let mut conn = state.pool.get().await?;
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+        let participant = participants::insert(conn, &new_participant(scope, &body)).await?;
+        if scope.role == Role::Coach {
+            let reason = Some("created by their coach");
+            let (id, coach) = (participant.id, scope.user_id);
+            caseload::pair(conn, scope, id, coach, PairingStatus::Active, reason).await?;
+        }
+        Ok(participant.id)
+    };
     let target = Target::new("create", "participant");
-    let actor = user.clone();
-    let result = conn
-        .transaction(async move |conn| {
-            if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
-                // A replay shows the participant again: audit it as a read.
-                audit::success(conn, &user, &Target::new("replay", "participant")).await?;
-                return Ok(replay);
-            }
-            let participant = participants::insert(conn, &new_participant(&user, &body)).await?;
-            if user.role == Role::Coach {
-                pair_with_creating_coach(conn, &user, participant.id).await?;
-            }
-            let target = Target::new("create", "participant")
-                .id(participant.id)
-                .participant(participant.id);
-            audit::success(conn, &user, &target).await?;
-            let created =
-                Created::new(location(participant.id), &detail(conn, participant).await?)?;
-            idempotency::remember(conn, user.id, &key, &body, &created).await?;
-            Ok::<_, AppError>(CreateOutcome::Created(created))
-        })
-        .await;
-    let outcome = audit::refused(&mut conn, &actor, &target, result).await?;
-    Ok(outcome.into_response())
+    user.create(target, &key, &body, make, created).await
 }
 
-fn new_participant(user: &AuthUser, body: &CreateParticipantRequest) -> NewParticipant {
+/// The created (or replayed) participant, read back through the caller's scope.
+async fn created(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+    target: &mut Target,
+) -> AppResult<Created<ParticipantDetail>> {
+    target.set_participant(id);
+    Ok(Created {
+        location: location(id),
+        body: show(conn, scope, id).await?,
+    })
+}
+
+fn new_participant(scope: Scope, body: &CreateParticipantRequest) -> NewParticipant {
     NewParticipant {
         id: Uuid::now_v7(),
-        organization_id: user.organization_id,
+        organization_id: scope.organization_id,
         first_name: body.first_name.trim().to_owned(),
         last_name: body.last_name.trim().to_owned(),
         preferred_name: trimmed(&body.preferred_name),
@@ -370,24 +357,8 @@ fn new_participant(user: &AuthUser, body: &CreateParticipantRequest) -> NewParti
         recovery_pathways: body.recovery_pathways.clone(),
         needs: body.needs.clone(),
         intake_date: body.intake_date,
-        created_by: Some(user.id),
+        created_by: Some(scope.user_id),
     }
-}
-
-async fn pair_with_creating_coach(
-    conn: &mut AsyncPgConnection,
-    coach: &AuthUser,
-    participant_id: Uuid,
-) -> AppResult<Pairing> {
-    crate::routes::pairings::pair(
-        conn,
-        coach,
-        participant_id,
-        coach.id,
-        PairingStatus::Active,
-        Some("created by their coach"),
-    )
-    .await
 }
 
 /// List participants in the caller's scope, oldest first.
@@ -399,16 +370,12 @@ async fn pair_with_creating_coach(
     params(ListParticipantsQuery),
     responses(
         (status = 200, description = "A page of participants", body = Page<ParticipantResponse>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients may not list participants", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/participants")]
 pub async fn list_participants(
-    state: web::Data<AppState>,
     user: AuthUser,
     Query(query): Query<ListParticipantsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -427,9 +394,12 @@ pub async fn list_participants(
         unassigned: query.unassigned,
         coach_id: query.coach_id,
     };
-    let mut conn = state.pool.get().await?;
-    let rows = participants::list(&mut conn, &user, &filter, &page).await?;
-    audit::success(&mut conn, &user, &Target::new("list", "participant")).await?;
+    let target = Target::new("list", "participant");
+    let rows = user
+        .audited(target, async |conn, scope, _| {
+            Ok(participants::list(conn, scope, &filter, &page).await?)
+        })
+        .await?;
     let page = page.finish(rows, |p| Cursor::After(p.id), ParticipantResponse::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -443,26 +413,18 @@ pub async fn list_participants(
     params(("id" = Uuid, Path, description = "Participant id")),
     responses(
         (status = 200, description = "The participant; `ETag` identifies this version", body = ParticipantDetail),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Integration clients may not read participants here", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such participant in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/participants/{id}")]
-pub async fn get_participant(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
+pub async fn get_participant(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let found = participants::find_visible(&mut conn, &user, id).await;
     let target = Target::new("read", "participant").id(id).participant(id);
-    let participant = audit::read(&mut conn, &user, &target, found).await?;
-    Ok(http::ok(&detail(&mut conn, participant).await?))
+    let participant = user
+        .audited(target, async |conn, scope, _| show(conn, scope, id).await)
+        .await?;
+    Ok(http::ok(&participant))
 }
 
 /// Update a participant's details.
@@ -471,28 +433,16 @@ pub async fn get_participant(
 /// you read to avoid overwriting someone else's change.
 #[utoipa::path(
     tag = "participants",
-    params(
-        ("id" = Uuid, Path, description = "Participant id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` this change is based on")
-    ),
+    params(("id" = Uuid, Path, description = "Participant id"), IfMatch),
     request_body = UpdateParticipantRequest,
     responses(
         (status = 200, description = "The updated participant", body = ParticipantDetail),
-        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not edit records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such participant in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound, PreconditionFailed,
     ),
     security(("bearer" = []))
 )]
 #[patch("/participants/{id}")]
 pub async fn update_participant(
-    state: web::Data<AppState>,
     Staff(user): Staff,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -501,18 +451,16 @@ pub async fn update_participant(
     let changes = validate_update(body)?;
     let id = id.into_inner();
     let target = Target::new("update", "participant").id(id).participant(id);
-    let (actor, logged) = (user.clone(), target.clone());
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            let current = participants::lock_visible(conn, &user, id).await?;
-            if_match.check(&detail(conn, current).await?)?;
+    let updated = user
+        .audited(target, async |conn, scope, _| {
+            let current = participants::lock_visible(conn, scope, id).await?;
+            if if_match.is_set() {
+                if_match.check(&detail(conn, current).await?)?;
+            }
             let updated = participants::update(conn, id, &changes).await?;
-            audit::success(conn, &user, &logged).await?;
             detail(conn, updated).await
         })
-        .await;
-    let updated = audit::refused(&mut conn, &actor, &target, result).await?;
+        .await?;
     Ok(http::ok(&updated))
 }
 
@@ -568,28 +516,20 @@ fn validate_update(body: UpdateParticipantRequest) -> AppResult<ParticipantChang
 ///
 /// Roles: admin, supervisor, coach (current caseload only). Allowed moves: `active →
 /// inactive | discharged`, `inactive → active | discharged`, `discharged → active`
-/// (readmission). Discharge ends the current pairing. A reason is always required.
+/// (readmission); 409 otherwise, naming the allowed ones. Discharge ends the current pairing.
+/// A reason is always required.
 #[utoipa::path(
     tag = "participants",
     params(("id" = Uuid, Path, description = "Participant id")),
     request_body = ParticipantStatusRequest,
     responses(
         (status = 200, description = "The participant after the change, with its history", body = ParticipantDetail),
-        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not change status", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such participant in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The move is not allowed from the current status; `detail` names the allowed ones", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid status or missing reason", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound, Conflict,
     ),
     security(("bearer" = []))
 )]
 #[post("/participants/{id}/status")]
 pub async fn change_participant_status(
-    state: web::Data<AppState>,
     Staff(user): Staff,
     id: web::Path<Uuid>,
     Json(body): Json<ParticipantStatusRequest>,
@@ -601,176 +541,23 @@ pub async fn change_participant_status(
     let target = Target::new("change_status", "participant")
         .id(id)
         .participant(id);
-    let (actor, logged) = (user.clone(), target.clone());
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            let current = participants::lock_visible(conn, &user, id).await?;
-            let next = body.status;
-            crate::routes::history::check_transition(
-                current.status.as_str(),
-                next.as_str(),
-                current.status.allowed_next().contains(&next),
-                current.status.allowed_next().iter().map(|s| s.as_str()),
-            )?;
-            if next == ParticipantStatus::Discharged {
-                end_current_pairing(conn, &user, id, &body.reason).await?;
-            }
-            let changes = ParticipantChanges {
-                status: Some(next),
-                updated_at: Some(Utc::now()),
-                ..ParticipantChanges::default()
+    let updated = user
+        .audited(target, async |conn, scope, _| {
+            let current = participants::lock_visible(conn, scope, id).await?;
+            let change = Change {
+                subject_id: id,
+                from: Some(current.status),
+                to: body.status,
+                reason: Some(&body.reason),
+                actor_id: scope.user_id,
             };
-            let updated = participants::update(conn, id, &changes).await?;
-            status_changes::insert(
-                conn,
-                NewStatusChange {
-                    subject_type: "participant",
-                    subject_id: id,
-                    from_status: Some(current.status.as_str()),
-                    to_status: next.as_str(),
-                    reason: Some(body.reason.trim()),
-                    actor_id: Some(user.id),
-                },
-            )
-            .await?;
-            audit::success(conn, &user, &logged).await?;
+            PARTICIPANT.record(conn, change).await?;
+            if body.status == ParticipantStatus::Discharged {
+                caseload::end_current_pairing(conn, scope, id, &body.reason).await?;
+            }
+            let updated = participants::set_status(conn, id, body.status).await?;
             detail(conn, updated).await
         })
-        .await;
-    let updated = audit::refused(&mut conn, &actor, &target, result).await?;
-    Ok(http::ok(&updated))
-}
-
-async fn end_current_pairing(
-    conn: &mut AsyncPgConnection,
-    user: &AuthUser,
-    participant_id: Uuid,
-    reason: &str,
-) -> AppResult<()> {
-    if let Some(pairing) = pairings::lock_current_for_participant(conn, participant_id).await? {
-        crate::routes::pairings::move_pairing(
-            conn,
-            user,
-            &pairing,
-            PairingStatus::Ended,
-            Some(reason),
-        )
         .await?;
-    }
-    Ok(())
-}
-
-/// The participant's portal login.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalAccountRequest {
-    /// Unique across Tandem.
-    #[schema(max_length = 254)]
-    pub email: String,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
-    pub password: String,
-}
-
-/// Create a participant's portal login.
-///
-/// Roles: admin, supervisor, coach (current caseload only). The new user has the role
-/// `participant` and sees only their own record. 409 when the participant already has a
-/// login or the email is taken.
-#[utoipa::path(
-    tag = "participants",
-    params(
-        ("id" = Uuid, Path, description = "Participant id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response when repeated with the same body")
-    ),
-    request_body = PortalAccountRequest,
-    responses(
-        (status = 201, description = "Created; `Location` names the new user", body = crate::routes::users::UserResponse),
-        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Participants and integration clients may not create logins", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such participant in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The participant already has a login, or the email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Password hashing is saturated; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/participants/{id}/portal-account")]
-pub async fn create_portal_account(
-    state: web::Data<AppState>,
-    Staff(user): Staff,
-    id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    Json(body): Json<PortalAccountRequest>,
-) -> AppResult<HttpResponse> {
-    let mut checks = Checks::new();
-    checks.email("email", &body.email);
-    checks.password("password", &body.password);
-    checks.finish()?;
-    let id = id.into_inner();
-    let password_hash = state.hasher.hash(body.password.clone()).await?;
-    let target = Target::new("create_portal_account", "participant")
-        .id(id)
-        .participant(id);
-    let (actor, logged) = (user.clone(), target.clone());
-    let mut conn = state.pool.get().await?;
-    let result = conn
-        .transaction(async move |conn| {
-            if let Some(replay) = idempotency::replay_if_seen(conn, user.id, &key, &body).await? {
-                audit::success(
-                    conn,
-                    &user,
-                    &Target::new("replay", "participant").id(id).participant(id),
-                )
-                .await?;
-                return Ok(replay);
-            }
-            let participant = participants::lock_visible(conn, &user, id).await?;
-            if participant.user_id.is_some() {
-                return Err(AppError::conflict(
-                    "The participant already has a portal login.",
-                ));
-            }
-            let email = crate::validation::normalize_email(&body.email);
-            if users::find_by_email(conn, &email).await?.is_some() {
-                return Err(AppError::conflict("A user with this email already exists."));
-            }
-            let display_name = participant
-                .preferred_name
-                .clone()
-                .unwrap_or_else(|| participant.first_name.clone());
-            let login = users::insert(
-                conn,
-                &NewUser {
-                    id: Uuid::now_v7(),
-                    organization_id: participant.organization_id,
-                    email: &email,
-                    display_name: &display_name,
-                    role: Role::Participant,
-                    password_hash: &password_hash,
-                },
-            )
-            .await?;
-            let link = ParticipantChanges {
-                user_id: Some(Some(login.id)),
-                updated_at: Some(Utc::now()),
-                ..ParticipantChanges::default()
-            };
-            participants::update(conn, id, &link).await?;
-            audit::success(conn, &user, &logged).await?;
-            let created = Created::new(
-                format!("/api/v1/users/{}", login.id),
-                &crate::routes::users::UserResponse::from(login),
-            )?;
-            idempotency::remember(conn, user.id, &key, &body, &created).await?;
-            Ok::<_, AppError>(CreateOutcome::Created(created))
-        })
-        .await;
-    let outcome = audit::refused(&mut conn, &actor, &target, result).await?;
-    Ok(outcome.into_response())
+    Ok(http::ok(&updated))
 }

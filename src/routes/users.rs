@@ -2,21 +2,26 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, Entry, Outcome};
+use crate::audit::Target;
 use crate::auth::{Admin, Role};
 use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::models::{coach_profiles, refresh_tokens};
-use crate::error::{AppError, AppResult, Problem};
+use crate::db::scope::Scope;
+use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
-use crate::http::{self, IfMatch};
-use crate::idempotency::{self, CreateOutcome, Created, IdempotencyKey};
+use crate::http::{self, Created, IfMatch};
+use crate::idempotency::IdempotencyKey;
 use crate::pagination::{Cursor, Page, PageRequest};
+use crate::routes::responses::{
+    Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
+    TooManyRequests,
+};
 use crate::state::AppState;
 use crate::validation::{normalize_email, Checks, MAX_NAME_LENGTH};
 
@@ -101,7 +106,7 @@ pub struct ListUsersQuery {
     pub cursor: Option<String>,
 }
 
-fn user_location(id: Uuid) -> String {
+pub fn user_location(id: Uuid) -> String {
     format!("/api/v1/users/{id}")
 }
 
@@ -116,22 +121,14 @@ fn check_staff_role(checks: &mut Checks, role: Role) {
 
 /// Create a user.
 ///
-/// Roles: admin.
+/// Roles: admin. 409 when the email is already in use.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response when repeated with the same body")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created; `Location` names the new user", body = UserResponse),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email is already in use", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or an idempotency key reused with another body", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Password hashing is saturated; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, Conflict, TooManyRequests,
     ),
     security(("bearer" = []))
 )]
@@ -149,38 +146,34 @@ pub async fn create_user(
     checks.password("password", &body.password);
     checks.finish()?;
     let password_hash = state.hasher.hash(body.password.clone()).await?;
-    let mut conn = state.pool.get().await?;
-    let outcome = conn
-        .transaction(async move |conn| {
-            if let Some(replay) = idempotency::replay_if_seen(conn, admin.id, &key, &body).await? {
-                return Ok(replay);
-            }
-            let email = normalize_email(&body.email);
-            if users::find_by_email(conn, &email).await?.is_some() {
-                return Err(AppError::conflict("A user with this email already exists."));
-            }
-            let user = users::insert(
-                conn,
-                &NewUser {
-                    id: Uuid::now_v7(),
-                    organization_id: admin.organization_id,
-                    email: &email,
-                    display_name: body.display_name.trim(),
-                    role: body.role,
-                    password_hash: &password_hash,
-                },
-            )
-            .await?;
-            if user.role == Role::Coach {
-                coach_profiles::ensure(conn, user.id, user.organization_id).await?;
-            }
-            audit_user(conn, &admin, "create", user.id).await?;
-            let created = Created::new(user_location(user.id), &UserResponse::from(user))?;
-            idempotency::remember(conn, admin.id, &key, &body, &created).await?;
-            Ok::<_, AppError>(CreateOutcome::Created(created))
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+        let email = normalize_email(&body.email);
+        if users::find_by_email(conn, &email).await?.is_some() {
+            return Err(AppError::conflict("A user with this email already exists."));
+        }
+        let new_user = NewUser {
+            id: Uuid::now_v7(),
+            organization_id: scope.organization_id,
+            email: &email,
+            display_name: body.display_name.trim(),
+            role: body.role,
+            password_hash: &password_hash,
+        };
+        let user = users::insert(conn, &new_user).await?;
+        if user.role == Role::Coach {
+            coach_profiles::ensure(conn, user.id, user.organization_id).await?;
+        }
+        Ok(user.id)
+    };
+    let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
+        let user = users::find_in_org(conn, scope.organization_id, id).await?;
+        Ok(Created {
+            location: user_location(id),
+            body: UserResponse::from(user),
         })
-        .await?;
-    Ok(outcome.into_response())
+    };
+    let target = Target::new("create", "user");
+    admin.create(target, &key, &body, make, show).await
 }
 
 /// List the organization's users, oldest first.
@@ -191,16 +184,12 @@ pub async fn create_user(
     params(ListUsersQuery),
     responses(
         (status = 200, description = "A page of users", body = Page<UserResponse>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/users")]
 pub async fn list_users(
-    state: web::Data<AppState>,
     Admin(admin): Admin,
     Query(query): Query<ListUsersQuery>,
 ) -> AppResult<HttpResponse> {
@@ -209,8 +198,12 @@ pub async fn list_users(
         role: query.role,
         active: query.active,
     };
-    let mut conn = state.pool.get().await?;
-    let rows = users::list(&mut conn, admin.organization_id, &filter, &page).await?;
+    let target = Target::new("list", "user");
+    let rows = admin
+        .audited(target, async |conn, scope, _| {
+            Ok(users::list(conn, scope.organization_id, &filter, &page).await?)
+        })
+        .await?;
     let page = page.finish(rows, |user| Cursor::After(user.id), UserResponse::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -223,56 +216,40 @@ pub async fn list_users(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user; `ETag` identifies this version", body = UserResponse),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user in the caller's organization", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, BadRequest, Forbidden, NotFound,
     ),
     security(("bearer" = []))
 )]
 #[get("/users/{id}")]
-pub async fn get_user(
-    state: web::Data<AppState>,
-    Admin(admin): Admin,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let user = users::find_in_org(&mut conn, admin.organization_id, *id).await?;
+pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let target = Target::new("read", "user").id(id);
+    let user = admin
+        .audited(target, async |conn, scope, _| {
+            Ok(users::find_in_org(conn, scope.organization_id, id).await?)
+        })
+        .await?;
     Ok(http::ok(&UserResponse::from(user)))
 }
 
 /// Change a user's name, role or active flag.
 ///
 /// Roles: admin. A role change or deactivation takes effect on the user's next request.
-/// Admins cannot change their own role or deactivate themselves. A coach with current
-/// pairings keeps the coach role until their caseload is reassigned; deactivating them is
-/// allowed (their caseload can still be reassigned afterwards).
+/// Admins cannot change their own role or deactivate themselves (409). A coach with current
+/// pairings keeps the coach role until their caseload is reassigned (409); deactivating them
+/// is allowed (their caseload can still be reassigned afterwards).
 #[utoipa::path(
     tag = "users",
-    params(
-        ("id" = Uuid, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` this change is based on")
-    ),
+    params(("id" = Uuid, Path, description = "User id"), IfMatch),
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "The updated user", body = UserResponse),
-        (status = 400, description = "Malformed JSON, id or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user in the caller's organization", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin tried to demote or deactivate themselves, or a coach with current pairings would lose the coach role", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        Authenticated, JsonBody, Forbidden, NotFound, Conflict, PreconditionFailed,
     ),
     security(("bearer" = []))
 )]
 #[patch("/users/{id}")]
 pub async fn update_user(
-    state: web::Data<AppState>,
     Admin(admin): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
@@ -287,34 +264,43 @@ pub async fn update_user(
     }
     checks.finish()?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let updated = conn
-        .transaction(async move |conn| {
-            let current = users::lock_in_org(conn, admin.organization_id, id).await?;
+    let target = Target::new("update", "user").id(id);
+    let updated = admin
+        .audited(target, async |conn, scope, _| {
+            let current = users::lock_in_org(conn, scope.organization_id, id).await?;
             if_match.check(&UserResponse::from(current.clone()))?;
-            let changes = plan_changes(&admin.id, &current, &body)?;
-            let leaves_coaching =
-                current.role == Role::Coach && changes.role.is_some_and(|role| role != Role::Coach);
-            if leaves_coaching && coach_profiles::count_current(conn, id).await? > 0 {
-                return Err(AppError::Conflict {
-                    slug: "caseload-not-empty",
-                    detail: "This coach still has current pairings; reassign them \
-                             (POST /pairings/reassign) before changing the role."
-                        .into(),
-                });
-            }
-            if changes.active == Some(false) {
-                refresh_tokens::revoke_all_for_user(conn, id).await?;
-            }
-            let updated = users::update(conn, id, &changes).await?;
-            if updated.role == Role::Coach {
-                coach_profiles::ensure(conn, id, updated.organization_id).await?;
-            }
-            audit_user(conn, &admin, "update", id).await?;
-            Ok::<_, AppError>(UserResponse::from(updated))
+            let changes = plan_changes(&scope.user_id, &current, &body)?;
+            apply_changes(conn, &current, &changes).await
         })
         .await?;
-    Ok(http::ok(&updated))
+    Ok(http::ok(&UserResponse::from(updated)))
+}
+
+/// Applies planned changes: a coach keeps the role while their caseload holds anyone, and a
+/// deactivation ends every session.
+async fn apply_changes(
+    conn: &mut AsyncPgConnection,
+    current: &User,
+    changes: &UserChanges,
+) -> AppResult<User> {
+    let leaves_coaching =
+        current.role == Role::Coach && changes.role.is_some_and(|role| role != Role::Coach);
+    if leaves_coaching && coach_profiles::count_current(conn, current.id).await? > 0 {
+        return Err(AppError::Conflict {
+            slug: "caseload-not-empty",
+            detail: "This coach still has current pairings; reassign them \
+                     (POST /pairings/reassign) before changing the role."
+                .into(),
+        });
+    }
+    if changes.active == Some(false) {
+        refresh_tokens::revoke_all_for_user(conn, current.id).await?;
+    }
+    let updated = users::update(conn, current.id, changes).await?;
+    if updated.role == Role::Coach {
+        coach_profiles::ensure(conn, updated.id, updated.organization_id).await?;
+    }
+    Ok(updated)
 }
 
 /// Works out the row changes, bumping the token version when sessions must end.
@@ -343,24 +329,4 @@ fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppR
         updated_at: Some(Utc::now()),
         ..UserChanges::default()
     })
-}
-
-async fn audit_user(
-    conn: &mut diesel_async::AsyncPgConnection,
-    admin: &crate::auth::AuthUser,
-    action: &str,
-    user_id: Uuid,
-) -> diesel::QueryResult<()> {
-    audit::record(
-        conn,
-        &Actor::from(admin),
-        Entry {
-            action,
-            resource_type: "user",
-            resource_id: Some(user_id.to_string()),
-            participant_id: None,
-            outcome: Outcome::Success,
-        },
-    )
-    .await
 }

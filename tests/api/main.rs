@@ -8,6 +8,7 @@ mod coaches;
 mod docs;
 mod errors;
 mod helpers;
+mod idempotency;
 mod jwt;
 mod operations;
 mod pairings;

@@ -3,8 +3,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::Role;
+use crate::db::models::users::Role;
 use crate::db::schema::{coach_profiles, pairings, users};
+use crate::db::scope::{pairing_is_current, Scope};
 use crate::pagination::{Cursor, PageRequest};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -147,6 +148,38 @@ pub async fn find(
     Ok(into_coach(row))
 }
 
+/// A coach `scope` may see: any of the organization's for admins and supervisors, only
+/// themselves for coaches.
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    user_id: Uuid,
+) -> QueryResult<Coach> {
+    if !visible_to(scope, user_id) {
+        return Err(diesel::result::Error::NotFound);
+    }
+    find(conn, scope.organization_id, user_id).await
+}
+
+/// Like [`find_visible`], locking the profile for the rest of the transaction.
+pub async fn lock_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    user_id: Uuid,
+) -> QueryResult<Coach> {
+    if !visible_to(scope, user_id) {
+        return Err(diesel::result::Error::NotFound);
+    }
+    lock(conn, scope.organization_id, user_id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    find(conn, scope.organization_id, user_id).await
+}
+
+fn visible_to(scope: Scope, coach_id: Uuid) -> bool {
+    scope.is_supervisor() || (scope.role == Role::Coach && scope.user_id == coach_id)
+}
+
 /// Locks a coach's profile for the rest of the transaction and tells whether the coach's
 /// account is active. Every addition to a coach's caseload takes this lock first, so
 /// capacity checks cannot race.
@@ -170,7 +203,7 @@ pub async fn lock(
 pub async fn count_current(conn: &mut AsyncPgConnection, coach_id: Uuid) -> QueryResult<i64> {
     pairings::table
         .filter(pairings::coach_id.eq(coach_id))
-        .filter(pairings::status.ne("ended"))
+        .filter(pairing_is_current())
         .count()
         .get_result(conn)
         .await

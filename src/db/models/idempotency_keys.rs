@@ -10,11 +10,12 @@ use crate::db::schema::idempotency_keys;
 pub struct IdempotencyRecord {
     pub caller_id: Uuid,
     pub key: String,
-    pub request_hash: String,
-    pub response_status: i16,
-    pub response_body: serde_json::Value,
-    pub location: Option<String>,
+    /// A keyed digest of the request (see [`crate::idempotency`]).
+    pub fingerprint: String,
+    pub location: String,
     pub created_at: DateTime<Utc>,
+    /// What the first request created.
+    pub resource_id: Uuid,
 }
 
 /// Serialises concurrent requests carrying the same key from the same caller until the

@@ -4,8 +4,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Role};
-use crate::db::schema::{pairings, participants, users};
+use crate::db::models::users::Role;
+use crate::db::schema::{pairings, participants};
+use crate::db::scope::{self, pairing_is_current, Scope};
 use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
@@ -15,17 +16,6 @@ crate::text_enum! {
         Active => "active",
         Paused => "paused",
         Ended => "ended",
-    }
-}
-
-impl PairingStatus {
-    pub fn allowed_next(self) -> &'static [Self] {
-        match self {
-            Self::Proposed => &[Self::Active, Self::Ended],
-            Self::Active => &[Self::Paused, Self::Ended],
-            Self::Paused => &[Self::Active, Self::Ended],
-            Self::Ended => &[],
-        }
     }
 }
 
@@ -53,33 +43,29 @@ pub struct PairingFilter {
 
 type Boxed<'a> = pairings::BoxedQuery<'a, Pg>;
 
-/// The pairings `caller` may see: the organization's for admins and supervisors, their own
+/// The pairings `scope` may see: the organization's for admins and supervisors, their own
 /// current ones for coaches, their own for participants.
-pub fn visible<'a>(caller: &AuthUser) -> Boxed<'a> {
+pub fn visible<'a>(scope: Scope) -> Boxed<'a> {
     let query = pairings::table
-        .filter(pairings::organization_id.eq(caller.organization_id))
+        .filter(pairings::organization_id.eq(scope.organization_id))
         .into_boxed();
-    match caller.role {
+    match scope.role {
         Role::Admin | Role::Supervisor => query,
         Role::Coach => query
-            .filter(pairings::coach_id.eq(caller.id))
-            .filter(pairings::status.ne(PairingStatus::Ended)),
-        Role::Participant => query.filter(
-            pairings::participant_id.eq_any(
-                participants::table
-                    .filter(participants::user_id.eq(caller.id))
-                    .select(participants::id),
-            ),
-        ),
+            .filter(pairings::coach_id.eq(scope.user_id))
+            .filter(pairing_is_current()),
+        Role::Participant => {
+            query.filter(pairings::participant_id.eq_any(scope::participant_ids(scope)))
+        }
     }
 }
 
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
-    caller: &AuthUser,
+    scope: Scope,
     id: Uuid,
 ) -> QueryResult<Pairing> {
-    visible(caller)
+    visible(scope)
         .filter(pairings::id.eq(id))
         .select(Pairing::as_select())
         .first(conn)
@@ -102,11 +88,11 @@ pub async fn lock_in_org(
 
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    caller: &AuthUser,
+    scope: Scope,
     filter: &PairingFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<Pairing>> {
-    let mut query = visible(caller)
+    let mut query = visible(scope)
         .select(Pairing::as_select())
         .order(pairings::id.asc())
         .limit(page.fetch_limit());
@@ -125,20 +111,6 @@ pub async fn list(
     query.load(conn).await
 }
 
-/// The participant's current pairing.
-pub async fn current_for_participant(
-    conn: &mut AsyncPgConnection,
-    participant_id: Uuid,
-) -> QueryResult<Option<Pairing>> {
-    pairings::table
-        .filter(pairings::participant_id.eq(participant_id))
-        .filter(pairings::status.ne(PairingStatus::Ended))
-        .select(Pairing::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// The participant's current pairing, locked.
 pub async fn lock_current_for_participant(
     conn: &mut AsyncPgConnection,
@@ -146,7 +118,7 @@ pub async fn lock_current_for_participant(
 ) -> QueryResult<Option<Pairing>> {
     pairings::table
         .filter(pairings::participant_id.eq(participant_id))
-        .filter(pairings::status.ne(PairingStatus::Ended))
+        .filter(pairing_is_current())
         .select(Pairing::as_select())
         .for_update()
         .first(conn)
@@ -162,7 +134,7 @@ pub async fn lock_current_for_coach(
 ) -> QueryResult<Vec<Pairing>> {
     let current: Vec<Pairing> = pairings::table
         .filter(pairings::coach_id.eq(coach_id))
-        .filter(pairings::status.ne(PairingStatus::Ended))
+        .filter(pairing_is_current())
         .select(Pairing::as_select())
         .order(pairings::id.asc())
         .for_update()
@@ -224,15 +196,6 @@ pub async fn set_status(
         .await
 }
 
-/// The display names of coaches, for pairing and caseload responses.
-pub async fn coach_name(conn: &mut AsyncPgConnection, coach_id: Uuid) -> QueryResult<String> {
-    users::table
-        .find(coach_id)
-        .select(users::display_name)
-        .first(conn)
-        .await
-}
-
 /// A row of a coach's caseload: the pairing and who it is with.
 #[derive(Debug, Clone, Queryable)]
 pub struct CaseloadRow {
@@ -242,18 +205,20 @@ pub struct CaseloadRow {
     pub preferred_name: Option<String>,
 }
 
-/// A coach's current pairings with the participants' names, by pairing id.
+/// A coach's current pairings with the participants' names, by pairing id: only participants
+/// `scope` may see.
 pub async fn caseload(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    scope: Scope,
     coach_id: Uuid,
     page: &PageRequest,
 ) -> QueryResult<Vec<CaseloadRow>> {
     let mut query = pairings::table
         .inner_join(participants::table)
-        .filter(pairings::organization_id.eq(organization_id))
+        .filter(pairings::organization_id.eq(scope.organization_id))
         .filter(pairings::coach_id.eq(coach_id))
-        .filter(pairings::status.ne(PairingStatus::Ended))
+        .filter(pairing_is_current())
+        .filter(participants::id.eq_any(scope::participant_ids(scope)))
         .select((
             Pairing::as_select(),
             participants::first_name,

@@ -1,12 +1,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::{exists, not};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Role};
-use crate::db::schema::{pairings, participants};
+use crate::db::models::pairings::PairingStatus;
+use crate::db::models::users::User;
+use crate::db::schema::{pairings, participants, users};
+use crate::db::scope::{self, pairing_is_current, Scope};
 use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
@@ -15,17 +16,6 @@ crate::text_enum! {
         Active => "active",
         Inactive => "inactive",
         Discharged => "discharged",
-    }
-}
-
-impl ParticipantStatus {
-    /// The statuses a participant may move to from this one.
-    pub fn allowed_next(self) -> &'static [Self] {
-        match self {
-            Self::Active => &[Self::Inactive, Self::Discharged],
-            Self::Inactive => &[Self::Active, Self::Discharged],
-            Self::Discharged => &[Self::Active],
-        }
     }
 }
 
@@ -100,78 +90,87 @@ pub struct ParticipantFilter {
     pub coach_id: Option<Uuid>,
 }
 
-type Boxed<'a> = participants::BoxedQuery<'a, Pg>;
-
-/// The participants `caller` may see. Every participant read starts here, so a forgotten
-/// check yields an empty result, never someone else's record.
-pub fn visible<'a>(caller: &AuthUser) -> Boxed<'a> {
-    let query = participants::table
-        .filter(participants::organization_id.eq(caller.organization_id))
-        .into_boxed();
-    match caller.role {
-        Role::Admin | Role::Supervisor => query,
-        Role::Coach => query.filter(exists(
-            pairings::table
-                .filter(pairings::participant_id.eq(participants::id))
-                .filter(pairings::coach_id.eq(caller.id))
-                .filter(pairings::status.ne("ended")),
-        )),
-        Role::Participant => query.filter(participants::user_id.eq(caller.id)),
-    }
+/// The participant's current pairing, if any.
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct CurrentPairing {
+    pub pairing_id: Uuid,
+    pub coach_id: Uuid,
+    pub status: PairingStatus,
+    pub coach_display_name: String,
 }
 
+/// A participant visible to `scope`, with their current pairing and coach, in one query.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
-    caller: &AuthUser,
+    scope: Scope,
     id: Uuid,
-) -> QueryResult<Participant> {
-    visible(caller)
+) -> QueryResult<(Participant, Option<CurrentPairing>)> {
+    participants::table
+        .left_join(
+            pairings::table.on(pairings::participant_id
+                .eq(participants::id)
+                .and(pairing_is_current())),
+        )
+        .left_join(users::table.on(users::id.eq(pairings::coach_id)))
         .filter(participants::id.eq(id))
-        .select(Participant::as_select())
+        .filter(participants::id.eq_any(scope::participant_ids(scope)))
+        .select((
+            Participant::as_select(),
+            (
+                pairings::id,
+                pairings::coach_id,
+                pairings::status,
+                users::display_name,
+            )
+                .nullable(),
+        ))
         .first(conn)
         .await
 }
 
-/// Like [`find_visible`], then locks the row for an update in the current transaction and
-/// returns it as it is once locked.
-pub async fn lock_visible(
+/// The current pairing of a participant the caller has already been allowed to see.
+pub async fn current_pairing(
     conn: &mut AsyncPgConnection,
-    caller: &AuthUser,
-    id: Uuid,
-) -> QueryResult<Participant> {
-    find_visible(conn, caller, id).await?;
-    participants::table
-        .find(id)
-        .select(Participant::as_select())
-        .for_update()
-        .first(conn)
-        .await
-}
-
-/// A participant of the organization, locked, regardless of caseloads (for staff who may
-/// act on any participant of their organization).
-pub async fn lock_in_org(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<Participant>> {
-    participants::table
-        .filter(participants::organization_id.eq(organization_id))
-        .filter(participants::id.eq(id))
-        .select(Participant::as_select())
-        .for_update()
+    participant_id: Uuid,
+) -> QueryResult<Option<CurrentPairing>> {
+    pairings::table
+        .inner_join(users::table.on(users::id.eq(pairings::coach_id)))
+        .filter(pairings::participant_id.eq(participant_id))
+        .filter(pairing_is_current())
+        .select((
+            pairings::id,
+            pairings::coach_id,
+            pairings::status,
+            users::display_name,
+        ))
         .first(conn)
         .await
         .optional()
 }
 
+/// The participant visible to `scope`, locked for an update in the current transaction and
+/// returned as it is once locked.
+pub async fn lock_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> QueryResult<Participant> {
+    participants::table
+        .filter(participants::id.eq(id))
+        .filter(participants::id.eq_any(scope::participant_ids(scope)))
+        .select(Participant::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    caller: &AuthUser,
+    scope: Scope,
     filter: &ParticipantFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<Participant>> {
-    let mut query = visible(caller)
+    let mut query = scope::participants(scope)
         .select(Participant::as_select())
         .order(participants::id.asc())
         .limit(page.fetch_limit());
@@ -190,12 +189,12 @@ pub async fn list(
     if let Some(status) = filter.status {
         query = query.filter(participants::status.eq(status));
     }
-    let current_pairing = pairings::table
+    let paired = pairings::table
         .filter(pairings::participant_id.eq(participants::id))
-        .filter(pairings::status.ne("ended"));
+        .filter(pairing_is_current());
     match filter.unassigned {
-        Some(true) => query = query.filter(not(exists(current_pairing))),
-        Some(false) => query = query.filter(exists(current_pairing)),
+        Some(true) => query = query.filter(not(exists(paired))),
+        Some(false) => query = query.filter(exists(paired)),
         None => {}
     }
     if let Some(coach_id) = filter.coach_id {
@@ -203,7 +202,7 @@ pub async fn list(
             pairings::table
                 .filter(pairings::participant_id.eq(participants::id))
                 .filter(pairings::coach_id.eq(coach_id))
-                .filter(pairings::status.ne("ended")),
+                .filter(pairing_is_current()),
         ));
     }
     if let Some(Cursor::After(after)) = page.cursor {
@@ -239,5 +238,49 @@ pub async fn update(
         .set(changes)
         .returning(Participant::as_returning())
         .get_result(conn)
+        .await
+}
+
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: ParticipantStatus,
+) -> QueryResult<Participant> {
+    let changes = ParticipantChanges {
+        status: Some(status),
+        updated_at: Some(Utc::now()),
+        ..ParticipantChanges::default()
+    };
+    update(conn, id, &changes).await
+}
+
+/// Links the participant to their portal login.
+pub async fn link_login(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Participant> {
+    let changes = ParticipantChanges {
+        user_id: Some(Some(user_id)),
+        updated_at: Some(Utc::now()),
+        ..ParticipantChanges::default()
+    };
+    update(conn, id, &changes).await
+}
+
+/// The portal login of a participant visible to `scope`.
+pub async fn portal_login(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    participant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<User> {
+    users::table
+        .inner_join(participants::table.on(participants::user_id.eq(users::id.nullable())))
+        .filter(users::id.eq(id))
+        .filter(participants::id.eq(participant_id))
+        .filter(participants::id.eq_any(scope::participant_ids(scope)))
+        .select(User::as_select())
+        .first(conn)
         .await
 }

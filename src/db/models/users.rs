@@ -3,9 +3,18 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::Role;
 use crate::db::schema::users;
 use crate::pagination::{Cursor, PageRequest};
+
+crate::text_enum! {
+    /// A user's role in their organization.
+    pub enum Role {
+        Admin => "admin",
+        Supervisor => "supervisor",
+        Coach => "coach",
+        Participant => "participant",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]

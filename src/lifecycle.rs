@@ -1,0 +1,153 @@
+//! State machines: which status may follow which, as data, and the history every change
+//! leaves. Pairings and participants use it; goals and referrals will too.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::models::pairings::PairingStatus;
+use crate::db::models::participants::ParticipantStatus;
+use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
+use crate::error::{AppError, AppResult};
+
+/// A state machine: each status with the statuses that may follow it.
+pub struct Machine<S: 'static> {
+    /// What the history calls the subject, e.g. `pairing`.
+    pub subject: &'static str,
+    pub moves: &'static [(S, &'static [S])],
+}
+
+/// `proposed → active | ended`, `active → paused | ended`, `paused → active | ended`;
+/// `ended` is final.
+pub const PAIRING: Machine<PairingStatus> = {
+    use PairingStatus::*;
+    Machine {
+        subject: "pairing",
+        moves: &[
+            (Proposed, &[Active, Ended]),
+            (Active, &[Paused, Ended]),
+            (Paused, &[Active, Ended]),
+            (Ended, &[]),
+        ],
+    }
+};
+
+/// `active → inactive | discharged`, `inactive → active | discharged`, `discharged → active`
+/// (readmission).
+pub const PARTICIPANT: Machine<ParticipantStatus> = {
+    use ParticipantStatus::*;
+    Machine {
+        subject: "participant",
+        moves: &[
+            (Active, &[Inactive, Discharged]),
+            (Inactive, &[Active, Discharged]),
+            (Discharged, &[Active]),
+        ],
+    }
+};
+
+/// One change: who made it, when, from what to what, and why.
+pub struct Change<'a, S> {
+    pub subject_id: Uuid,
+    pub from: Option<S>,
+    pub to: S,
+    pub reason: Option<&'a str>,
+    pub actor_id: Uuid,
+}
+
+impl<S> Machine<S>
+where
+    S: Copy + Eq + Into<&'static str> + 'static,
+{
+    /// The statuses that may follow `from`.
+    pub fn next(&self, from: S) -> &'static [S] {
+        self.moves
+            .iter()
+            .find(|(status, _)| *status == from)
+            .map_or(&[], |(_, next)| *next)
+    }
+
+    /// 409 naming the current status and the allowed next ones, unless `from → to` is allowed.
+    pub fn check(&self, from: S, to: S) -> AppResult<()> {
+        let next = self.next(from);
+        if next.contains(&to) {
+            return Ok(());
+        }
+        let (from, to): (&str, &str) = (from.into(), to.into());
+        let detail = if next.is_empty() {
+            format!("The status is `{from}`, which is final; it cannot become `{to}`.")
+        } else {
+            let allowed: Vec<String> = next
+                .iter()
+                .map(|s| format!("`{}`", Into::<&str>::into(*s)))
+                .collect();
+            format!(
+                "The status is `{from}`; it cannot become `{to}`. Allowed next: {}.",
+                allowed.join(", ")
+            )
+        };
+        Err(AppError::Conflict {
+            slug: "invalid-transition",
+            detail,
+        })
+    }
+
+    /// Checks a move (unless it is the first status) and records it in the history.
+    pub async fn record(
+        &self,
+        conn: &mut AsyncPgConnection,
+        change: Change<'_, S>,
+    ) -> AppResult<()> {
+        if let Some(from) = change.from {
+            self.check(from, change.to)?;
+        }
+        status_changes::insert(
+            conn,
+            NewStatusChange {
+                subject_type: self.subject,
+                subject_id: change.subject_id,
+                from_status: change.from.map(Into::into),
+                to_status: change.to.into(),
+                reason: change.reason.map(str::trim),
+                actor_id: Some(change.actor_id),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// One status change, as responses show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The status before; `null` for the first entry.
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: Option<String>,
+    /// Who made the change.
+    pub actor_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<StatusChange> for HistoryEntry {
+    fn from(change: StatusChange) -> Self {
+        Self {
+            from: change.from_status,
+            to: change.to_status,
+            reason: change.reason,
+            actor_id: change.actor_id,
+            at: change.at,
+        }
+    }
+}
+
+/// The history of a subject the caller has already been allowed to see, oldest first.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    subject_id: Uuid,
+) -> diesel::QueryResult<Vec<HistoryEntry>> {
+    let changes = status_changes::for_subject(conn, subject_id).await?;
+    Ok(changes.into_iter().map(HistoryEntry::from).collect())
+}

@@ -1,0 +1,102 @@
+//! One audited unit of work per request.
+//!
+//! A handler's database work runs in one transaction on the request's one connection. The
+//! success audit row is written inside that transaction, so the row and the change commit
+//! together, and if the row cannot be written the request is a 503 and nothing changes. When
+//! the work is refused (any 4xx: out of scope, forbidden, conflict, invalid), the transaction
+//! is rolled back and a `denied` row is written instead. Server failures are not the caller's
+//! doing and leave nothing to record.
+
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::Error as DieselError;
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, Outcome, Target};
+use crate::error::{AppError, AppResult};
+use crate::http::Created;
+use crate::idempotency::IdempotencyKey;
+
+/// Runs `work` in a transaction and audits it as `target` (which the work may refine, e.g.
+/// with the id of what it created or the participant it found).
+pub async fn audited<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: Target,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut target = target;
+    let result = transaction(conn, async |conn| {
+        let value = work(conn, &mut target).await?;
+        audit::record(conn, actor, &target, Outcome::Success).await?;
+        Ok(value)
+    })
+    .await;
+    match result {
+        Err(error) if error.status_code().is_client_error() => {
+            audit::record(conn, actor, &target, Outcome::Denied).await?;
+            Err(error)
+        }
+        other => other,
+    }
+}
+
+/// `BEGIN`, the work, then `COMMIT` (or `ROLLBACK` when the work fails).
+async fn transaction<T>(
+    conn: &mut AsyncPgConnection,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    match work(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+/// A creating unit of work that honours `Idempotency-Key`.
+///
+/// `make` creates the object and returns its id; `show` reads it back through the caller's
+/// scope. A request repeating an earlier one (same caller, key, route and body) skips `make`
+/// and is audited as a `replay` of the stored id: `show` then answers 404 if the caller can
+/// no longer see it. The key is stored in the same transaction as the object.
+pub async fn create<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: Target,
+    key: &IdempotencyKey,
+    body: &impl Serialize,
+    make: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<Uuid>,
+    show: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid, &mut Target) -> AppResult<Created<T>>,
+) -> AppResult<HttpResponse> {
+    let caller_id = actor
+        .id
+        .or(actor.client_id)
+        .ok_or_else(|| AppError::Internal("an anonymous caller cannot create".into()))?;
+    let fingerprint = key.fingerprint(body)?;
+    let (created, replayed) = audited(conn, actor, target, async |conn, target| {
+        let earlier = key.earlier(conn, caller_id, &fingerprint).await?;
+        let id = match earlier {
+            Some(id) => {
+                target.action = "replay";
+                id
+            }
+            None => make(conn, target).await?,
+        };
+        target.set_id(id);
+        let created = show(conn, id, target).await?;
+        if earlier.is_none() {
+            key.remember(conn, caller_id, fingerprint, id, &created.location)
+                .await?;
+        }
+        Ok((created, earlier.is_some()))
+    })
+    .await?;
+    Ok(created.respond(replayed))
+}
