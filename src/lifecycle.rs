@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -120,7 +120,7 @@ where
 }
 
 /// One status change, as responses show it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEntry {
     /// The status before; `null` for the first entry.
     pub from: Option<String>,
@@ -150,4 +150,10 @@ pub async fn history(
 ) -> diesel::QueryResult<Vec<HistoryEntry>> {
     let changes = status_changes::for_subject(conn, subject_id).await?;
     Ok(changes.into_iter().map(HistoryEntry::from).collect())
+}
+
+/// A history read with its subject (see [`status_changes::history_json`]).
+pub fn history_from_json(history: serde_json::Value) -> AppResult<Vec<HistoryEntry>> {
+    serde_json::from_value(history)
+        .map_err(|error| AppError::Internal(format!("reading a status history: {error}")))
 }

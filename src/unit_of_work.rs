@@ -1,10 +1,17 @@
-//! One audited unit of work per request.
+//! One audited unit of work per request, on the request's one connection.
 //!
-//! A handler's database work runs in one transaction on the request's one connection. The
-//! success audit row is written inside that transaction, so the row and the change commit
-//! together, and if the row cannot be written the request is a 503 and nothing changes. When
-//! the work is refused (any 4xx: out of scope, forbidden, conflict, invalid), the transaction
-//! is rolled back and a `denied` row is written instead. Server failures are not the caller's
+//! - [`write`]: the work runs in one transaction and the success audit row is written inside
+//!   it, so the row and the change commit together; if the row cannot be written the request
+//!   is a 503 and nothing changes.
+//! - [`read`]: work that changes nothing runs without `BEGIN`/`COMMIT` (a read-committed
+//!   transaction would add two round trips and no consistency), and its success row is
+//!   written after it; if the row cannot be written the request is a 503 and nothing is shown.
+//!   Debug builds, and so the test suite, run it in a `READ ONLY` transaction, so a write
+//!   slipped into a read fails loudly.
+//! - [`create`]: a write that honours `Idempotency-Key`.
+//!
+//! When the work is refused (any 4xx: out of scope, forbidden, conflict, invalid), its changes
+//! are rolled back and a `denied` row is written instead. Server failures are not the caller's
 //! doing and leave nothing to record.
 
 use actix_web::{HttpResponse, ResponseError};
@@ -20,34 +27,67 @@ use crate::idempotency::IdempotencyKey;
 
 /// Runs `work` in a transaction and audits it as `target` (which the work may refine, e.g.
 /// with the id of what it created or the participant it found).
-pub async fn audited<T>(
+pub async fn write<T>(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     target: Target,
     work: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<T>,
 ) -> AppResult<T> {
     let mut target = target;
-    let result = transaction(conn, async |conn| {
+    let result = transaction(conn, "BEGIN", async |conn| {
         let value = work(conn, &mut target).await?;
         audit::record(conn, actor, &target, Outcome::Success).await?;
         Ok(value)
     })
     .await;
+    refused(conn, actor, &target, result).await
+}
+
+/// Runs `work`, which must change nothing, and audits it as `target`.
+pub async fn read<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: Target,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut target = target;
+    let result = if cfg!(debug_assertions) {
+        transaction(conn, "BEGIN READ ONLY", async |conn| {
+            work(conn, &mut target).await
+        })
+        .await
+    } else {
+        work(conn, &mut target).await
+    };
+    if result.is_ok() {
+        audit::record(conn, actor, &target, Outcome::Success).await?;
+    }
+    refused(conn, actor, &target, result).await
+}
+
+/// After work the caller was refused (a 4xx), records the refusal.
+async fn refused<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: &Target,
+    result: AppResult<T>,
+) -> AppResult<T> {
     match result {
         Err(error) if error.status_code().is_client_error() => {
-            audit::record(conn, actor, &target, Outcome::Denied).await?;
+            audit::record(conn, actor, target, Outcome::Denied).await?;
             Err(error)
         }
         other => other,
     }
 }
 
-/// `BEGIN`, the work, then `COMMIT` (or `ROLLBACK` when the work fails).
+/// `begin`, the work, then `COMMIT` (or `ROLLBACK` when the work fails).
 async fn transaction<T>(
     conn: &mut AsyncPgConnection,
+    begin: &str,
     work: impl AsyncFnOnce(&mut AsyncPgConnection) -> AppResult<T>,
 ) -> AppResult<T> {
-    AnsiTransactionManager::begin_transaction(conn).await?;
+    AnsiTransactionManager::begin_transaction_sql(conn, begin).await?;
     match work(conn).await {
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(conn).await?;
@@ -80,7 +120,7 @@ pub async fn create<T: Serialize>(
         .or(actor.client_id)
         .ok_or_else(|| AppError::Internal("an anonymous caller cannot create".into()))?;
     let fingerprint = key.fingerprint(body)?;
-    let (created, replayed) = audited(conn, actor, target, async |conn, target| {
+    let (created, replayed) = write(conn, actor, target, async |conn, target| {
         let earlier = key.earlier(conn, caller_id, &fingerprint).await?;
         let id = match earlier {
             Some(id) => {

@@ -3,7 +3,7 @@
 //! A handler states the role it needs in its signature: [`AuthUser`] answers 401 without a
 //! valid token; [`Admin`], [`Supervisor`] and [`Staff`] additionally answer 403 to other roles.
 //! The extracted user carries the request's one database connection and runs the handler's
-//! work as an audited unit ([`AuthUser::audited`], [`AuthUser::create`]).
+//! work as an audited unit ([`AuthUser::read`], [`AuthUser::write`], [`AuthUser::create`]).
 
 pub mod jwt;
 pub mod password;
@@ -46,14 +46,28 @@ impl AuthUser {
         Actor::user(self.scope, self.meta.clone())
     }
 
-    /// Runs `work` as the request's audited unit of work (see [`unit_of_work::audited`]).
-    pub async fn audited<T>(
+    /// Runs `work`, which changes nothing, as the request's audited unit of work (see
+    /// [`unit_of_work::read`]).
+    pub async fn read<T>(
         mut self,
         target: Target,
         work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
         let (actor, scope) = (self.actor(), self.scope);
-        unit_of_work::audited(&mut self.conn, &actor, target, async |conn, target| {
+        unit_of_work::read(&mut self.conn, &actor, target, async |conn, target| {
+            work(conn, scope, target).await
+        })
+        .await
+    }
+
+    /// Runs `work` as the request's audited transaction (see [`unit_of_work::write`]).
+    pub async fn write<T>(
+        mut self,
+        target: Target,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let (actor, scope) = (self.actor(), self.scope);
+        unit_of_work::write(&mut self.conn, &actor, target, async |conn, target| {
             work(conn, scope, target).await
         })
         .await

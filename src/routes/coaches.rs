@@ -181,7 +181,7 @@ pub async fn list_coaches(
     };
     let target = Target::new("list", "coach");
     let rows = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(coach_profiles::list(conn, scope.organization_id, &filter, &page).await?)
         })
         .await?;
@@ -210,7 +210,7 @@ pub async fn get_coach(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<Htt
     let id = id.into_inner();
     let target = Target::new("read", "coach").id(id);
     let coach = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(coach_profiles::find_visible(conn, scope, id).await?)
         })
         .await?;
@@ -245,7 +245,7 @@ pub async fn update_coach(
     let id = id.into_inner();
     let target = Target::new("update", "coach").id(id);
     let updated = user
-        .audited(target, async |conn, scope, _| {
+        .write(target, async |conn, scope, _| {
             let current = coach_profiles::lock_visible(conn, scope, id).await?;
             if_match.check(&CoachResponse::from(current))?;
             coach_profiles::update(conn, id, &changes).await?;
@@ -328,7 +328,7 @@ pub async fn get_caseload(
     let id = id.into_inner();
     let target = Target::new("read", "caseload").id(id);
     let rows = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             coach_profiles::find_visible(conn, scope, id).await?;
             Ok(pairings::caseload(conn, scope, id, &page).await?)
         })

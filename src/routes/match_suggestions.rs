@@ -82,8 +82,8 @@ pub async fn list_match_suggestions(
     let id = id.into_inner();
     let target = Target::new("match", "participant").id(id).participant(id);
     let (participant, coaches) = user
-        .audited(target, async |conn, scope, _| {
-            let (participant, _) = participants::find_visible(conn, scope, id).await?;
+        .read(target, async |conn, scope, _| {
+            let (participant, ..) = participants::find_visible(conn, scope, id).await?;
             let coaches = coach_profiles::with_capacity(conn, scope.organization_id).await?;
             Ok((participant, coaches))
         })

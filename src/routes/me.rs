@@ -46,7 +46,7 @@ pub struct ChangePasswordRequest {
 pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
     let target = Target::new("read", "user").id(user.scope.user_id);
     let me = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(users::find_in_org(conn, scope.organization_id, scope.user_id).await?)
         })
         .await?;
@@ -77,7 +77,7 @@ pub async fn change_password(
     checks.password("new_password", &body.new_password);
     checks.finish()?;
     let target = Target::new("change_password", "user").id(user.scope.user_id);
-    user.audited(target, async |conn, scope, _| {
+    user.write(target, async |conn, scope, _| {
         let me = users::lock_in_org(conn, scope.organization_id, scope.user_id).await?;
         let current = body.current_password.clone();
         let verified = state.hasher.verify(current, Some(me.password_hash)).await?;

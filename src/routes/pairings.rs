@@ -241,7 +241,7 @@ pub async fn list_pairings(
     let mut target = Target::new("list", "pairing");
     target.participant_id = query.participant_id;
     let rows = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(pairings::list(conn, scope, &filter, &page).await?)
         })
         .await?;
@@ -266,7 +266,7 @@ pub async fn get_pairing(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpR
     let id = id.into_inner();
     let target = Target::new("read", "pairing").id(id);
     let pairing = user
-        .audited(target, async |conn, scope, target| {
+        .read(target, async |conn, scope, target| {
             let pairing = pairings::find_visible(conn, scope, id).await?;
             target.set_participant(pairing.participant_id);
             respond(conn, pairing).await
@@ -303,7 +303,7 @@ pub async fn change_pairing_status(
     let id = id.into_inner();
     let target = Target::new("change_status", "pairing").id(id);
     let updated = user
-        .audited(target, async |conn, scope, target| {
+        .write(target, async |conn, scope, target| {
             let current = pairings::lock_in_org(conn, scope.organization_id, id).await?;
             target.set_participant(current.participant_id);
             let reason = body.reason.as_deref();
@@ -356,7 +356,7 @@ pub async fn reassign_pairings(
     };
     let target = Target::new("reassign", "caseload").id(body.from_coach_id);
     let outcome = user
-        .audited(target, async |conn, scope, _| {
+        .write(target, async |conn, scope, _| {
             caseload::reassign(conn, scope, &request).await
         })
         .await?;

@@ -266,12 +266,12 @@ async fn show(
     scope: Scope,
     id: Uuid,
 ) -> AppResult<ParticipantDetail> {
-    let (participant, current_pairing) = participants::find_visible(conn, scope, id).await?;
-    let history = lifecycle::history(conn, id).await?;
+    let (participant, current_pairing, history) =
+        participants::find_visible(conn, scope, id).await?;
     Ok(ParticipantDetail {
         participant: participant.into(),
         current_pairing,
-        history,
+        history: lifecycle::history_from_json(history)?,
     })
 }
 
@@ -396,7 +396,7 @@ pub async fn list_participants(
     };
     let target = Target::new("list", "participant");
     let rows = user
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(participants::list(conn, scope, &filter, &page).await?)
         })
         .await?;
@@ -422,7 +422,7 @@ pub async fn get_participant(user: AuthUser, id: web::Path<Uuid>) -> AppResult<H
     let id = id.into_inner();
     let target = Target::new("read", "participant").id(id).participant(id);
     let participant = user
-        .audited(target, async |conn, scope, _| show(conn, scope, id).await)
+        .read(target, async |conn, scope, _| show(conn, scope, id).await)
         .await?;
     Ok(http::ok(&participant))
 }
@@ -452,7 +452,7 @@ pub async fn update_participant(
     let id = id.into_inner();
     let target = Target::new("update", "participant").id(id).participant(id);
     let updated = user
-        .audited(target, async |conn, scope, _| {
+        .write(target, async |conn, scope, _| {
             let current = participants::lock_visible(conn, scope, id).await?;
             if if_match.is_set() {
                 if_match.check(&detail(conn, current).await?)?;
@@ -542,7 +542,7 @@ pub async fn change_participant_status(
         .id(id)
         .participant(id);
     let updated = user
-        .audited(target, async |conn, scope, _| {
+        .write(target, async |conn, scope, _| {
             let current = participants::lock_visible(conn, scope, id).await?;
             let change = Change {
                 subject_id: id,

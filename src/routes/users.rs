@@ -200,7 +200,7 @@ pub async fn list_users(
     };
     let target = Target::new("list", "user");
     let rows = admin
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(users::list(conn, scope.organization_id, &filter, &page).await?)
         })
         .await?;
@@ -225,7 +225,7 @@ pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<Htt
     let id = id.into_inner();
     let target = Target::new("read", "user").id(id);
     let user = admin
-        .audited(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, _| {
             Ok(users::find_in_org(conn, scope.organization_id, id).await?)
         })
         .await?;
@@ -266,7 +266,7 @@ pub async fn update_user(
     let id = id.into_inner();
     let target = Target::new("update", "user").id(id);
     let updated = admin
-        .audited(target, async |conn, scope, _| {
+        .write(target, async |conn, scope, _| {
             let current = users::lock_in_org(conn, scope.organization_id, id).await?;
             if_match.check(&UserResponse::from(current.clone()))?;
             let changes = plan_changes(&scope.user_id, &current, &body)?;

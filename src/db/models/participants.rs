@@ -5,6 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::pairings::PairingStatus;
+use crate::db::models::status_changes;
 use crate::db::models::users::User;
 use crate::db::schema::{pairings, participants, users};
 use crate::db::scope::{self, pairing_is_current, Scope};
@@ -99,12 +100,13 @@ pub struct CurrentPairing {
     pub coach_display_name: String,
 }
 
-/// A participant visible to `scope`, with their current pairing and coach, in one query.
+/// A participant visible to `scope`, with their current pairing and coach and their status
+/// history (see [`status_changes::history_json`]), in one query.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     id: Uuid,
-) -> QueryResult<(Participant, Option<CurrentPairing>)> {
+) -> QueryResult<(Participant, Option<CurrentPairing>, serde_json::Value)> {
     participants::table
         .left_join(
             pairings::table.on(pairings::participant_id
@@ -123,6 +125,7 @@ pub async fn find_visible(
                 users::display_name,
             )
                 .nullable(),
+            status_changes::history_json("participants.id"),
         ))
         .first(conn)
         .await
