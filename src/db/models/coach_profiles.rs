@@ -155,29 +155,30 @@ pub async fn find_visible(
     scope: Scope,
     user_id: Uuid,
 ) -> QueryResult<Coach> {
-    if !visible_to(scope, user_id) {
-        return Err(diesel::result::Error::NotFound);
-    }
-    find(conn, scope.organization_id, user_id).await
+    find(conn, scope.organization_id, visible_id(scope, user_id)).await
 }
 
-/// Like [`find_visible`], locking the profile for the rest of the transaction.
+/// Like [`find_visible`], locking the profile for the rest of the transaction first.
 pub async fn lock_visible(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     user_id: Uuid,
 ) -> QueryResult<Coach> {
-    if !visible_to(scope, user_id) {
-        return Err(diesel::result::Error::NotFound);
-    }
+    let user_id = visible_id(scope, user_id);
     lock(conn, scope.organization_id, user_id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
     find(conn, scope.organization_id, user_id).await
 }
 
-fn visible_to(scope: Scope, coach_id: Uuid) -> bool {
-    scope.is_supervisor() || (scope.role == Role::Coach && scope.user_id == coach_id)
+/// The coach id a query may ask for: a coach asking for another coach asks for nobody (the
+/// nil id matches no row), so the query answers "not found".
+fn visible_id(scope: Scope, coach_id: Uuid) -> Uuid {
+    if scope.is_supervisor() || scope.user_id == coach_id {
+        coach_id
+    } else {
+        Uuid::nil()
+    }
 }
 
 /// Locks a coach's profile for the rest of the transaction and tells whether the coach's
