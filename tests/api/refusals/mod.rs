@@ -327,18 +327,16 @@ pub async fn run(app: &TestApp, cast: &Cast, table: &[Row], watched: &[String]) 
             let wrong = match expected {
                 ALLOW => Vec::new(),
                 OK | SHOWN | HIDDEN => check_allowed(app, row, column, expected).await,
-                _ => {
-                    let context = (&mut conn, &missing_404.body);
-                    check_refused(app, row, column, expected, context).await
-                }
+                _ => check_refused(app, &mut conn, row, column, expected, &missing_404.body).await,
             };
             failures.extend(wrong.into_iter().map(|w| format!("{}: {w}", column.name)));
         }
         for (name, token) in cast.bad_tokens() {
             let answer = call(app, row, &row.path, token.as_ref().map(|t| t as _)).await;
-            if answer.status != 401 || answer.www_authenticate.as_deref() != Some("Bearer") {
+            let bearer = answer.www_authenticate.as_deref() == Some("Bearer");
+            if !bearer || !is_problem(&answer, 401) {
                 failures.push(format!(
-                    "{name}: {}: expected 401 with WWW-Authenticate: Bearer, got {} {}",
+                    "{name}: {}: expected a 401 problem with WWW-Authenticate: Bearer, got {} {}",
                     row.label(),
                     answer.status,
                     answer.body
@@ -392,10 +390,11 @@ async fn check_allowed(
 
 async fn check_refused(
     app: &TestApp,
+    conn: &mut AsyncPgConnection,
     row: &Row,
     column: &Column<'_>,
     expected: u16,
-    (conn, missing_404): (&mut AsyncPgConnection, &String),
+    missing_404: &str,
 ) -> Vec<String> {
     let label = row.label();
     let seq = last_seq(conn).await;
@@ -407,13 +406,13 @@ async fn check_refused(
         )];
     }
     let mut wrong = Vec::new();
-    if answer.content_type != "application/problem+json" {
+    if !is_problem(&answer, expected) {
         wrong.push(format!(
-            "{label}: not problem+json: {}",
-            answer.content_type
+            "{label}: not a problem+json {expected}: {} {}",
+            answer.content_type, answer.body
         ));
     }
-    if expected == 404 && answer.body != *missing_404 {
+    if expected == 404 && answer.body != missing_404 {
         wrong.push(format!(
             "{label}: this 404 differs from a missing object's: {}",
             answer.body
@@ -430,6 +429,16 @@ async fn check_refused(
         }
     }
     wrong
+}
+
+/// A problem+json body with this status and the fields every problem has.
+fn is_problem(answer: &Answer, status: u16) -> bool {
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    answer.content_type == "application/problem+json"
+        && body["status"] == status
+        && ["type", "title", "detail"]
+            .iter()
+            .all(|field| body[field].is_string())
 }
 
 fn check_audit(row: &Row, column: &Column<'_>, events: Vec<Event>) -> Vec<String> {
