@@ -1,6 +1,6 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{json, problem, TestApp, PASSWORD};
+use crate::helpers::{error_fields, json, ok_json, problem, RawToken, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn login_with_good_credentials_returns_a_token_pair_and_the_user() {
@@ -15,16 +15,9 @@ async fn login_with_good_credentials_returns_a_token_pair_and_the_user() {
     assert_eq!(body["user"]["role"], "coach");
     assert!(body["user"].get("password_hash").is_none());
 
-    let token = body["access_token"].as_str().unwrap();
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
-    assert_eq!(json(me).await["id"], app.org.coach.id.to_string());
+    let token = RawToken::new(body["access_token"].as_str().unwrap());
+    let me = ok_json(app.get("/me", &token).await).await;
+    assert_eq!(me["id"], app.org.coach.id.to_string());
 }
 
 #[tokio::test]
@@ -199,58 +192,44 @@ async fn logins_are_audited_whether_they_succeed_or_fail() {
     );
 }
 
+async fn change_password(app: &TestApp, access: &RawToken, body: &Value) -> reqwest::Response {
+    app.post("/me/password", Some(access), body).await
+}
+
+async fn signed_in_coach(app: &TestApp) -> (RawToken, String) {
+    let pair = json(app.login(&app.org.coach.email, PASSWORD).await).await;
+    let access = RawToken::new(pair["access_token"].as_str().unwrap());
+    (access, pair["refresh_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_a_long_new_one() {
+    let app = TestApp::spawn().await;
+    let (access, _) = signed_in_coach(&app).await;
+    let wrong =
+        json!({"current_password": "not it at all", "new_password": "a brand new passphrase"});
+    let body = problem(change_password(&app, &access, &wrong).await, 422).await;
+    assert_eq!(error_fields(&body), vec!["current_password"]);
+    let short = json!({"current_password": PASSWORD, "new_password": "short"});
+    let body = problem(change_password(&app, &access, &short).await, 422).await;
+    assert_eq!(error_fields(&body), vec!["new_password"]);
+    // Neither attempt changed anything.
+    assert_eq!(app.get("/me", &access).await.status(), 200);
+    assert_eq!(
+        app.login(&app.org.coach.email, PASSWORD).await.status(),
+        200
+    );
+}
+
 #[tokio::test]
 async fn changing_the_password_ends_every_session() {
     let app = TestApp::spawn().await;
-    let pair = json(app.login(&app.org.coach.email, PASSWORD).await).await;
-    let access = pair["access_token"].as_str().unwrap().to_owned();
-    let refresh_token = pair["refresh_token"].as_str().unwrap().to_owned();
-
-    let wrong = app
-        .client
-        .post(app.url("/api/v1/me/password"))
-        .bearer_auth(&access)
-        .json(
-            &json!({"current_password": "not it at all", "new_password": "a brand new passphrase"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let body = problem(wrong, 422).await;
-    assert_eq!(
-        crate::helpers::error_fields(&body),
-        vec!["current_password"]
-    );
-
-    let short = app
-        .client
-        .post(app.url("/api/v1/me/password"))
-        .bearer_auth(&access)
-        .json(&json!({"current_password": PASSWORD, "new_password": "short"}))
-        .send()
-        .await
-        .unwrap();
-    let body = problem(short, 422).await;
-    assert_eq!(crate::helpers::error_fields(&body), vec!["new_password"]);
-
-    let changed = app
-        .client
-        .post(app.url("/api/v1/me/password"))
-        .bearer_auth(&access)
-        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}))
-        .send()
-        .await
-        .unwrap();
+    let (access, refresh_token) = signed_in_coach(&app).await;
+    let change = json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
+    let changed = change_password(&app, &access, &change).await;
     assert_eq!(changed.status(), 204);
 
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    problem(me, 401).await;
+    problem(app.get("/me", &access).await, 401).await;
     problem(refresh(&app, &refresh_token).await, 401).await;
     problem(app.login(&app.org.coach.email, PASSWORD).await, 401).await;
     assert_eq!(
@@ -261,12 +240,10 @@ async fn changing_the_password_ends_every_session() {
     );
 }
 
-#[tokio::test]
-async fn integration_clients_get_tokens_by_client_credentials() {
-    let app = TestApp::spawn().await;
+/// A client token obtained the way a clinic gets one: form-encoded client credentials.
+async fn client_credentials(app: &TestApp) -> reqwest::Response {
     let client = &app.org.client;
-    let form = app
-        .client
+    app.client
         .post(app.url("/api/v1/auth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
@@ -275,36 +252,39 @@ async fn integration_clients_get_tokens_by_client_credentials() {
         ))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn integration_clients_get_tokens_by_client_credentials() {
+    let app = TestApp::spawn().await;
+    let client = &app.org.client;
+    let form = client_credentials(&app).await;
     assert_eq!(form.status(), 200);
     let body = json(form).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], "referrals");
-    let token = body["access_token"].as_str().unwrap();
-
-    // A client token is valid, but no user endpoint accepts it.
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    problem(me, 403).await;
-    let password = app
-        .client
-        .post(app.url("/api/v1/me/password"))
-        .bearer_auth(token)
-        .json(&json!({"current_password": "x", "new_password": "a long enough password"}))
-        .send()
-        .await
-        .unwrap();
-    problem(password, 403).await;
-
+    assert!(body["access_token"].is_string());
     let as_json = app
         .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret}))
         .await;
     assert_eq!(as_json.status(), 200);
+}
+
+#[tokio::test]
+async fn a_client_token_is_valid_but_no_user_endpoint_accepts_it() {
+    let app = TestApp::spawn().await;
+    let body = ok_json(client_credentials(&app).await).await;
+    let token = RawToken::new(body["access_token"].as_str().unwrap());
+    problem(app.get("/me", &token).await, 403).await;
+    let password = json!({"current_password": "x", "new_password": "a long enough password"});
+    problem(change_password(&app, &token, &password).await, 403).await;
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_or_grant_type_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = &app.org.client;
     let wrong = app
         .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "guess"}))
         .await;
@@ -313,20 +293,19 @@ async fn integration_clients_get_tokens_by_client_credentials() {
         .post("/auth/token", None, &json!({"grant_type": "password", "client_id": client.client_id, "client_secret": client.secret}))
         .await;
     let body = problem(grant, 422).await;
-    assert_eq!(crate::helpers::error_fields(&body), vec!["grant_type"]);
+    assert_eq!(error_fields(&body), vec!["grant_type"]);
+}
 
+#[tokio::test]
+async fn a_deactivated_client_is_refused_on_its_next_request() {
+    let app = TestApp::spawn().await;
+    let body = ok_json(client_credentials(&app).await).await;
+    let token = RawToken::new(body["access_token"].as_str().unwrap());
     app.sql(&format!(
         "UPDATE integration_clients SET active = false WHERE id = '{}'",
-        client.id
+        app.org.client.id
     ))
     .await
     .unwrap();
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    problem(me, 401).await;
+    problem(app.get("/me", &token).await, 401).await;
 }

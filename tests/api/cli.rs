@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::{json, TestApp};
+use crate::helpers::{json, problem, TestApp};
 
 fn tandem(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
@@ -16,21 +16,30 @@ fn tandem(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().unwrap()
 }
 
-#[tokio::test]
-async fn create_organization_makes_an_admin_who_can_sign_in() {
-    let app = TestApp::spawn().await;
-    let output = tandem(
+fn create_organization(app: &TestApp, name: &str, email: &str, password: &str) -> Output {
+    tandem(
         &[
             "create-organization",
             "--name",
-            "Harbor Recovery",
+            name,
             "--admin-email",
-            "harbor@example.org",
+            email,
         ],
         &[
             ("DATABASE_URL", &app.database_url),
-            ("TANDEM_ADMIN_PASSWORD", "harbor admin passphrase"),
+            ("TANDEM_ADMIN_PASSWORD", password),
         ],
+    )
+}
+
+#[tokio::test]
+async fn create_organization_makes_an_admin_who_can_sign_in() {
+    let app = TestApp::spawn().await;
+    let output = create_organization(
+        &app,
+        "Harbor Recovery",
+        "harbor@example.org",
+        "harbor admin passphrase",
     );
     assert!(
         output.status.success(),
@@ -44,38 +53,26 @@ async fn create_organization_makes_an_admin_who_can_sign_in() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json(response).await["user"]["role"], "admin");
+}
 
-    let again = tandem(
-        &[
-            "create-organization",
-            "--name",
-            "Harbor Again",
-            "--admin-email",
-            "harbor@example.org",
-        ],
-        &[
-            ("DATABASE_URL", &app.database_url),
-            ("TANDEM_ADMIN_PASSWORD", "harbor admin passphrase"),
-        ],
-    );
+#[tokio::test]
+async fn create_organization_refuses_an_admin_email_already_in_use() {
+    let app = TestApp::spawn().await;
+    let passphrase = "harbor admin passphrase";
+    let first = create_organization(&app, "Harbor Recovery", "harbor@example.org", passphrase);
+    assert!(first.status.success());
+    let again = create_organization(&app, "Harbor Again", "harbor@example.org", passphrase);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
 
-    let weak = tandem(
-        &[
-            "create-organization",
-            "--name",
-            "Weak",
-            "--admin-email",
-            "weak@example.org",
-        ],
-        &[
-            ("DATABASE_URL", &app.database_url),
-            ("TANDEM_ADMIN_PASSWORD", "short"),
-        ],
-    );
+#[tokio::test]
+async fn create_organization_refuses_a_weak_admin_password() {
+    let app = TestApp::spawn().await;
+    let weak = create_organization(&app, "Weak", "weak@example.org", "short");
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+    problem(app.login("weak@example.org", "short").await, 401).await;
 }
 
 #[tokio::test]

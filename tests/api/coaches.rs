@@ -1,12 +1,12 @@
 use serde_json::json;
 
-use crate::helpers::{error_fields, json, problem, TestApp};
+use crate::helpers::{error_fields, ids, json, ok_json, problem, TestApp};
 
 #[tokio::test]
 async fn admins_and_supervisors_list_the_organizations_coaches_with_their_load() {
     let app = TestApp::spawn().await;
     for caller in [&app.org.admin, &app.org.supervisor] {
-        let page = json(app.get("/coaches", caller).await).await;
+        let page = ok_json(app.get("/coaches", caller).await).await;
         let items = page["items"].as_array().unwrap();
         assert_eq!(items.len(), 2);
         let coach = items
@@ -17,17 +17,29 @@ async fn admins_and_supervisors_list_the_organizations_coaches_with_their_load()
         assert_eq!(coach["max_caseload"], 25);
         assert_eq!(coach["accepting_new"], true);
     }
-    problem(app.get("/coaches", &app.org.coach).await, 403).await;
-    problem(app.get("/coaches", &app.org.participant).await, 403).await;
-    problem(app.get("/coaches", &app.org.client).await, 403).await;
-    let outsider = json(app.get("/coaches", &app.other_org.admin).await).await;
-    assert!(outsider["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["id"] != app.org.coach.id.to_string()));
-    let filtered = json(app.get("/coaches?language=es", &app.org.admin).await).await;
-    assert!(filtered["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_language_filter_keeps_only_the_coaches_who_speak_it() {
+    let app = TestApp::spawn().await;
+    let speaker = app.coach().await;
+    let languages = json!({"languages": ["en", "es"]});
+    let path = format!("/coaches/{}", speaker.id);
+    ok_json(app.patch(&path, &app.org.supervisor, &languages).await).await;
+    let outsider = app.coach_in(&app.other_org).await;
+    let path = format!("/coaches/{}", outsider.id);
+    ok_json(
+        app.patch(&path, &app.other_org.supervisor, &languages)
+            .await,
+    )
+    .await;
+
+    let everyone = ids(&ok_json(app.get("/coaches", &app.org.admin).await).await);
+    assert_eq!(everyone.len(), 3);
+    let spanish = ids(&ok_json(app.get("/coaches?language=es", &app.org.admin).await).await);
+    assert_eq!(spanish, vec![speaker.id.to_string()]);
+    let french = ids(&ok_json(app.get("/coaches?language=fr", &app.org.admin).await).await);
+    assert!(french.is_empty());
 }
 
 #[tokio::test]
@@ -50,7 +62,7 @@ async fn a_new_coach_account_gets_a_profile() {
 }
 
 #[tokio::test]
-async fn a_coach_reads_and_edits_their_own_profile_but_not_their_capacity() {
+async fn a_coach_reads_and_edits_their_own_profile() {
     let app = TestApp::spawn().await;
     let own = format!("/coaches/{}", app.org.coach.id);
     assert_eq!(app.get(&own, &app.org.coach).await.status(), 200);
@@ -61,6 +73,12 @@ async fn a_coach_reads_and_edits_their_own_profile_but_not_their_capacity() {
     let body = json(updated).await;
     assert_eq!(body["languages"], json!(["en", "es"]));
     assert_eq!(body["bio"], "Ten years in recovery.");
+}
+
+#[tokio::test]
+async fn only_admins_and_supervisors_change_a_coachs_capacity() {
+    let app = TestApp::spawn().await;
+    let own = format!("/coaches/{}", app.org.coach.id);
     let refused = problem(
         app.patch(&own, &app.org.coach, &json!({"max_caseload": 99}))
             .await,
@@ -74,6 +92,12 @@ async fn a_coach_reads_and_edits_their_own_profile_but_not_their_capacity() {
     )
     .await;
     assert_eq!(raised["max_caseload"], 30);
+}
+
+#[tokio::test]
+async fn coach_profile_changes_are_validated() {
+    let app = TestApp::spawn().await;
+    let own = format!("/coaches/{}", app.org.coach.id);
     problem(
         app.patch(&own, &app.org.supervisor, &json!({"max_caseload": -1}))
             .await,
@@ -90,31 +114,25 @@ async fn a_coach_reads_and_edits_their_own_profile_but_not_their_capacity() {
         422,
     )
     .await;
+}
 
-    let other = format!("/coaches/{}", app.org.other_coach.id);
-    problem(app.get(&other, &app.org.coach).await, 404).await;
-    problem(
-        app.patch(&other, &app.org.coach, &json!({"bio": "hijacked"}))
-            .await,
-        404,
-    )
-    .await;
-    problem(app.get(&own, &app.org.participant).await, 403).await;
-    problem(
-        app.patch(&own, &app.org.participant, &json!({"bio": "x"}))
-            .await,
-        403,
-    )
-    .await;
-    problem(app.get(&own, &app.org.client).await, 403).await;
-    problem(app.get(&own, &app.other_org.admin).await, 404).await;
+#[tokio::test]
+async fn another_organizations_admin_cannot_change_a_coachs_capacity() {
+    let app = TestApp::spawn().await;
+    let own = format!("/coaches/{}", app.org.coach.id);
     problem(
         app.patch(&own, &app.other_org.admin, &json!({"max_caseload": 1}))
             .await,
         404,
     )
     .await;
-    // Users who are not coaches have no coach profile.
+    let coach = ok_json(app.get(&own, &app.org.supervisor).await).await;
+    assert_eq!(coach["max_caseload"], 25);
+}
+
+#[tokio::test]
+async fn users_who_are_not_coaches_have_no_coach_profile() {
+    let app = TestApp::spawn().await;
     problem(
         app.get(
             &format!("/coaches/{}", app.org.supervisor.id),
@@ -156,4 +174,46 @@ async fn a_caseload_lists_current_participants_for_the_coach_and_their_superviso
         400,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_caseload_drops_a_participant_once_the_pairing_ends() {
+    let app = TestApp::spawn().await;
+    let coach = app.coach().await;
+    let staying = app.participant_of(&coach).await;
+    let leaving = app.participant_of(&coach).await;
+    let path = format!("/coaches/{}/caseload", coach.id);
+    let caseload = |page: &serde_json::Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["participant_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = ok_json(app.get(&path, &coach).await).await;
+    assert_eq!(
+        caseload(&before),
+        vec![staying.id.to_string(), leaving.id.to_string()]
+    );
+    app.end_pairing(leaving.pairing_id).await;
+    let after = ok_json(app.get(&path, &coach).await).await;
+    assert_eq!(caseload(&after), vec![staying.id.to_string()]);
+    let profile = ok_json(app.get(&format!("/coaches/{}", coach.id), &coach).await).await;
+    assert_eq!(profile["current_caseload"], 1);
+}
+
+#[tokio::test]
+async fn a_caseload_keeps_only_participants_without_contact_in_the_given_days() {
+    let app = TestApp::spawn().await;
+    let path = format!("/coaches/{}/caseload?no_contact_days=30", app.org.coach.id);
+    // Nobody has recorded a contact yet, so the seeded participant is overdue.
+    let page = ok_json(app.get(&path, &app.org.coach).await).await;
+    let entry = &page["items"][0];
+    assert_eq!(entry["participant_id"], app.org.participant_id.to_string());
+    assert!(entry["last_contact_at"].is_null());
+    assert!(
+        entry.get("days_since_contact").is_some(),
+        "each entry says how long since the last contact: {entry}"
+    );
 }

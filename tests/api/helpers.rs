@@ -6,16 +6,19 @@
 use std::collections::HashMap;
 use std::sync::{mpsc, OnceLock};
 
+use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tandem::auth::jwt::TokenKeys;
 use tandem::auth::jwt::TokenRole;
 use tandem::auth::Role;
 use tandem::config::Settings;
 use tandem::db::schema::{
-    coach_profiles, integration_clients, organizations, pairings, participants, users,
+    coach_profiles, integration_clients, organizations, pairings, participants, status_changes,
+    users,
 };
 use tandem::embedded_pg::EmbeddedPostgres;
 use tandem::startup::Application;
@@ -155,6 +158,57 @@ impl Caller for TestClient {
     }
 }
 
+/// Sends any string as the bearer token: expired, forged or garbage tokens.
+#[derive(Debug, Clone)]
+pub struct RawToken(pub String);
+
+impl Caller for RawToken {
+    fn token(&self) -> &str {
+        &self.0
+    }
+}
+
+impl RawToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// `user`'s token, correctly signed, that expired two minutes ago (beyond the leeway).
+    pub fn expired(user: &TestUser) -> Self {
+        let mut claims = claims_for(user);
+        claims["iat"] = json!(Utc::now().timestamp() - 1000);
+        claims["nbf"] = claims["iat"].clone();
+        claims["exp"] = json!(Utc::now().timestamp() - 120);
+        Self(sign_token(&claims, JWT_SECRET.as_bytes()))
+    }
+
+    /// `user`'s token with valid claims, signed with a secret the server does not know.
+    pub fn forged(user: &TestUser) -> Self {
+        Self(sign_token(
+            &claims_for(user),
+            b"not-the-server-secret-not-the-server-secret",
+        ))
+    }
+}
+
+/// The claims of a well-formed access token for `user`, valid for ten minutes.
+pub fn claims_for(user: &TestUser) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "sub": user.id, "org": user.organization_id, "role": user.role.as_str(),
+        "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 5,
+        "iat": now - 5, "jti": Uuid::new_v4(), "ver": 0
+    })
+}
+
+/// Signs `claims` the way the server signs access tokens (HS256, `typ: at+jwt`) with `secret`.
+pub fn sign_token(claims: &Value, secret: &[u8]) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".to_owned());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// One organization of the fixture: one user of each role, a second coach, an integration
 /// client, and a participant record (`participant_id`) that belongs to the `participant` user
 /// and is in an active pairing (`pairing_id`) with `coach`.
@@ -171,6 +225,29 @@ pub struct TestOrg {
     pub pairing_id: Uuid,
 }
 
+impl TestOrg {
+    /// The seeded participant record (`participant_id`, owned by the `participant` user).
+    pub fn participant_record(&self) -> TestParticipant {
+        TestParticipant {
+            id: self.participant_id,
+            organization_id: self.id,
+            coach_id: self.coach.id,
+            pairing_id: self.pairing_id,
+        }
+    }
+}
+
+/// A participant record made by a factory, in an active pairing with a coach.
+#[derive(Debug, Clone)]
+pub struct TestParticipant {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// The coach of the current pairing.
+    pub coach_id: Uuid,
+    /// The current pairing.
+    pub pairing_id: Uuid,
+}
+
 /// A running Tandem on its own database, with two organizations.
 pub struct TestApp {
     pub address: String,
@@ -179,6 +256,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub org: TestOrg,
     pub other_org: TestOrg,
+    tokens: TokenKeys,
 }
 
 fn password_hash() -> &'static str {
@@ -222,6 +300,7 @@ impl TestApp {
                 .unwrap_or_else(|e| panic!("{e}")),
             org,
             other_org,
+            tokens,
         }
     }
 
@@ -279,6 +358,140 @@ impl TestApp {
     }
 }
 
+/// Factories: each makes what a test needs in one line. Rows whose shape is all that matters
+/// are written with SQL (fast); changes whose path through the API matters go through the API.
+impl TestApp {
+    /// The fixture organization `organization_id` belongs to.
+    fn org_of(&self, organization_id: Uuid) -> &TestOrg {
+        if organization_id == self.other_org.id {
+            &self.other_org
+        } else {
+            &self.org
+        }
+    }
+
+    /// A new user of `org` with `role` and a token (a coach made this way has no profile).
+    pub async fn user_in(&self, org: &TestOrg, role: Role) -> TestUser {
+        insert_user(&mut self.conn().await, &self.tokens, org.id, role).await
+    }
+
+    /// A new coach of the first organization, with the default coach profile and a token.
+    pub async fn coach(&self) -> TestUser {
+        self.coach_in(&self.org).await
+    }
+
+    /// A new coach of `org` (`&app.other_org` for the other organization).
+    pub async fn coach_in(&self, org: &TestOrg) -> TestUser {
+        insert_coach(&mut self.conn().await, &self.tokens, org.id).await
+    }
+
+    /// A new participant of `coach`'s organization in an active pairing with `coach`.
+    pub async fn participant_of(&self, coach: &TestUser) -> TestParticipant {
+        let org = self.org_of(coach.organization_id);
+        let mut conn = self.conn().await;
+        let id = insert_participant(&mut conn, org.id, None, "Factory").await;
+        let pairing_id = insert_pairing(&mut conn, id, coach, org.admin.id).await;
+        TestParticipant {
+            id,
+            organization_id: org.id,
+            coach_id: coach.id,
+            pairing_id,
+        }
+    }
+
+    /// A portal login for `participant`: a user with the participant role whose own record
+    /// `participant` is.
+    pub async fn portal_user_of(&self, participant: &TestParticipant) -> TestUser {
+        let mut conn = self.conn().await;
+        let user = insert_user(
+            &mut conn,
+            &self.tokens,
+            participant.organization_id,
+            Role::Participant,
+        )
+        .await;
+        diesel::update(participants::table.find(participant.id))
+            .set(participants::user_id.eq(user.id))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        user
+    }
+
+    /// A new coach whose pairing with `participant` has ended. The participant's current
+    /// pairing is left as it is.
+    pub async fn former_coach_of(&self, participant: &TestParticipant) -> TestUser {
+        let coach = self
+            .coach_in(self.org_of(participant.organization_id))
+            .await;
+        self.ended_pairing(participant, &coach).await;
+        coach
+    }
+
+    /// Records a past pairing of `coach` with `participant`, as `POST /pairings/{id}/status`
+    /// leaves one that has ended (status, start and end, history); returns its id.
+    pub async fn ended_pairing(&self, participant: &TestParticipant, coach: &TestUser) -> Uuid {
+        let org = self.org_of(participant.organization_id);
+        let (id, started, ended) = (
+            Uuid::now_v7(),
+            Utc::now() - Duration::days(90),
+            Utc::now() - Duration::days(7),
+        );
+        let mut conn = self.conn().await;
+        diesel::insert_into(pairings::table)
+            .values((
+                pairings::id.eq(id),
+                pairings::organization_id.eq(org.id),
+                pairings::participant_id.eq(participant.id),
+                pairings::coach_id.eq(coach.id),
+                pairings::status.eq("ended"),
+                pairings::started_at.eq(started),
+                pairings::ended_at.eq(ended),
+                pairings::created_by.eq(org.supervisor.id),
+                pairings::created_at.eq(started),
+                pairings::updated_at.eq(ended),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (from, to, at) in [(None, "active", started), (Some("active"), "ended", ended)] {
+            diesel::insert_into(status_changes::table)
+                .values((
+                    status_changes::id.eq(Uuid::now_v7()),
+                    status_changes::subject_type.eq("pairing"),
+                    status_changes::subject_id.eq(id),
+                    status_changes::from_status.eq(from),
+                    status_changes::to_status.eq(to),
+                    status_changes::reason.eq("moved to another program"),
+                    status_changes::actor_id.eq(org.supervisor.id),
+                    status_changes::at.eq(at),
+                ))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        id
+    }
+
+    /// Ends a pairing through the API, as its organization's supervisor; returns the pairing.
+    pub async fn end_pairing(&self, pairing_id: Uuid) -> Value {
+        let organization_id: Uuid = pairings::table
+            .find(pairing_id)
+            .select(pairings::organization_id)
+            .get_result(&mut self.conn().await)
+            .await
+            .unwrap_or_else(|e| panic!("no pairing {pairing_id}: {e}"));
+        let response = self
+            .post(
+                &format!("/pairings/{pairing_id}/status"),
+                Some(&self.org_of(organization_id).supervisor),
+                &json!({"status": "ended", "reason": "the participant moved away"}),
+            )
+            .await;
+        ok_json(response).await
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let admin_url = server().admin_url.clone();
@@ -315,94 +528,15 @@ async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) 
         .execute(conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut user = async |role: Role| {
-        let user_id = Uuid::now_v7();
-        let email = format!("{}-{}@example.org", role.as_str(), user_id.simple());
-        diesel::insert_into(users::table)
-            .values((
-                users::id.eq(user_id),
-                users::organization_id.eq(id),
-                users::email.eq(&email),
-                users::display_name.eq(format!("Test {}", role.as_str())),
-                users::role.eq(role),
-                users::password_hash.eq(password_hash()),
-            ))
-            .execute(conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        TestUser {
-            id: user_id,
-            organization_id: id,
-            email,
-            role,
-            token: tokens
-                .issue(user_id, id, role, 0)
-                .unwrap_or_else(|e| panic!("{e}")),
-        }
-    };
-    let admin = user(Role::Admin).await;
-    let supervisor = user(Role::Supervisor).await;
-    let coach = user(Role::Coach).await;
-    let other_coach = user(Role::Coach).await;
-    let participant = user(Role::Participant).await;
-    for coach_id in [coach.id, other_coach.id] {
-        diesel::insert_into(coach_profiles::table)
-            .values((
-                coach_profiles::user_id.eq(coach_id),
-                coach_profiles::organization_id.eq(id),
-            ))
-            .execute(conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let participant_id = Uuid::now_v7();
-    diesel::insert_into(participants::table)
-        .values((
-            participants::id.eq(participant_id),
-            participants::organization_id.eq(id),
-            participants::user_id.eq(participant.id),
-            participants::first_name.eq("Jordan"),
-            participants::last_name.eq(format!("Seeded {name}")),
-        ))
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pairing_id = Uuid::now_v7();
-    diesel::insert_into(pairings::table)
-        .values((
-            pairings::id.eq(pairing_id),
-            pairings::organization_id.eq(id),
-            pairings::participant_id.eq(participant_id),
-            pairings::coach_id.eq(coach.id),
-            pairings::status.eq("active"),
-            pairings::created_by.eq(admin.id),
-        ))
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client_uuid = Uuid::now_v7();
-    let client_id = format!("clinic-{}", client_uuid.simple());
-    let secret = format!("secret-{}", Uuid::new_v4().simple());
-    diesel::insert_into(integration_clients::table)
-        .values((
-            integration_clients::id.eq(client_uuid),
-            integration_clients::organization_id.eq(id),
-            integration_clients::name.eq("Riverside Clinic"),
-            integration_clients::client_id.eq(&client_id),
-            integration_clients::secret_hash.eq(tandem::routes::auth::hash_client_secret(&secret)),
-            integration_clients::scopes.eq(vec!["referrals".to_owned()]),
-        ))
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client = TestClient {
-        id: client_uuid,
-        client_id,
-        secret,
-        token: tokens
-            .issue(client_uuid, id, TokenRole::IntegrationClient, 0)
-            .unwrap_or_else(|e| panic!("{e}")),
-    };
+    let admin = insert_user(conn, tokens, id, Role::Admin).await;
+    let supervisor = insert_user(conn, tokens, id, Role::Supervisor).await;
+    let coach = insert_coach(conn, tokens, id).await;
+    let other_coach = insert_coach(conn, tokens, id).await;
+    let participant = insert_user(conn, tokens, id, Role::Participant).await;
+    let participant_id =
+        insert_participant(conn, id, Some(participant.id), &format!("Seeded {name}")).await;
+    let pairing_id = insert_pairing(conn, participant_id, &coach, admin.id).await;
+    let client = insert_client(conn, tokens, id).await;
     TestOrg {
         id,
         admin,
@@ -413,6 +547,129 @@ async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) 
         client,
         participant_id,
         pairing_id,
+    }
+}
+
+async fn insert_user(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenKeys,
+    organization_id: Uuid,
+    role: Role,
+) -> TestUser {
+    let id = Uuid::now_v7();
+    let email = format!("{}-{}@example.org", role.as_str(), id.simple());
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(id),
+            users::organization_id.eq(organization_id),
+            users::email.eq(&email),
+            users::display_name.eq(format!("Test {}", role.as_str())),
+            users::role.eq(role),
+            users::password_hash.eq(password_hash()),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    TestUser {
+        id,
+        organization_id,
+        email,
+        role,
+        token: tokens
+            .issue(id, organization_id, role, 0)
+            .unwrap_or_else(|e| panic!("{e}")),
+    }
+}
+
+/// A coach user with the default coach profile.
+async fn insert_coach(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenKeys,
+    organization_id: Uuid,
+) -> TestUser {
+    let coach = insert_user(conn, tokens, organization_id, Role::Coach).await;
+    diesel::insert_into(coach_profiles::table)
+        .values((
+            coach_profiles::user_id.eq(coach.id),
+            coach_profiles::organization_id.eq(organization_id),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    coach
+}
+
+async fn insert_participant(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    user_id: Option<Uuid>,
+    last_name: &str,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    diesel::insert_into(participants::table)
+        .values((
+            participants::id.eq(id),
+            participants::organization_id.eq(organization_id),
+            participants::user_id.eq(user_id),
+            participants::first_name.eq("Jordan"),
+            participants::last_name.eq(last_name),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    id
+}
+
+/// An active pairing of `participant_id` with `coach`.
+async fn insert_pairing(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+    coach: &TestUser,
+    created_by: Uuid,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    diesel::insert_into(pairings::table)
+        .values((
+            pairings::id.eq(id),
+            pairings::organization_id.eq(coach.organization_id),
+            pairings::participant_id.eq(participant_id),
+            pairings::coach_id.eq(coach.id),
+            pairings::status.eq("active"),
+            pairings::created_by.eq(created_by),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    id
+}
+
+async fn insert_client(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenKeys,
+    organization_id: Uuid,
+) -> TestClient {
+    let id = Uuid::now_v7();
+    let client_id = format!("clinic-{}", id.simple());
+    let secret = format!("secret-{}", Uuid::new_v4().simple());
+    diesel::insert_into(integration_clients::table)
+        .values((
+            integration_clients::id.eq(id),
+            integration_clients::organization_id.eq(organization_id),
+            integration_clients::name.eq("Riverside Clinic"),
+            integration_clients::client_id.eq(&client_id),
+            integration_clients::secret_hash.eq(tandem::routes::auth::hash_client_secret(&secret)),
+            integration_clients::scopes.eq(vec!["referrals".to_owned()]),
+        ))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    TestClient {
+        id,
+        client_id,
+        secret,
+        token: tokens
+            .issue(id, organization_id, TokenRole::IntegrationClient, 0)
+            .unwrap_or_else(|e| panic!("{e}")),
     }
 }
 
@@ -460,4 +717,27 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Asserts a 200 and returns the JSON body.
+pub async fn ok_json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "expected 200, got {status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// The `id`s of a list page's `items`, in order.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list page: {page}"))
+        .iter()
+        .map(|item| {
+            item["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an item without an id: {item}"))
+                .to_owned()
+        })
+        .collect()
 }

@@ -5,18 +5,10 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, TestUser, AUDIENCE, ISSUER, JWT_SECRET};
+use crate::helpers::{claims_for, problem, sign_token, RawToken, TestApp, JWT_SECRET};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn claims(user: &TestUser) -> Value {
-    json!({
-        "sub": user.id, "org": user.organization_id, "role": user.role.as_str(),
-        "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 600, "nbf": now() - 5,
-        "iat": now() - 5, "jti": uuid::Uuid::new_v4(), "ver": 0
-    })
 }
 
 fn sign(claims: &Value, alg: Algorithm, typ: Option<&str>) -> String {
@@ -31,17 +23,11 @@ fn sign(claims: &Value, alg: Algorithm, typ: Option<&str>) -> String {
 }
 
 fn signed(claims: &Value) -> String {
-    sign(claims, Algorithm::HS256, Some("at+jwt"))
+    sign_token(claims, JWT_SECRET.as_bytes())
 }
 
 async fn assert_refused(app: &TestApp, token: &str) {
-    let response = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/me", &RawToken::new(token)).await;
     assert_eq!(
         response
             .headers()
@@ -67,22 +53,12 @@ async fn a_well_formed_token_is_accepted_so_the_refusals_below_mean_something() 
     let app = TestApp::spawn().await;
     let user = &app.org.coach;
     let response = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(signed(&claims(user)))
-        .send()
-        .await
-        .unwrap();
+        .get("/me", &RawToken::new(signed(&claims_for(user))))
+        .await;
     assert_eq!(response.status(), 200);
     // Within the 30 s leeway an expired token still works.
-    let response = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(signed(&with(claims(user), "exp", json!(now() - 10))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let recent = RawToken::new(signed(&with(claims_for(user), "exp", json!(now() - 10))));
+    assert_eq!(app.get("/me", &recent).await.status(), 200);
 }
 
 #[tokio::test]
@@ -110,7 +86,7 @@ async fn missing_and_malformed_authorization_headers_are_refused() {
 async fn alg_none_is_refused() {
     let app = TestApp::spawn().await;
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims(&app.org.coach).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims_for(&app.org.coach).to_string());
     assert_refused(&app, &format!("{header}.{payload}.")).await;
     assert_refused(&app, &format!("{header}.{payload}")).await;
 }
@@ -118,9 +94,9 @@ async fn alg_none_is_refused() {
 #[tokio::test]
 async fn a_tampered_payload_is_refused() {
     let app = TestApp::spawn().await;
-    let token = signed(&claims(&app.org.coach));
+    let token = signed(&claims_for(&app.org.coach));
     let parts: Vec<&str> = token.split('.').collect();
-    let forged = with(claims(&app.org.coach), "role", json!("admin"));
+    let forged = with(claims_for(&app.org.coach), "role", json!("admin"));
     let payload = URL_SAFE_NO_PAD.encode(forged.to_string());
     assert_refused(&app, &format!("{}.{payload}.{}", parts[0], parts[2])).await;
 }
@@ -128,7 +104,11 @@ async fn a_tampered_payload_is_refused() {
 #[tokio::test]
 async fn another_algorithm_with_the_same_secret_is_refused() {
     let app = TestApp::spawn().await;
-    let token = sign(&claims(&app.org.coach), Algorithm::HS512, Some("at+jwt"));
+    let token = sign(
+        &claims_for(&app.org.coach),
+        Algorithm::HS512,
+        Some("at+jwt"),
+    );
     assert_refused(&app, &token).await;
 }
 
@@ -139,7 +119,7 @@ async fn a_token_signed_with_another_secret_is_refused() {
     header.typ = Some("at+jwt".into());
     let token = jsonwebtoken::encode(
         &header,
-        &claims(&app.org.coach),
+        &claims_for(&app.org.coach),
         &EncodingKey::from_secret(b"some-other-secret-some-other-secret-0000"),
     )
     .unwrap();
@@ -149,7 +129,7 @@ async fn a_token_signed_with_another_secret_is_refused() {
 #[tokio::test]
 async fn wrong_or_missing_audience_and_issuer_are_refused() {
     let app = TestApp::spawn().await;
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     assert_refused(
         &app,
         &signed(&with(base.clone(), "aud", json!("someone-else"))),
@@ -163,7 +143,7 @@ async fn wrong_or_missing_audience_and_issuer_are_refused() {
 #[tokio::test]
 async fn expiry_beyond_the_leeway_and_future_nbf_are_refused() {
     let app = TestApp::spawn().await;
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     assert_refused(&app, &signed(&with(base.clone(), "exp", json!(now() - 45)))).await;
     assert_refused(
         &app,
@@ -177,7 +157,7 @@ async fn expiry_beyond_the_leeway_and_future_nbf_are_refused() {
 #[tokio::test]
 async fn string_typed_time_claims_are_refused() {
     let app = TestApp::spawn().await;
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     let far_future = (now() + 3600).to_string();
     assert_refused(&app, &signed(&with(base.clone(), "exp", json!(far_future)))).await;
     assert_refused(&app, &signed(&with(base, "nbf", json!("0")))).await;
@@ -186,7 +166,7 @@ async fn string_typed_time_claims_are_refused() {
 #[tokio::test]
 async fn missing_or_wrong_typ_is_refused() {
     let app = TestApp::spawn().await;
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     assert_refused(&app, &sign(&base, Algorithm::HS256, None)).await;
     assert_refused(&app, &sign(&base, Algorithm::HS256, Some("JWT"))).await;
 }
@@ -194,7 +174,7 @@ async fn missing_or_wrong_typ_is_refused() {
 #[tokio::test]
 async fn missing_subject_or_a_subject_from_another_organization_is_refused() {
     let app = TestApp::spawn().await;
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     assert_refused(&app, &signed(&without(base.clone(), "sub"))).await;
     assert_refused(
         &app,
@@ -208,7 +188,7 @@ async fn missing_subject_or_a_subject_from_another_organization_is_refused() {
 async fn a_token_claiming_a_role_the_user_does_not_have_is_refused() {
     let app = TestApp::spawn().await;
     // Correctly signed, but the claims no longer match the account.
-    let base = claims(&app.org.coach);
+    let base = claims_for(&app.org.coach);
     assert_refused(&app, &signed(&with(base.clone(), "role", json!("admin")))).await;
     assert_refused(&app, &signed(&with(base, "ver", json!(7)))).await;
 }

@@ -7,6 +7,7 @@ mod cli;
 mod coaches;
 mod docs;
 mod errors;
+mod factories;
 mod helpers;
 mod idempotency;
 mod jwt;

@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_fields, json, problem, send, TestApp};
+use crate::helpers::{error_fields, ids, json, ok_json, problem, send, TestApp};
 
 fn new_user(email: &str) -> Value {
     json!({
@@ -113,13 +113,14 @@ async fn an_admin_of_another_organization_sees_404_identical_to_a_missing_user()
     )
     .await;
     let listed = json(app.get("/users", outsider).await).await;
-    let ids: Vec<&str> = listed["items"]
+    let organizations: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|u| u["organization_id"].as_str().unwrap())
         .collect();
-    assert!(ids.iter().all(|id| *id == app.other_org.id.to_string()));
+    let other_org = app.other_org.id.to_string();
+    assert_eq!(organizations, vec![other_org.as_str(); 5]);
 }
 
 #[tokio::test]
@@ -160,11 +161,34 @@ async fn invalid_users_are_refused_naming_each_field_and_nothing_is_created() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 5);
 }
 
+async fn count_users(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    tandem::db::schema::users::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_duplicate_email_is_a_conflict_even_across_organizations() {
+async fn a_duplicate_email_is_a_conflict_even_across_organizations_and_creates_nothing() {
     let app = TestApp::spawn().await;
+    let listed = ids(&ok_json(app.get("/users", &app.org.admin).await).await);
+    let total = count_users(&app).await;
     let body = new_user(&app.other_org.coach.email.to_uppercase());
     problem(app.post("/users", Some(&app.org.admin), &body).await, 409).await;
+    let same_org = new_user(&app.org.coach.email);
+    problem(
+        app.post("/users", Some(&app.org.admin), &same_org).await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        ids(&ok_json(app.get("/users", &app.org.admin).await).await),
+        listed
+    );
+    assert_eq!(count_users(&app).await, total);
 }
 
 #[tokio::test]
@@ -205,7 +229,7 @@ async fn an_idempotency_key_replays_the_first_response_and_rejects_a_different_b
 }
 
 #[tokio::test]
-async fn users_are_listed_in_pages_with_filters() {
+async fn users_are_listed_in_pages_filtered_by_role() {
     let app = TestApp::spawn().await;
     for n in 0..5 {
         let response = app
@@ -239,9 +263,31 @@ async fn users_are_listed_in_pages_with_filters() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted, seen, "ids ascend and never repeat");
+}
 
-    let inactive = json(app.get("/users?active=false", &app.org.admin).await).await;
-    assert_eq!(inactive["items"].as_array().unwrap().len(), 0);
+#[tokio::test]
+async fn the_active_filter_separates_deactivated_users() {
+    let app = TestApp::spawn().await;
+    let gone = app.org.other_coach.id.to_string();
+    ok_json(
+        app.patch(
+            &format!("/users/{gone}"),
+            &app.org.admin,
+            &json!({"active": false}),
+        )
+        .await,
+    )
+    .await;
+    let inactive = ok_json(app.get("/users?active=false", &app.org.admin).await).await;
+    assert_eq!(ids(&inactive), vec![gone.clone()]);
+    let active = ids(&ok_json(app.get("/users?active=true", &app.org.admin).await).await);
+    assert_eq!(active.len(), 4);
+    assert!(!active.contains(&gone));
+}
+
+#[tokio::test]
+async fn bad_user_list_parameters_are_400() {
+    let app = TestApp::spawn().await;
     problem(app.get("/users?limit=0", &app.org.admin).await, 400).await;
     problem(app.get("/users?limit=201", &app.org.admin).await, 400).await;
     problem(app.get("/users?limit=ten", &app.org.admin).await, 400).await;
