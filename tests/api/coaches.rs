@@ -202,18 +202,3 @@ async fn a_caseload_drops_a_participant_once_the_pairing_ends() {
     let profile = ok_json(app.get(&format!("/coaches/{}", coach.id), &coach).await).await;
     assert_eq!(profile["current_caseload"], 1);
 }
-
-#[tokio::test]
-async fn a_caseload_keeps_only_participants_without_contact_in_the_given_days() {
-    let app = TestApp::spawn().await;
-    let path = format!("/coaches/{}/caseload?no_contact_days=30", app.org.coach.id);
-    // Nobody has recorded a contact yet, so the seeded participant is overdue.
-    let page = ok_json(app.get(&path, &app.org.coach).await).await;
-    let entry = &page["items"][0];
-    assert_eq!(entry["participant_id"], app.org.participant_id.to_string());
-    assert!(entry["last_contact_at"].is_null());
-    assert!(
-        entry.get("days_since_contact").is_some(),
-        "each entry says how long since the last contact: {entry}"
-    );
-}
