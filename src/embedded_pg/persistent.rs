@@ -133,6 +133,7 @@ impl EmbeddedPostgres {
             pgdata: &pgdata,
             run_as: run_as.as_ref(),
             temporary: false,
+            extra: &[],
             timeout: PERSISTENT_READY_TIMEOUT,
         };
         let (child, port) = spawn_server(&settings, progress)?;

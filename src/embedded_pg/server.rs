@@ -29,6 +29,8 @@ pub(super) struct ServerSettings<'a> {
     pub(super) pgdata: &'a Path,
     pub(super) run_as: Option<&'a RunAs>,
     pub(super) temporary: bool,
+    /// Further server settings, each passed as `-c name=value` after the built-in ones.
+    pub(super) extra: &'a [(&'a str, &'a str)],
     pub(super) timeout: Duration,
 }
 
@@ -141,6 +143,9 @@ pub(super) fn spawn_server(
                 .args(["-c", "synchronous_commit=off"])
                 .args(["-c", "full_page_writes=off"])
                 .args(["-c", "max_connections=200"]);
+        }
+        for (name, value) in settings.extra {
+            cmd.arg("-c").arg(format!("{name}={value}"));
         }
         cmd.stdin(Stdio::null())
             .stdout(log_file)

@@ -36,6 +36,17 @@ impl EmbeddedPostgres {
     /// See the module documentation for why this must be called from a thread that
     /// lives as long as the server should.
     pub fn start_temporary(progress: &mut dyn FnMut(&str)) -> Result<Self, EmbeddedPgError> {
+        Self::start_temporary_with(&[], progress)
+    }
+
+    /// Like [`EmbeddedPostgres::start_temporary`], with further server settings given as
+    /// `(name, value)` pairs and passed to `postgres` as `-c name=value`, after (and so
+    /// overriding) the built-in ones; e.g.
+    /// `[("shared_preload_libraries", "pg_stat_statements")]`.
+    pub fn start_temporary_with(
+        settings: &[(&str, &str)],
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Self, EmbeddedPgError> {
         let run_as = if is_root() {
             Some(system_postgres_user()?)
         } else {
@@ -77,14 +88,15 @@ impl EmbeddedPostgres {
         let password = generate_password();
         run_initdb(&bins, &pgdata, run_as.as_ref(), &password, true)?;
 
-        let settings = ServerSettings {
+        let server = ServerSettings {
             bins: &bins,
             pgdata: &pgdata,
             run_as: run_as.as_ref(),
             temporary: true,
+            extra: settings,
             timeout: TEMPORARY_READY_TIMEOUT,
         };
-        let (child, port) = spawn_server(&settings, progress)?;
+        let (child, port) = spawn_server(&server, progress)?;
         progress("PostgreSQL ready");
         log::info!(
             "temporary PostgreSQL {} running on 127.0.0.1:{port} (pid {}, cluster {})",
