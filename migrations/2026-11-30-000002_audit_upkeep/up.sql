@@ -22,3 +22,9 @@ SELECT e.seq, e.seq
 FROM audit_events e, bounds
 WHERE e.seq <= bounds.settled
   AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = e.seq);
+
+-- Every request that touches participant data inserts an audit event, so each index here is paid
+-- on the read path. Nothing looks an event up by id alone: the log is read per organization
+-- (audit_events_org_idx, which also serves its id cursor), by actor or by participant, and the
+-- chain joins on seq.
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_id_key;
