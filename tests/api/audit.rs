@@ -265,10 +265,15 @@ async fn only_admins_read_the_audit_log_and_only_their_organizations() {
         problem(app.get("/audit-events/verify", caller).await, 403).await;
     }
     problem(app.get("/audit-events", &app.org.client).await, 403).await;
+    app.get(
+        &format!("/participants/{}", app.other_org.participant_id),
+        &app.other_org.coach,
+    )
+    .await;
     let outsider = json(app.get("/audit-events", &app.other_org.admin).await).await;
-    assert!(outsider["items"]
-        .as_array()
-        .unwrap()
+    let outsider = outsider["items"].as_array().unwrap();
+    assert!(!outsider.is_empty());
+    assert!(outsider
         .iter()
         .all(|e| e["organization_id"] == app.other_org.id.to_string()));
     problem(
