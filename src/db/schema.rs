@@ -31,6 +31,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_seal_gaps (first_seq) {
+        first_seq -> Int8,
+        last_seq -> Int8,
+        seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     coach_profiles (user_id) {
         user_id -> Uuid,
         organization_id -> Uuid,
@@ -184,6 +192,7 @@ diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     audit_events,
+    audit_seal_gaps,
     coach_profiles,
     idempotency_keys,
     integration_clients,

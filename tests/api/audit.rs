@@ -1,8 +1,12 @@
 use std::time::Duration;
 
+use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use serde_json::{json, Value};
+use tandem::db::models::audit_events::NewAuditEvent;
+use tandem::db::schema::{audit_chain, audit_events, audit_seal_gaps};
+use uuid::Uuid;
 
 use crate::helpers::{json, problem, TestApp};
 
@@ -25,6 +29,56 @@ async fn sealed(app: &TestApp) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the audit sealer did not catch up");
+}
+
+/// Inserts an audit event on `conn` (inside its transaction when it has one); returns its seq.
+async fn insert_event(conn: &mut AsyncPgConnection, app: &TestApp) -> i64 {
+    let event = NewAuditEvent {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor_id: Some(app.org.coach.id),
+        actor_role: Some("coach".into()),
+        client_id: None,
+        organization_id: Some(app.org.id),
+        action: "read".into(),
+        resource_type: "participant".into(),
+        resource_id: Some(app.org.participant_id.to_string()),
+        participant_id: Some(app.org.participant_id),
+        outcome: "success".into(),
+        request_id: Uuid::new_v4().simple().to_string(),
+        ip: None,
+    };
+    diesel::insert_into(audit_events::table)
+        .values(&event)
+        .returning(audit_events::seq)
+        .get_result(conn)
+        .await
+        .unwrap()
+}
+
+async fn chain_head(conn: &mut AsyncPgConnection) -> Option<i64> {
+    audit_chain::table
+        .select(diesel::dsl::max(audit_chain::event_seq))
+        .first(conn)
+        .await
+        .unwrap()
+}
+
+async fn is_sealed(conn: &mut AsyncPgConnection, seq: i64) -> bool {
+    diesel::select(diesel::dsl::exists(
+        audit_chain::table.filter(audit_chain::event_seq.eq(seq)),
+    ))
+    .get_result(conn)
+    .await
+    .unwrap()
+}
+
+async fn gaps_watched(conn: &mut AsyncPgConnection) -> i64 {
+    audit_seal_gaps::table
+        .count()
+        .get_result(conn)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -211,10 +265,15 @@ async fn only_admins_read_the_audit_log_and_only_their_organizations() {
         problem(app.get("/audit-events/verify", caller).await, 403).await;
     }
     problem(app.get("/audit-events", &app.org.client).await, 403).await;
+    app.get(
+        &format!("/participants/{}", app.other_org.participant_id),
+        &app.other_org.coach,
+    )
+    .await;
     let outsider = json(app.get("/audit-events", &app.other_org.admin).await).await;
-    assert!(outsider["items"]
-        .as_array()
-        .unwrap()
+    let outsider = outsider["items"].as_array().unwrap();
+    assert!(!outsider.is_empty());
+    assert!(outsider
         .iter()
         .all(|e| e["organization_id"] == app.other_org.id.to_string()));
     problem(
@@ -230,4 +289,67 @@ async fn only_admins_read_the_audit_log_and_only_their_organizations() {
     .await;
     let page = json(app.get("/audit-events?limit=1", &app.org.admin).await).await;
     assert!(page["next_cursor"].is_string());
+}
+
+#[tokio::test]
+async fn an_event_committed_after_later_ones_were_sealed_is_sealed_too() {
+    let app = TestApp::spawn().await;
+    let mut late = app.conn().await;
+    late.batch_execute("BEGIN").await.unwrap();
+    let late_seq = insert_event(&mut late, &app).await;
+
+    let path = format!("/participants/{}", app.org.participant_id);
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    }
+    let report = sealed(&app).await;
+    assert_eq!(report["checked"], 3);
+    let mut conn = app.conn().await;
+    assert!(chain_head(&mut conn).await > Some(late_seq));
+
+    late.batch_execute("COMMIT").await.unwrap();
+    for _ in 0..50 {
+        if is_sealed(&mut conn, late_seq).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        is_sealed(&mut conn, late_seq).await,
+        "the late event was skipped"
+    );
+    let report = sealed(&app).await;
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checked"], 4);
+}
+
+#[tokio::test]
+async fn a_gap_left_by_a_rolled_back_event_is_forgotten_once_its_transaction_ends() {
+    let app = TestApp::spawn().await;
+    let mut rolled_back = app.conn().await;
+    rolled_back.batch_execute("BEGIN").await.unwrap();
+    let lost_seq = insert_event(&mut rolled_back, &app).await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    app.get(&path, &app.org.coach).await;
+    sealed(&app).await;
+    let mut conn = app.conn().await;
+    assert!(chain_head(&mut conn).await > Some(lost_seq));
+    assert_eq!(
+        gaps_watched(&mut conn).await,
+        1,
+        "the open insert is watched"
+    );
+
+    rolled_back.batch_execute("ROLLBACK").await.unwrap();
+    for _ in 0..50 {
+        if gaps_watched(&mut conn).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gaps_watched(&mut conn).await, 0);
+    assert!(!is_sealed(&mut conn, lost_seq).await);
+    let report = sealed(&app).await;
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checked"], 1);
 }

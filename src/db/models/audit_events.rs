@@ -1,9 +1,10 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{audit_chain, audit_events};
+use crate::db::schema::{audit_chain, audit_events, audit_seal_gaps};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -86,25 +87,111 @@ pub async fn last_link(
         .optional()
 }
 
-/// Events not yet in the chain, oldest first. Request transactions are short (statements time
-/// out after seconds), so an event can only commit late by seconds: events older than ten
-/// minutes behind the last link sealed that long ago are settled and not scanned again.
-pub async fn unsealed(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<AuditEvent>> {
-    let settled_below: Option<i64> = audit_chain::table
-        .filter(audit_chain::sealed_at.lt(Utc::now() - chrono::Duration::minutes(10)))
-        .select(diesel::dsl::max(audit_chain::event_seq))
+/// The highest seq in any chain: every event above it is unsealed. One step down the unique
+/// index on `audit_chain.event_seq`, however long the chains are.
+pub async fn sealed_through(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    let head: Option<i64> = audit_chain::table
+        .select(dsl::max(audit_chain::event_seq))
         .first(conn)
         .await?;
+    Ok(head.unwrap_or(0))
+}
+
+/// Events above `seq`, oldest first.
+pub async fn after(
+    conn: &mut AsyncPgConnection,
+    seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
-        .filter(audit_events::seq.gt(settled_below.unwrap_or(0)))
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            audit_chain::table.filter(audit_chain::event_seq.eq(audit_events::seq)),
-        )))
+        .filter(audit_events::seq.gt(seq))
         .order(audit_events::seq.asc())
         .limit(limit)
         .select(AuditEvent::as_select())
         .load(conn)
         .await
+}
+
+/// A run of seqs the sealer passed over because no committed event held them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Insertable)]
+#[diesel(table_name = audit_seal_gaps)]
+pub struct SealGap {
+    pub first_seq: i64,
+    pub last_seq: i64,
+}
+
+/// Whether any gap is being watched.
+pub async fn has_gaps(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(dsl::exists(
+        audit_seal_gaps::table.select(audit_seal_gaps::first_seq),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Remembers runs of seqs passed over; they are stamped with the current time, which is after
+/// every transaction that could still fill them began.
+pub async fn record_gaps(conn: &mut AsyncPgConnection, gaps: &[SealGap]) -> QueryResult<usize> {
+    diesel::insert_into(audit_seal_gaps::table)
+        .values(gaps)
+        .execute(conn)
+        .await
+}
+
+/// When the oldest transaction still open on this database, other than the caller's, began (the
+/// current time when there is none). A gap seen before then can no longer fill: whatever drew
+/// its seqs began before it was seen and has ended, committed or not.
+pub async fn oldest_open_transaction(conn: &mut AsyncPgConnection) -> QueryResult<DateTime<Utc>> {
+    #[derive(QueryableByName)]
+    struct Oldest {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        began: DateTime<Utc>,
+    }
+    // A transaction's xact_start is cleared only after its commit is visible, so a statement
+    // after this one sees every event of the transactions it no longer lists. Sessions of other
+    // roles may hide their xact_start; Tandem's own sessions all use one role.
+    let oldest: Oldest = diesel::sql_query(
+        "SELECT coalesce(min(xact_start), clock_timestamp()) AS began FROM pg_stat_activity \
+         WHERE datname = current_database() AND backend_type = 'client backend' \
+         AND pid <> pg_backend_pid()",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(oldest.began)
+}
+
+/// Events that committed into a gap after the sealer passed it, not yet sealed, oldest first.
+pub async fn filled_gaps(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_seal_gaps::table
+        .inner_join(audit_events::table.on(in_gap()))
+        .filter(not_in_chain())
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+        .await
+}
+
+/// Forgets the gaps seen before `settled_before` (see `oldest_open_transaction`).
+pub async fn forget_gaps_seen_before(
+    conn: &mut AsyncPgConnection,
+    settled_before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(audit_seal_gaps::table.filter(audit_seal_gaps::seen_at.lt(settled_before)))
+        .execute(conn)
+        .await
+}
+
+#[dsl::auto_type]
+fn in_gap() -> _ {
+    audit_events::seq.between(audit_seal_gaps::first_seq, audit_seal_gaps::last_seq)
+}
+
+#[dsl::auto_type]
+fn not_in_chain() -> _ {
+    dsl::not(dsl::exists(
+        audit_chain::table.filter(audit_chain::event_seq.eq(audit_events::seq)),
+    ))
 }
 
 pub async fn append_links(conn: &mut AsyncPgConnection, links: &[ChainLink]) -> QueryResult<usize> {
@@ -132,19 +219,29 @@ pub async fn chain_page(
         .await
 }
 
-/// Events of an organization not yet sealed.
+/// Events of an organization not yet sealed: those above the chains' head, and those that
+/// committed into a gap. Never a scan of sealed history.
 pub async fn count_unsealed(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
 ) -> QueryResult<i64> {
-    audit_events::table
+    let head = sealed_through(conn).await?;
+    let fresh: i64 = audit_events::table
+        .filter(audit_events::seq.gt(head))
         .filter(audit_events::organization_id.eq(organization_id))
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            audit_chain::table.filter(audit_chain::event_seq.eq(audit_events::seq)),
-        )))
+        .filter(not_in_chain())
         .count()
         .get_result(conn)
-        .await
+        .await?;
+    let late: i64 = audit_seal_gaps::table
+        .inner_join(audit_events::table.on(in_gap()))
+        .filter(audit_events::seq.le(head))
+        .filter(audit_events::organization_id.eq(organization_id))
+        .filter(not_in_chain())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(fresh + late)
 }
 
 /// Filters for the audit log; all optional.
