@@ -1,9 +1,9 @@
 //! The audit trail: one row per access to participant data (and every sign-in attempt),
 //! append-only and hash-chained.
 //!
-//! Rows are inserted unsealed in the request's own transaction (see [`crate::unit_of_work`]),
+//! Rows are inserted unsealed by the request's unit of work (see [`crate::unit_of_work`]),
 //! so auditing never serialises requests. A background sealer links them into the chain in
-//! insertion order ([`chain`]).
+//! the order they commit ([`chain`]).
 
 use std::borrow::Cow;
 
