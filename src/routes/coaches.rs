@@ -14,6 +14,7 @@ use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
 use crate::error::AppResult;
 use crate::extract::{Json, Query};
 use crate::http::{self, IfMatch};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
@@ -26,8 +27,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_coach)
         .service(get_caseload);
 }
-
-const MAX_BIO: usize = 2000;
 
 /// A coach's profile. Addressed by the coach's user id.
 #[derive(Debug, Serialize, ToSchema)]
@@ -263,31 +262,24 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
                 "max_caseload",
                 "only admins and supervisors may change a coach's capacity",
             );
-        } else if !(0..=500).contains(&max) {
-            checks.add("max_caseload", "must be between 0 and 500");
+        } else {
+            checks.range("max_caseload", max.into(), limits::CASELOAD);
         }
     }
+    if let Some(languages) = &body.languages {
+        checks.languages("languages", languages);
+    }
     for (field, tags) in [
-        ("languages", &body.languages),
         ("specialties", &body.specialties),
         ("lived_experience", &body.lived_experience),
         ("recovery_pathways", &body.recovery_pathways),
     ] {
         if let Some(tags) = tags {
-            if field == "languages" {
-                if tags.len() > crate::validation::MAX_TAGS {
-                    checks.add(field, "must have at most 20 entries");
-                }
-                for (index, language) in tags.iter().enumerate() {
-                    checks.language(&format!("languages[{index}]"), language);
-                }
-            } else {
-                checks.tags(field, tags);
-            }
+            checks.tags(field, tags);
         }
     }
     if let Some(Some(bio)) = &body.bio {
-        checks.text("bio", bio, MAX_BIO);
+        checks.text("bio", bio, limits::BIO);
     }
     checks.finish()?;
     Ok(CoachProfileChanges {

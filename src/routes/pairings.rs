@@ -19,6 +19,7 @@ use crate::extract::{Json, Query};
 use crate::http::{self, Created};
 use crate::idempotency::IdempotencyKey;
 use crate::lifecycle::{self, HistoryEntry};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
@@ -340,12 +341,8 @@ pub async fn reassign_pairings(
     if body.from_coach_id == body.to_coach_id {
         checks.add("to_coach_id", "must differ from from_coach_id");
     }
-    if body
-        .participant_ids
-        .as_ref()
-        .is_some_and(|ids| ids.len() > 500)
-    {
-        checks.add("participant_ids", "must list at most 500 participants");
+    if let Some(ids) = &body.participant_ids {
+        checks.count("participant_ids", ids.len(), limits::PARTICIPANT_IDS);
     }
     checks.finish()?;
     let request = Reassignment {

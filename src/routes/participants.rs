@@ -18,16 +18,17 @@ use crate::db::models::participants::{
     self, CurrentPairing, Participant, ParticipantFilter, ParticipantStatus,
 };
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::{Json, Query};
 use crate::http::{self, Created, IfMatch};
 use crate::idempotency::IdempotencyKey;
 use crate::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::Checks;
+use crate::validation::{self, Checks};
 
 use requests::{new_participant, validate_create, validate_update};
 pub use requests::{
@@ -207,11 +208,7 @@ pub async fn list_participants(
     Query(query): Query<ListParticipantsQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(AppError::BadRequest(
-            "Query parameter `q` must be at most 100 characters.".into(),
-        ));
-    }
+    validation::query_text("q", query.q.as_deref(), limits::SEARCH)?;
     let filter = ParticipantFilter {
         q: query
             .q

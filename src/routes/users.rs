@@ -17,13 +17,14 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
 use crate::http::{self, Created, IfMatch};
 use crate::idempotency::IdempotencyKey;
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
 };
 use crate::state::AppState;
-use crate::validation::{normalize_email, Checks, MAX_NAME_LENGTH};
+use crate::validation::{normalize_email, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
@@ -141,7 +142,7 @@ pub async fn create_user(
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
     checks.email("email", &body.email);
-    checks.text("display_name", &body.display_name, MAX_NAME_LENGTH);
+    checks.text("display_name", &body.display_name, limits::DISPLAY_NAME);
     check_staff_role(&mut checks, body.role);
     checks.password("password", &body.password);
     checks.finish()?;
@@ -256,9 +257,11 @@ pub async fn update_user(
     Json(body): Json<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
-    if let Some(name) = &body.display_name {
-        checks.text("display_name", name, MAX_NAME_LENGTH);
-    }
+    checks.optional_text(
+        "display_name",
+        body.display_name.as_deref(),
+        limits::DISPLAY_NAME,
+    );
     if let Some(role) = body.role {
         check_staff_role(&mut checks, role);
     }

@@ -8,10 +8,8 @@ use uuid::Uuid;
 use crate::db::models::participants::{NewParticipant, ParticipantChanges, ParticipantStatus};
 use crate::db::scope::Scope;
 use crate::error::AppResult;
-use crate::validation::{nullable, Checks};
-
-const MAX_NAME: usize = 100;
-const MAX_PRONOUNS: usize = 50;
+use crate::limits;
+use crate::validation::{normalize_email, nullable, Checks};
 
 /// A new participant. When a coach creates one, they are paired with that coach at once.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -124,8 +122,8 @@ fn check_details(
     phone: Option<&str>,
     language: Option<&str>,
 ) {
-    checks.optional_text("preferred_name", preferred_name, MAX_NAME);
-    checks.optional_text("pronouns", pronouns, MAX_PRONOUNS);
+    checks.optional_text("preferred_name", preferred_name, limits::PERSON_NAME);
+    checks.optional_text("pronouns", pronouns, limits::PRONOUNS);
     if let Some(email) = email {
         checks.email("email", email);
     }
@@ -148,8 +146,8 @@ fn check_dates(checks: &mut Checks, birth: Option<NaiveDate>, intake: Option<Nai
 
 pub(super) fn validate_create(body: &CreateParticipantRequest) -> AppResult<()> {
     let mut checks = Checks::new();
-    checks.text("first_name", &body.first_name, MAX_NAME);
-    checks.text("last_name", &body.last_name, MAX_NAME);
+    checks.text("first_name", &body.first_name, limits::PERSON_NAME);
+    checks.text("last_name", &body.last_name, limits::PERSON_NAME);
     check_details(
         &mut checks,
         body.preferred_name.as_deref(),
@@ -177,10 +175,7 @@ pub(super) fn new_participant(scope: Scope, body: &CreateParticipantRequest) -> 
         preferred_name: trimmed(&body.preferred_name),
         pronouns: trimmed(&body.pronouns),
         date_of_birth: body.date_of_birth,
-        email: body
-            .email
-            .as_deref()
-            .map(crate::validation::normalize_email),
+        email: body.email.as_deref().map(normalize_email),
         phone: trimmed(&body.phone),
         preferred_language: trimmed(&body.preferred_language),
         recovery_pathways: body.recovery_pathways.clone(),
@@ -192,12 +187,12 @@ pub(super) fn new_participant(scope: Scope, body: &CreateParticipantRequest) -> 
 
 pub(super) fn validate_update(body: UpdateParticipantRequest) -> AppResult<ParticipantChanges> {
     let mut checks = Checks::new();
-    if let Some(name) = &body.first_name {
-        checks.text("first_name", name, MAX_NAME);
-    }
-    if let Some(name) = &body.last_name {
-        checks.text("last_name", name, MAX_NAME);
-    }
+    checks.optional_text(
+        "first_name",
+        body.first_name.as_deref(),
+        limits::PERSON_NAME,
+    );
+    checks.optional_text("last_name", body.last_name.as_deref(), limits::PERSON_NAME);
     check_details(
         &mut checks,
         body.preferred_name.as_ref().and_then(|v| v.as_deref()),
@@ -227,7 +222,7 @@ pub(super) fn validate_update(body: UpdateParticipantRequest) -> AppResult<Parti
         date_of_birth: body.date_of_birth,
         email: body
             .email
-            .map(|inner| inner.as_deref().map(crate::validation::normalize_email)),
+            .map(|inner| inner.as_deref().map(normalize_email)),
         phone: clean(body.phone),
         preferred_language: clean(body.preferred_language),
         recovery_pathways: body.recovery_pathways,
