@@ -1,5 +1,27 @@
-//! Every limit on what clients send, each written once: the checks in `validation::Checks`
-//! take them from here, and their messages are built from the numbers.
+//! Every limit on what clients send, each written once.
+//!
+//! A limit is a constant here (`PERSON_NAME`, `TAGS`, `CASELOAD`…). The same constant is
+//! enforced by `validation::Checks` and, through the schema type of the same name
+//! (`PersonName`, `Tags`, `Caseload`…), states the bounds and their description in the OpenAPI
+//! document:
+//!
+//! ```ignore
+//! /// The participant's legal first name.
+//! #[schema(value_type = limits::PersonName)]
+//! pub first_name: String,
+//! /// `null` clears it.
+//! #[schema(value_type = Option<limits::PersonName>)]
+//! pub preferred_name: Option<String>,
+//! // ...
+//! checks.text("first_name", &body.first_name, limits::PERSON_NAME);
+//! ```
+//!
+//! The schema type replaces only the field's type in the document: wrap it as the field's own
+//! type is wrapped (`Option<...>`), and keep the field's doc comment for what the field means.
+
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{KnownFormat, SchemaFormat};
 
 /// The length of a text in characters (after trimming, for texts that are trimmed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +106,14 @@ impl Text {
             Ok(())
         }
     }
+
+    fn schema(self, what: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length((self.min > 0).then_some(self.min))
+            .max_length(Some(self.max))
+            .description(Some(described(what, self.describe())))
+    }
 }
 
 impl List {
@@ -99,6 +129,13 @@ impl List {
         } else {
             Ok(())
         }
+    }
+
+    fn schema(self, items: ObjectBuilder) -> ArrayBuilder {
+        ArrayBuilder::new()
+            .items(items)
+            .max_items(Some(self.max))
+            .description(Some(self.describe()))
     }
 }
 
@@ -120,6 +157,68 @@ impl Range {
             Err(format!("must be between {} and {}", self.min, self.max))
         }
     }
+
+    fn schema(self) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(self.min))
+            .maximum(Some(self.max))
+            .description(Some(self.describe()))
+    }
+}
+
+/// "Digits. 3 to 40 characters." from "Digits." and the bounds.
+fn described(what: &str, bounds: String) -> String {
+    if what.is_empty() {
+        bounds
+    } else {
+        format!("{what} {bounds}")
+    }
+}
+
+/// Declares schema types for `#[schema(value_type = ...)]` and `#[param(value_type = ...)]`,
+/// each built from a limit above. They exist only in the OpenAPI document.
+macro_rules! schema_types {
+    ($($name:ident => $schema:expr;)*) => {$(
+        #[doc = concat!("The document's schema for `", stringify!($schema), "`.")]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<Schema> {
+                Schema::from($schema.build()).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    )*};
+}
+
+schema_types! {
+    PersonName => PERSON_NAME.schema("");
+    DisplayName => DISPLAY_NAME.schema("");
+    Pronouns => PRONOUNS.schema("");
+    Bio => BIO.schema("");
+    Reason => REASON.schema("");
+    Email => EMAIL.schema("An email address.");
+    Password => PASSWORD.schema("");
+    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
+    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT);
+    Tags => TAGS.schema(TAG.schema(TAG_FORMAT));
+    Languages => LANGUAGES.schema(LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT));
+    ParticipantIds => PARTICIPANT_IDS.schema(
+        ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
+    );
+    Caseload => CASELOAD.schema();
+    Search => SEARCH.schema("");
+    PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
+    Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
+}
+
+const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";
+const TAG_FORMAT: &str = "Lower-case letters, digits and underscores, starting with a letter.";
+
+fn uuid_format() -> SchemaFormat {
+    SchemaFormat::KnownFormat(KnownFormat::Uuid)
 }
 
 #[cfg(test)]
@@ -132,6 +231,10 @@ mod tests {
         assert_eq!(EMAIL.describe(), "At most 254 characters.");
         assert_eq!(TAGS.describe(), "At most 20 entries.");
         assert_eq!(CASELOAD.describe(), "0 to 500.");
+        assert_eq!(
+            described("Digits.", PHONE.describe()),
+            "Digits. 3 to 40 characters."
+        );
     }
 
     #[test]

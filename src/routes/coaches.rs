@@ -81,25 +81,24 @@ impl From<Coach> for CoachResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCoachRequest {
-    /// 0 to 500. Admins and supervisors only. Lowering it below the current caseload keeps
-    /// existing pairings but admits no new ones.
-    #[schema(minimum = 0, maximum = 500)]
+    /// Admins and supervisors only. Lowering it below the current caseload keeps existing
+    /// pairings but admits no new ones.
+    #[schema(value_type = Option<limits::Caseload>)]
     pub max_caseload: Option<i32>,
-    /// Language tags such as `en`, `es`, `pt-BR`.
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<limits::Languages>)]
     pub languages: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `housing`, `employment`, `family_reunification`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub specialties: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `opioids`, `alcohol`, `incarceration`, `veteran`, `parenting`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub lived_experience: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `twelve_step`, `smart_recovery`, `moud`, `harm_reduction`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub recovery_pathways: Option<Vec<String>>,
-    /// Up to 2000 characters; `null` clears it.
+    /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    #[schema(value_type = Option<limits::Bio>)]
     pub bio: Option<Option<String>>,
     pub accepting_new: Option<bool>,
 }
@@ -113,8 +112,8 @@ pub struct ListCoachesQuery {
     pub language: Option<String>,
     /// Only coaches whose accounts are active (`true`) or inactive (`false`).
     pub active: Option<bool>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -301,7 +300,7 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
     tag = "coaches",
     params(
         ("id" = Uuid, Path, description = "The coach's user id"),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1 to 200 (default 50)"),
+        ("limit" = inline(Option<limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

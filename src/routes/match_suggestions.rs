@@ -37,8 +37,8 @@ pub struct MatchSuggestion {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MatchSuggestionsQuery {
-    /// How many suggestions, 1 to 50 (default 10).
-    #[param(minimum = 1, maximum = 50)]
+    /// How many suggestions.
+    #[param(value_type = Option<limits::Suggestions>, inline)]
     pub limit: Option<i64>,
 }
 

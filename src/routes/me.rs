@@ -13,6 +13,7 @@ use crate::db::models::users::{self, UserChanges};
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::http;
+use crate::limits;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody, TooManyRequests};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
@@ -26,8 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
+    #[schema(value_type = limits::Password)]
     pub new_password: String,
 }
 

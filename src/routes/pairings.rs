@@ -87,8 +87,8 @@ pub struct CreatePairingRequest {
     pub coach_id: Uuid,
     /// `proposed` or `active` (the default).
     pub status: Option<PairingStatus>,
-    /// Why; up to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why.
+    #[schema(value_type = Option<limits::Reason>)]
     pub reason: Option<String>,
 }
 
@@ -97,8 +97,8 @@ pub struct CreatePairingRequest {
 #[serde(deny_unknown_fields)]
 pub struct PairingStatusRequest {
     pub status: PairingStatus,
-    /// Required when ending a pairing; up to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why; required when ending a pairing.
+    #[schema(value_type = Option<limits::Reason>)]
     pub reason: Option<String>,
 }
 
@@ -109,10 +109,10 @@ pub struct ReassignRequest {
     pub from_coach_id: Uuid,
     pub to_coach_id: Uuid,
     /// Only these participants; all of the coach's current participants when omitted.
-    #[schema(max_items = 500)]
+    #[schema(value_type = Option<limits::ParticipantIds>)]
     pub participant_ids: Option<Vec<Uuid>>,
-    /// Why; 1 to 1000 characters. Recorded on every pairing ended and created.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why. Recorded on every pairing ended and created.
+    #[schema(value_type = limits::Reason)]
     pub reason: String,
 }
 
@@ -123,8 +123,8 @@ pub struct ListPairingsQuery {
     pub participant_id: Option<Uuid>,
     pub coach_id: Option<Uuid>,
     pub status: Option<PairingStatus>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -66,16 +66,14 @@ impl From<User> for UserResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// Unique across Tandem; at most 254 characters.
-    #[schema(max_length = 254)]
+    /// Unique across Tandem.
+    #[schema(value_type = limits::Email)]
     pub email: String,
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = limits::DisplayName)]
     pub display_name: String,
     /// `admin`, `supervisor` or `coach`.
     pub role: Role,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
+    #[schema(value_type = limits::Password)]
     pub password: String,
 }
 
@@ -83,8 +81,7 @@ pub struct CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<limits::DisplayName>)]
     pub display_name: Option<String>,
     /// `admin`, `supervisor` or `coach`. Takes effect on the user's next request.
     pub role: Option<Role>,
@@ -100,8 +97,8 @@ pub struct ListUsersQuery {
     pub role: Option<Role>,
     /// Only active (`true`) or inactive (`false`) users.
     pub active: Option<bool>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

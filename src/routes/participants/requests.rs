@@ -15,35 +15,31 @@ use crate::validation::{normalize_email, nullable, Checks};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateParticipantRequest {
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = limits::PersonName)]
     pub first_name: String,
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = limits::PersonName)]
     pub last_name: String,
-    /// Up to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The name they go by, when it is not their first name.
+    #[schema(value_type = Option<limits::PersonName>)]
     pub preferred_name: Option<String>,
-    /// Up to 50 characters.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(value_type = Option<limits::Pronouns>)]
     pub pronouns: Option<String>,
     /// Not in the future.
     pub date_of_birth: Option<NaiveDate>,
-    #[schema(max_length = 254)]
+    #[schema(value_type = Option<limits::Email>)]
     pub email: Option<String>,
-    /// Digits, spaces and `+ - ( ) x`; 3 to 40 characters.
-    #[schema(min_length = 3, max_length = 40)]
+    #[schema(value_type = Option<limits::Phone>)]
     pub phone: Option<String>,
-    /// A language tag such as `en`, `es` or `pt-BR`.
-    #[schema(min_length = 2, max_length = 35)]
+    #[schema(value_type = Option<limits::LanguageTag>)]
     pub preferred_language: Option<String>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
+    /// e.g. `twelve_step`, `smart_recovery`, `moud`, `faith_based`, `harm_reduction`,
+    /// `natural`.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(value_type = limits::Tags)]
     pub recovery_pathways: Vec<String>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
+    /// e.g. `opioids`, `alcohol`, `homelessness`, `incarceration`, `parenting`, `housing`.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(value_type = limits::Tags)]
     pub needs: Vec<String>,
     /// Not in the future.
     pub intake_date: Option<NaiveDate>,
@@ -54,31 +50,31 @@ pub struct CreateParticipantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateParticipantRequest {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<limits::PersonName>)]
     pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<limits::PersonName>)]
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<limits::PersonName>)]
     pub preferred_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<limits::Pronouns>)]
     pub pronouns: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub date_of_birth: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<limits::Email>)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<limits::Phone>)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<limits::LanguageTag>)]
     pub preferred_language: Option<Option<String>>,
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<limits::Tags>)]
     pub recovery_pathways: Option<Vec<String>>,
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<limits::Tags>)]
     pub needs: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -91,8 +87,8 @@ pub struct UpdateParticipantRequest {
 pub struct ParticipantStatusRequest {
     /// `active`, `inactive` or `discharged`.
     pub status: ParticipantStatus,
-    /// Why; 1 to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why.
+    #[schema(value_type = limits::Reason)]
     pub reason: String,
 }
 
@@ -101,14 +97,15 @@ pub struct ParticipantStatusRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListParticipantsQuery {
     /// Matches first, last or preferred name, ignoring case and accents.
+    #[param(value_type = Option<limits::Search>, inline)]
     pub q: Option<String>,
     pub status: Option<ParticipantStatus>,
     /// `true`: only participants with no current pairing (the supervisors' queue).
     pub unassigned: Option<bool>,
     /// Only participants currently paired with this coach.
     pub coach_id: Option<Uuid>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
