@@ -59,6 +59,10 @@ pub const REASON: Text = Text { min: 1, max: 1000 };
 pub const EMAIL: Text = Text { min: 0, max: 254 };
 /// A new password, counted untrimmed.
 pub const PASSWORD: Text = Text { min: 12, max: 256 };
+/// A password, refresh token or client credential being presented, counted untrimmed.
+pub const CREDENTIAL: Text = Text { min: 0, max: 256 };
+/// The `scope` of a client-credentials request.
+pub const OAUTH_SCOPE: Text = Text { min: 0, max: 1000 };
 pub const PHONE: Text = Text { min: 3, max: 40 };
 /// A language tag such as `en` or `pt-BR`.
 pub const LANGUAGE_TAG: Text = Text { min: 2, max: 35 };
@@ -80,6 +84,9 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// The `limit` of match suggestions.
 pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
 pub const DEFAULT_SUGGESTIONS: i64 = 10;
+
+// A presented password must be allowed to be as long as any password that was accepted.
+const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
 
 impl Text {
     /// "1 to 100 characters." or "At most 254 characters."
@@ -201,6 +208,8 @@ schema_types! {
     Reason => REASON.schema("");
     Email => EMAIL.schema("An email address.");
     Password => PASSWORD.schema("");
+    Credential => CREDENTIAL.schema("");
+    OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
     Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
     LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT);
     Tags => TAGS.schema(TAG.schema(TAG_FORMAT));

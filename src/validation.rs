@@ -46,6 +46,12 @@ impl Checks {
         self.check(field, crate::auth::password::check_strength(value));
     }
 
+    /// A password, token or client credential being presented, counted as sent: only its
+    /// length is checked, so a wrong one is refused by whoever checks it.
+    pub fn credential(&mut self, field: &str, value: &str) {
+        self.check(field, limits::CREDENTIAL.check(value));
+    }
+
     /// A list's number of entries.
     pub fn count(&mut self, field: &str, length: usize, limit: List) {
         self.check(field, limit.check(length));

@@ -19,7 +19,7 @@ use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{nullable, Checks};
+use crate::validation::{self, nullable, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_coaches)
@@ -109,6 +109,7 @@ pub struct UpdateCoachRequest {
 pub struct ListCoachesQuery {
     pub accepting_new: Option<bool>,
     /// Only coaches who speak this language tag.
+    #[param(value_type = Option<limits::LanguageTag>, inline)]
     pub language: Option<String>,
     /// Only coaches whose accounts are active (`true`) or inactive (`false`).
     pub active: Option<bool>,
@@ -172,6 +173,7 @@ pub async fn list_coaches(
     Query(query): Query<ListCoachesQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    validation::query_text("language", query.language.as_deref(), limits::LANGUAGE_TAG)?;
     let filter = CoachFilter {
         accepting_new: query.accepting_new,
         language: query.language,

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(value_type = limits::Credential)]
     pub current_password: String,
     #[schema(value_type = limits::Password)]
     pub new_password: String,
@@ -74,6 +75,7 @@ pub async fn change_password(
     Json(body): Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
+    checks.credential("current_password", &body.current_password);
     checks.password("new_password", &body.new_password);
     checks.finish()?;
     let target = Target::new("change_password", "user").id(user.scope.user_id);
