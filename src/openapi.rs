@@ -32,6 +32,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         version = env!("CARGO_PKG_VERSION"),
         license(name = "Apache-2.0"),
     ),
+    components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and tokens"),
