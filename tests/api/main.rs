@@ -10,6 +10,7 @@ mod errors;
 mod helpers;
 mod idempotency;
 mod jwt;
+mod limits;
 mod operations;
 mod pairings;
 mod participants;
