@@ -10,7 +10,8 @@ use crate::auth::Role;
 use crate::config::{Environment, Settings};
 use crate::db::models::organizations::{self, Organization};
 use crate::db::models::users::{self, NewUser, User};
-use crate::validation::{normalize_email, Checks, MAX_NAME_LENGTH};
+use crate::limits;
+use crate::validation::{normalize_email, Checks};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@tandem.local";
 pub const DEFAULT_ORGANIZATION_NAME: &str = "Tandem";
@@ -23,7 +24,7 @@ pub async fn create_organization(
     admin_password: &str,
 ) -> Result<(Organization, User), String> {
     let mut checks = Checks::new();
-    checks.text("name", name, MAX_NAME_LENGTH);
+    checks.text("name", name, limits::ORGANIZATION_NAME);
     checks.email("admin email", admin_email);
     checks.password("admin password", admin_password);
     checks.finish().map_err(|error| match error {

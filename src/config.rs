@@ -123,7 +123,7 @@ impl Settings {
         let bootstrap_admin_password = get("TANDEM_BOOTSTRAP_ADMIN_PASSWORD");
         if let Some(password) = &bootstrap_admin_password {
             if let Err(message) = crate::auth::password::check_strength(password) {
-                return Err(invalid("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", message.into()));
+                return Err(invalid("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", message));
             }
         }
         if bootstrap_admin_password.is_some() != bootstrap_admin_email.is_some() {

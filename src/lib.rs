@@ -12,6 +12,7 @@ pub mod extract;
 pub mod http;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod limits;
 pub mod local_db;
 pub mod maintenance;
 pub mod matching;

@@ -180,8 +180,11 @@ fn admin_password() -> Result<String, String> {
     if !std::io::stdin().is_terminal() {
         return Err("set TANDEM_ADMIN_PASSWORD (no terminal to prompt on)".into());
     }
-    let password = rpassword::prompt_password("Admin password (at least 12 characters): ")
-        .map_err(|error| error.to_string())?;
+    let prompt = format!(
+        "Admin password ({}): ",
+        tandem::limits::PASSWORD.describe().trim_end_matches('.')
+    );
+    let password = rpassword::prompt_password(prompt).map_err(|error| error.to_string())?;
     let again =
         rpassword::prompt_password("Repeat the password: ").map_err(|error| error.to_string())?;
     if password != again {

@@ -22,8 +22,8 @@ minutes; exchange the single-use `refresh_token` at `/api/v1/auth/refresh` for a
 Objects outside the caller's organization or caseload are 404, exactly as if they did not exist.\n\n\
 **Errors.** Every error body is `application/problem+json` (RFC 9457) with `type`, `title`, \
 `status`, `detail` and, for 422, `errors: [{field, message}]`.\n\n\
-**Lists** return `{items, next_cursor}`; pass `next_cursor` back as `cursor`. `limit` is 1 to 200 \
-(default 50).\n\n\
+**Lists** return `{items, next_cursor}`; pass `next_cursor` back as `cursor`. `limit` sets the page \
+size; each list's parameter states its bounds and default.\n\n\
 **Updates** are `PATCH` with a partial object. Single-object responses carry an `ETag`; send it \
 as `If-Match` to get 412 instead of overwriting someone else's change.\n\n\
 **Creates** answer 201 with `Location`, and honour `Idempotency-Key`: repeating a request with \
@@ -32,6 +32,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         version = env!("CARGO_PKG_VERSION"),
         license(name = "Apache-2.0"),
     ),
+    components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and tokens"),

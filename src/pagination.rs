@@ -1,4 +1,5 @@
-//! Keyset pagination shared by every list: `limit` (1..=200, default 50) and an opaque `cursor`.
+//! Keyset pagination shared by every list: `limit` ([`crate::limits::PAGE_SIZE`]) and an
+//! opaque `cursor`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -7,9 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::AppError;
-
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
+use crate::limits::{DEFAULT_PAGE_SIZE, PAGE_SIZE};
 
 /// Where the previous page ended. Lists ordered by id use `After`; lists ordered by another
 /// key carry that key too, so the next page starts strictly after the last row seen.
@@ -40,10 +39,11 @@ pub struct PageRequest {
 impl PageRequest {
     /// Validates the raw `limit` and `cursor` query parameters (400 when out of range or garbled).
     pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, AppError> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !PAGE_SIZE.contains(limit) {
             return Err(AppError::BadRequest(format!(
-                "Query parameter `limit` must be between 1 and {MAX_LIMIT}."
+                "Query parameter `limit` must be between {} and {}.",
+                PAGE_SIZE.min, PAGE_SIZE.max
             )));
         }
         let cursor = match cursor {

@@ -1,10 +1,8 @@
 //! Field rules shared by request bodies. Each check adds to a list so one response names
-//! every invalid field.
+//! every invalid field. The limits themselves are in [`crate::limits`].
 
 use crate::error::{AppError, FieldError};
-
-pub const MAX_EMAIL_LENGTH: usize = 254;
-pub const MAX_NAME_LENGTH: usize = 200;
+use crate::limits::{self, List, Range, Text};
 
 /// Collects field errors; `finish` turns them into a 422.
 #[derive(Debug, Default)]
@@ -21,26 +19,46 @@ impl Checks {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// A required text: trimmed, not empty, at most `max` characters.
-    pub fn text(&mut self, field: &str, value: &str, max: usize) {
-        let length = value.trim().chars().count();
-        if length == 0 {
-            self.add(field, "must not be empty");
-        } else if length > max {
-            self.add(field, format!("must be at most {max} characters"));
+    fn check(&mut self, field: &str, result: Result<(), impl Into<String>>) {
+        if let Err(message) = result {
+            self.add(field, message);
+        }
+    }
+
+    /// A text, trimmed, within `limit` (so a limit with a minimum refuses blank text).
+    pub fn text(&mut self, field: &str, value: &str, limit: Text) {
+        self.check(field, limit.check(value.trim()));
+    }
+
+    /// An optional text: when present, as [`Checks::text`].
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, limit: Text) {
+        if let Some(value) = value {
+            self.text(field, value, limit);
         }
     }
 
     pub fn email(&mut self, field: &str, value: &str) {
-        if let Err(message) = check_email(value) {
-            self.add(field, message);
-        }
+        self.check(field, check_email(value));
     }
 
+    /// A new password, counted as typed.
     pub fn password(&mut self, field: &str, value: &str) {
-        if let Err(message) = crate::auth::password::check_strength(value) {
-            self.add(field, message);
-        }
+        self.check(field, crate::auth::password::check_strength(value));
+    }
+
+    /// A password, token or client credential being presented, counted as sent: only its
+    /// length is checked, so a wrong one is refused by whoever checks it.
+    pub fn credential(&mut self, field: &str, value: &str) {
+        self.check(field, limits::CREDENTIAL.check(value));
+    }
+
+    /// A list's number of entries.
+    pub fn count(&mut self, field: &str, length: usize, limit: List) {
+        self.check(field, limit.check(length));
+    }
+
+    pub fn range(&mut self, field: &str, value: i64, limit: Range) {
+        self.check(field, limit.check(value));
     }
 
     pub fn finish(self) -> Result<(), AppError> {
@@ -52,18 +70,29 @@ impl Checks {
     }
 }
 
+/// A text query parameter, counted as sent, within `limit`; 400, as for any bad query
+/// parameter.
+pub fn query_text(parameter: &str, value: Option<&str>, limit: Text) -> Result<(), AppError> {
+    match value.map(|value| limit.check(value)) {
+        Some(Err(message)) => Err(AppError::BadRequest(format!(
+            "Query parameter `{parameter}` {message}."
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Emails are compared and stored trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn check_email(value: &str) -> Result<(), &'static str> {
+const NOT_AN_EMAIL: &str = "must be an email address";
+
+fn check_email(value: &str) -> Result<(), String> {
     let value = value.trim();
-    if value.chars().count() > MAX_EMAIL_LENGTH {
-        return Err("must be at most 254 characters");
-    }
+    limits::EMAIL.check(value)?;
     let Some((local, domain)) = value.split_once('@') else {
-        return Err("must be an email address");
+        return Err(NOT_AN_EMAIL.into());
     };
     let plausible = !local.is_empty()
         && domain.contains('.')
@@ -74,29 +103,19 @@ fn check_email(value: &str) -> Result<(), &'static str> {
     if plausible {
         Ok(())
     } else {
-        Err("must be an email address")
+        Err(NOT_AN_EMAIL.into())
     }
 }
 
-pub const MAX_TAGS: usize = 20;
-pub const MAX_TAG_LENGTH: usize = 40;
-
 impl Checks {
-    /// An optional text: when present, trimmed, not empty, at most `max` characters.
-    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) {
-        if let Some(value) = value {
-            self.text(field, value, max);
-        }
-    }
-
     /// Tags such as `moud` or `twelve_step`: lower-case letters, digits and underscores.
     pub fn tags(&mut self, field: &str, values: &[String]) {
-        if values.len() > MAX_TAGS {
-            self.add(field, format!("must have at most {MAX_TAGS} entries"));
+        if let Err(message) = limits::TAGS.check(values.len()) {
+            self.add(field, message);
             return;
         }
         let well_formed = |tag: &str| {
-            (1..=MAX_TAG_LENGTH).contains(&tag.len())
+            limits::TAG.check(tag).is_ok()
                 && tag.starts_with(|c: char| c.is_ascii_lowercase())
                 && tag
                     .chars()
@@ -105,20 +124,24 @@ impl Checks {
         if let Some(index) = values.iter().position(|tag| !well_formed(tag)) {
             self.add(
                 &format!("{field}[{index}]"),
-                "must be lower-case letters, digits and underscores (at most 40)",
+                format!(
+                    "must be lower-case letters, digits and underscores (at most {})",
+                    limits::TAG.max
+                ),
             );
         }
     }
 
     /// Language tags such as `en`, `es` or `pt-BR`.
     pub fn language(&mut self, field: &str, value: &str) {
-        let ok = (2..=35).contains(&value.len())
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        let well_formed = value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             && value
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic());
-        if !ok {
+        if let Err(message) = limits::LANGUAGE_TAG.check(value) {
+            self.add(field, message);
+        } else if !well_formed {
             self.add(
                 field,
                 "must be a language tag such as `en`, `es` or `pt-BR`",
@@ -126,13 +149,25 @@ impl Checks {
         }
     }
 
+    /// A list of language tags, each named by its index when it is not one.
+    pub fn languages(&mut self, field: &str, values: &[String]) {
+        if let Err(message) = limits::LANGUAGES.check(values.len()) {
+            self.add(field, message);
+            return;
+        }
+        for (index, language) in values.iter().enumerate() {
+            self.language(&format!("{field}[{index}]"), language);
+        }
+    }
+
     pub fn phone(&mut self, field: &str, value: &str) {
-        let ok = (3..=40).contains(&value.chars().count())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().x".contains(c))
+        let well_formed = value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().x".contains(c))
             && value.chars().any(|c| c.is_ascii_digit());
-        if !ok {
+        if let Err(message) = limits::PHONE.check(value) {
+            self.add(field, message);
+        } else if !well_formed {
             self.add(
                 field,
                 "must be a phone number (digits, spaces, + - ( ) and x)",
@@ -151,17 +186,16 @@ impl Checks {
         }
     }
 
-    /// A reason for a status change: required, at most 1000 characters.
+    /// A reason for a status change, within [`limits::REASON`]; `required` when the change
+    /// needs one.
     pub fn reason(&mut self, field: &str, value: Option<&str>, required: bool) {
         match value {
-            Some(reason) => self.text(field, reason, MAX_REASON_LENGTH),
+            Some(reason) => self.text(field, reason, limits::REASON),
             None if required => self.add(field, "is required for this change"),
             None => {}
         }
     }
 }
-
-pub const MAX_REASON_LENGTH: usize = 1000;
 
 /// Deserializes a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for
 /// PATCH bodies where `null` clears a value. Use with `#[serde(default)]`.
@@ -189,7 +223,7 @@ mod tests {
     #[test]
     fn checks_collect_every_failure() {
         let mut checks = Checks::new();
-        checks.text("display_name", "  ", 10);
+        checks.text("display_name", "  ", limits::DISPLAY_NAME);
         checks.email("email", "nope");
         match checks.finish() {
             Err(AppError::Validation(errors)) => assert_eq!(errors.len(), 2),

@@ -7,8 +7,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-pub const MIN_LENGTH: usize = 12;
-pub const MAX_LENGTH: usize = 256;
 /// How long a request waits for a hashing slot before it is told to retry.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
@@ -27,16 +25,9 @@ fn argon2() -> Result<Argon2<'static>, HashingError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks the length rules; the message is shown to the user.
-pub fn check_strength(password: &str) -> Result<(), &'static str> {
-    let length = password.chars().count();
-    if length < MIN_LENGTH {
-        return Err("must be at least 12 characters");
-    }
-    if length > MAX_LENGTH {
-        return Err("must be at most 256 characters");
-    }
-    Ok(())
+/// Checks the length rules ([`crate::limits::PASSWORD`]); the message is shown to the user.
+pub fn check_strength(password: &str) -> Result<(), String> {
+    crate::limits::PASSWORD.check(password)
 }
 
 pub fn hash_blocking(password: &str) -> Result<String, HashingError> {

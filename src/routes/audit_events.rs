@@ -12,6 +12,7 @@ use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden};
 
@@ -77,8 +78,8 @@ pub struct ListAuditEventsQuery {
     pub from: Option<DateTime<Utc>>,
     /// Events before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

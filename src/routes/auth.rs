@@ -18,10 +18,12 @@ use crate::db::models::users::User;
 use crate::db::models::{integration_clients, login_throttles, refresh_tokens, users};
 use crate::error::{AppError, AppResult};
 use crate::extract::{FormOrJson, Json};
+use crate::limits;
 use crate::request_log::RequestMeta;
 use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavailable};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
+use crate::validation::Checks;
 
 /// Refresh tokens live this long unless rotated or revoked first.
 const REFRESH_TOKEN_DAYS: i64 = 30;
@@ -36,7 +38,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(value_type = limits::Email)]
     pub email: String,
+    #[schema(value_type = limits::Credential)]
     pub password: String,
 }
 
@@ -44,7 +48,16 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
+    #[schema(value_type = limits::Credential)]
     pub refresh_token: String,
+}
+
+impl RefreshRequest {
+    fn check(&self) -> AppResult<()> {
+        let mut checks = Checks::new();
+        checks.credential("refresh_token", &self.refresh_token);
+        checks.finish()
+    }
 }
 
 /// A fresh token pair.
@@ -88,6 +101,10 @@ pub async fn login(
     meta: RequestMeta,
     Json(body): Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
+    let mut checks = Checks::new();
+    checks.text("email", &body.email, limits::EMAIL);
+    checks.credential("password", &body.password);
+    checks.finish()?;
     let email = crate::validation::normalize_email(&body.email);
     let mut conn = state.pool.get().await?;
     if let Some(until) = login_throttles::locked_until(&mut conn, &email).await? {
@@ -204,6 +221,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
+    body.check()?;
     let mut conn = state.pool.get().await?;
     let state = state.into_inner();
     let rotation = conn
@@ -251,6 +269,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
+    body.check()?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async move |conn| {
         if let Some(token) =
@@ -276,9 +295,12 @@ pub enum GrantType {
 #[serde(deny_unknown_fields)]
 pub struct ClientTokenRequest {
     pub grant_type: GrantType,
+    #[schema(value_type = limits::Credential)]
     pub client_id: String,
+    #[schema(value_type = limits::Credential)]
     pub client_secret: String,
     /// Ignored: a client always receives all of its scopes.
+    #[schema(value_type = Option<limits::OauthScope>)]
     pub scope: Option<String>,
 }
 
@@ -321,6 +343,11 @@ pub async fn client_token(
     FormOrJson(body): FormOrJson<ClientTokenRequest>,
 ) -> AppResult<HttpResponse> {
     let GrantType::ClientCredentials = body.grant_type;
+    let mut checks = Checks::new();
+    checks.credential("client_id", &body.client_id);
+    checks.credential("client_secret", &body.client_secret);
+    checks.optional_text("scope", body.scope.as_deref(), limits::OAUTH_SCOPE);
+    checks.finish()?;
     let mut conn = state.pool.get().await?;
     let client = integration_clients::find_by_client_id(&mut conn, &body.client_id)
         .await?

@@ -14,11 +14,12 @@ use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
 use crate::error::AppResult;
 use crate::extract::{Json, Query};
 use crate::http::{self, IfMatch};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{nullable, Checks};
+use crate::validation::{self, nullable, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_coaches)
@@ -26,8 +27,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_coach)
         .service(get_caseload);
 }
-
-const MAX_BIO: usize = 2000;
 
 /// A coach's profile. Addressed by the coach's user id.
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,25 +81,24 @@ impl From<Coach> for CoachResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCoachRequest {
-    /// 0 to 500. Admins and supervisors only. Lowering it below the current caseload keeps
-    /// existing pairings but admits no new ones.
-    #[schema(minimum = 0, maximum = 500)]
+    /// Admins and supervisors only. Lowering it below the current caseload keeps existing
+    /// pairings but admits no new ones.
+    #[schema(value_type = Option<limits::Caseload>)]
     pub max_caseload: Option<i32>,
-    /// Language tags such as `en`, `es`, `pt-BR`.
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<limits::Languages>)]
     pub languages: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `housing`, `employment`, `family_reunification`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub specialties: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `opioids`, `alcohol`, `incarceration`, `veteran`, `parenting`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub lived_experience: Option<Vec<String>>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[schema(max_items = 20)]
+    /// e.g. `twelve_step`, `smart_recovery`, `moud`, `harm_reduction`.
+    #[schema(value_type = Option<limits::Tags>)]
     pub recovery_pathways: Option<Vec<String>>,
-    /// Up to 2000 characters; `null` clears it.
+    /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    #[schema(value_type = Option<limits::Bio>)]
     pub bio: Option<Option<String>>,
     pub accepting_new: Option<bool>,
 }
@@ -111,11 +109,12 @@ pub struct UpdateCoachRequest {
 pub struct ListCoachesQuery {
     pub accepting_new: Option<bool>,
     /// Only coaches who speak this language tag.
+    #[param(value_type = Option<limits::LanguageTag>, inline)]
     pub language: Option<String>,
     /// Only coaches whose accounts are active (`true`) or inactive (`false`).
     pub active: Option<bool>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -174,6 +173,7 @@ pub async fn list_coaches(
     Query(query): Query<ListCoachesQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    validation::query_text("language", query.language.as_deref(), limits::LANGUAGE_TAG)?;
     let filter = CoachFilter {
         accepting_new: query.accepting_new,
         language: query.language,
@@ -263,31 +263,24 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
                 "max_caseload",
                 "only admins and supervisors may change a coach's capacity",
             );
-        } else if !(0..=500).contains(&max) {
-            checks.add("max_caseload", "must be between 0 and 500");
+        } else {
+            checks.range("max_caseload", max.into(), limits::CASELOAD);
         }
     }
+    if let Some(languages) = &body.languages {
+        checks.languages("languages", languages);
+    }
     for (field, tags) in [
-        ("languages", &body.languages),
         ("specialties", &body.specialties),
         ("lived_experience", &body.lived_experience),
         ("recovery_pathways", &body.recovery_pathways),
     ] {
         if let Some(tags) = tags {
-            if field == "languages" {
-                if tags.len() > crate::validation::MAX_TAGS {
-                    checks.add(field, "must have at most 20 entries");
-                }
-                for (index, language) in tags.iter().enumerate() {
-                    checks.language(&format!("languages[{index}]"), language);
-                }
-            } else {
-                checks.tags(field, tags);
-            }
+            checks.tags(field, tags);
         }
     }
     if let Some(Some(bio)) = &body.bio {
-        checks.text("bio", bio, MAX_BIO);
+        checks.text("bio", bio, limits::BIO);
     }
     checks.finish()?;
     Ok(CoachProfileChanges {
@@ -309,7 +302,7 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
     tag = "coaches",
     params(
         ("id" = Uuid, Path, description = "The coach's user id"),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1 to 200 (default 50)"),
+        ("limit" = inline(Option<limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

@@ -11,6 +11,7 @@ use crate::auth::Supervisor;
 use crate::db::models::{coach_profiles, participants};
 use crate::error::{AppError, AppResult};
 use crate::extract::Query;
+use crate::limits;
 use crate::matching::{self, Seeker};
 use crate::pagination::Page;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
@@ -36,9 +37,9 @@ pub struct MatchSuggestion {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MatchSuggestionsQuery {
-    /// How many suggestions, 1 to 50 (default 10).
-    #[param(minimum = 1, maximum = 50)]
-    pub limit: Option<usize>,
+    /// How many suggestions.
+    #[param(value_type = Option<limits::Suggestions>, inline)]
+    pub limit: Option<i64>,
 }
 
 /// Suggest coaches for a participant, best first.
@@ -73,11 +74,11 @@ pub async fn list_match_suggestions(
     id: web::Path<Uuid>,
     Query(query): Query<MatchSuggestionsQuery>,
 ) -> AppResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=50).contains(&limit) {
-        return Err(AppError::BadRequest(
-            "Query parameter `limit` must be between 1 and 50.".into(),
-        ));
+    let limit = query.limit.unwrap_or(limits::DEFAULT_SUGGESTIONS);
+    if let Err(message) = limits::SUGGESTIONS.check(limit) {
+        return Err(AppError::BadRequest(format!(
+            "Query parameter `limit` {message}."
+        )));
     }
     let id = id.into_inner();
     let target = Target::new("match", "participant").id(id).participant(id);
@@ -95,7 +96,7 @@ pub async fn list_match_suggestions(
     };
     let items = matching::rank(&seeker, coaches)
         .into_iter()
-        .take(limit)
+        .take(limit as usize)
         .map(|s| MatchSuggestion {
             coach_id: s.coach_id,
             display_name: s.display_name,

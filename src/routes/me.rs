@@ -13,6 +13,7 @@ use crate::db::models::users::{self, UserChanges};
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::http;
+use crate::limits;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody, TooManyRequests};
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
@@ -25,9 +26,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(value_type = limits::Credential)]
     pub current_password: String,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
+    #[schema(value_type = limits::Password)]
     pub new_password: String,
 }
 
@@ -74,6 +75,7 @@ pub async fn change_password(
     Json(body): Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
+    checks.credential("current_password", &body.current_password);
     checks.password("new_password", &body.new_password);
     checks.finish()?;
     let target = Target::new("change_password", "user").id(user.scope.user_id);

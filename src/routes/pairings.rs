@@ -19,6 +19,7 @@ use crate::extract::{Json, Query};
 use crate::http::{self, Created};
 use crate::idempotency::IdempotencyKey;
 use crate::lifecycle::{self, HistoryEntry};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
@@ -86,8 +87,8 @@ pub struct CreatePairingRequest {
     pub coach_id: Uuid,
     /// `proposed` or `active` (the default).
     pub status: Option<PairingStatus>,
-    /// Why; up to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why.
+    #[schema(value_type = Option<limits::Reason>)]
     pub reason: Option<String>,
 }
 
@@ -96,8 +97,8 @@ pub struct CreatePairingRequest {
 #[serde(deny_unknown_fields)]
 pub struct PairingStatusRequest {
     pub status: PairingStatus,
-    /// Required when ending a pairing; up to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why; required when ending a pairing.
+    #[schema(value_type = Option<limits::Reason>)]
     pub reason: Option<String>,
 }
 
@@ -108,10 +109,10 @@ pub struct ReassignRequest {
     pub from_coach_id: Uuid,
     pub to_coach_id: Uuid,
     /// Only these participants; all of the coach's current participants when omitted.
-    #[schema(max_items = 500)]
+    #[schema(value_type = Option<limits::ParticipantIds>)]
     pub participant_ids: Option<Vec<Uuid>>,
-    /// Why; 1 to 1000 characters. Recorded on every pairing ended and created.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why. Recorded on every pairing ended and created.
+    #[schema(value_type = limits::Reason)]
     pub reason: String,
 }
 
@@ -122,8 +123,8 @@ pub struct ListPairingsQuery {
     pub participant_id: Option<Uuid>,
     pub coach_id: Option<Uuid>,
     pub status: Option<PairingStatus>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -340,12 +341,8 @@ pub async fn reassign_pairings(
     if body.from_coach_id == body.to_coach_id {
         checks.add("to_coach_id", "must differ from from_coach_id");
     }
-    if body
-        .participant_ids
-        .as_ref()
-        .is_some_and(|ids| ids.len() > 500)
-    {
-        checks.add("participant_ids", "must list at most 500 participants");
+    if let Some(ids) = &body.participant_ids {
+        checks.count("participant_ids", ids.len(), limits::PARTICIPANT_IDS);
     }
     checks.finish()?;
     let request = Reassignment {

@@ -1,10 +1,12 @@
 //! Participants: the people in recovery whom coaches support.
 
+mod requests;
+
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -13,20 +15,26 @@ use crate::auth::{AuthUser, Role, Staff};
 use crate::caseload;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::{
-    self, CurrentPairing, NewParticipant, Participant, ParticipantChanges, ParticipantFilter,
-    ParticipantStatus,
+    self, CurrentPairing, Participant, ParticipantFilter, ParticipantStatus,
 };
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::{Json, Query};
 use crate::http::{self, Created, IfMatch};
 use crate::idempotency::IdempotencyKey;
 use crate::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{nullable, Checks};
+use crate::validation::{self, Checks};
+
+use requests::{new_participant, validate_create, validate_update};
+pub use requests::{
+    CreateParticipantRequest, ListParticipantsQuery, ParticipantStatusRequest,
+    UpdateParticipantRequest,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_participant)
@@ -35,9 +43,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_participant)
         .service(change_participant_status);
 }
-
-const MAX_NAME: usize = 100;
-const MAX_PRONOUNS: usize = 50;
 
 /// A participant as listed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,161 +104,6 @@ pub struct ParticipantDetail {
     pub current_pairing: Option<CurrentPairing>,
     /// Status changes, oldest first.
     pub history: Vec<HistoryEntry>,
-}
-
-/// A new participant. When a coach creates one, they are paired with that coach at once.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateParticipantRequest {
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: String,
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: String,
-    /// Up to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    pub preferred_name: Option<String>,
-    /// Up to 50 characters.
-    #[schema(min_length = 1, max_length = 50)]
-    pub pronouns: Option<String>,
-    /// Not in the future.
-    pub date_of_birth: Option<NaiveDate>,
-    #[schema(max_length = 254)]
-    pub email: Option<String>,
-    /// Digits, spaces and `+ - ( ) x`; 3 to 40 characters.
-    #[schema(min_length = 3, max_length = 40)]
-    pub phone: Option<String>,
-    /// A language tag such as `en`, `es` or `pt-BR`.
-    #[schema(min_length = 2, max_length = 35)]
-    pub preferred_language: Option<String>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[serde(default)]
-    #[schema(max_items = 20)]
-    pub recovery_pathways: Vec<String>,
-    /// At most 20 tags of lower-case letters, digits and underscores (at most 40 each).
-    #[serde(default)]
-    #[schema(max_items = 20)]
-    pub needs: Vec<String>,
-    /// Not in the future.
-    pub intake_date: Option<NaiveDate>,
-}
-
-/// Changes to a participant; omitted fields stay, `null` clears an optional field.
-/// Status changes go through `POST /participants/{id}/status`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateParticipantRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub preferred_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub pronouns: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub date_of_birth: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub preferred_language: Option<Option<String>>,
-    #[schema(max_items = 20)]
-    pub recovery_pathways: Option<Vec<String>>,
-    #[schema(max_items = 20)]
-    pub needs: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub intake_date: Option<Option<NaiveDate>>,
-}
-
-/// A status change with its reason.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ParticipantStatusRequest {
-    /// `active`, `inactive` or `discharged`.
-    pub status: ParticipantStatus,
-    /// Why; 1 to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParticipantsQuery {
-    /// Matches first, last or preferred name, ignoring case and accents.
-    pub q: Option<String>,
-    pub status: Option<ParticipantStatus>,
-    /// `true`: only participants with no current pairing (the supervisors' queue).
-    pub unassigned: Option<bool>,
-    /// Only participants currently paired with this coach.
-    pub coach_id: Option<Uuid>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn check_details(
-    checks: &mut Checks,
-    preferred_name: Option<&str>,
-    pronouns: Option<&str>,
-    email: Option<&str>,
-    phone: Option<&str>,
-    language: Option<&str>,
-) {
-    checks.optional_text("preferred_name", preferred_name, MAX_NAME);
-    checks.optional_text("pronouns", pronouns, MAX_PRONOUNS);
-    if let Some(email) = email {
-        checks.email("email", email);
-    }
-    if let Some(phone) = phone {
-        checks.phone("phone", phone);
-    }
-    if let Some(language) = language {
-        checks.language("preferred_language", language);
-    }
-}
-
-fn check_dates(checks: &mut Checks, birth: Option<NaiveDate>, intake: Option<NaiveDate>) {
-    if let Some(date) = birth {
-        checks.past_date("date_of_birth", date);
-    }
-    if let Some(date) = intake {
-        checks.past_date("intake_date", date);
-    }
-}
-
-fn validate_create(body: &CreateParticipantRequest) -> AppResult<()> {
-    let mut checks = Checks::new();
-    checks.text("first_name", &body.first_name, MAX_NAME);
-    checks.text("last_name", &body.last_name, MAX_NAME);
-    check_details(
-        &mut checks,
-        body.preferred_name.as_deref(),
-        body.pronouns.as_deref(),
-        body.email.as_deref(),
-        body.phone.as_deref(),
-        body.preferred_language.as_deref(),
-    );
-    check_dates(&mut checks, body.date_of_birth, body.intake_date);
-    checks.tags("recovery_pathways", &body.recovery_pathways);
-    checks.tags("needs", &body.needs);
-    checks.finish()
-}
-
-fn trimmed(value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|v| v.trim().to_owned())
 }
 
 fn location(id: Uuid) -> String {
@@ -339,28 +189,6 @@ async fn created(
     })
 }
 
-fn new_participant(scope: Scope, body: &CreateParticipantRequest) -> NewParticipant {
-    NewParticipant {
-        id: Uuid::now_v7(),
-        organization_id: scope.organization_id,
-        first_name: body.first_name.trim().to_owned(),
-        last_name: body.last_name.trim().to_owned(),
-        preferred_name: trimmed(&body.preferred_name),
-        pronouns: trimmed(&body.pronouns),
-        date_of_birth: body.date_of_birth,
-        email: body
-            .email
-            .as_deref()
-            .map(crate::validation::normalize_email),
-        phone: trimmed(&body.phone),
-        preferred_language: trimmed(&body.preferred_language),
-        recovery_pathways: body.recovery_pathways.clone(),
-        needs: body.needs.clone(),
-        intake_date: body.intake_date,
-        created_by: Some(scope.user_id),
-    }
-}
-
 /// List participants in the caller's scope, oldest first.
 ///
 /// Roles: admin and supervisor (the whole organization), coach (participants currently paired
@@ -380,11 +208,7 @@ pub async fn list_participants(
     Query(query): Query<ListParticipantsQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(AppError::BadRequest(
-            "Query parameter `q` must be at most 100 characters.".into(),
-        ));
-    }
+    validation::query_text("q", query.q.as_deref(), limits::SEARCH)?;
     let filter = ParticipantFilter {
         q: query
             .q
@@ -462,54 +286,6 @@ pub async fn update_participant(
         })
         .await?;
     Ok(http::ok(&updated))
-}
-
-fn validate_update(body: UpdateParticipantRequest) -> AppResult<ParticipantChanges> {
-    let mut checks = Checks::new();
-    if let Some(name) = &body.first_name {
-        checks.text("first_name", name, MAX_NAME);
-    }
-    if let Some(name) = &body.last_name {
-        checks.text("last_name", name, MAX_NAME);
-    }
-    check_details(
-        &mut checks,
-        body.preferred_name.as_ref().and_then(|v| v.as_deref()),
-        body.pronouns.as_ref().and_then(|v| v.as_deref()),
-        body.email.as_ref().and_then(|v| v.as_deref()),
-        body.phone.as_ref().and_then(|v| v.as_deref()),
-        body.preferred_language.as_ref().and_then(|v| v.as_deref()),
-    );
-    check_dates(
-        &mut checks,
-        body.date_of_birth.flatten(),
-        body.intake_date.flatten(),
-    );
-    if let Some(tags) = &body.recovery_pathways {
-        checks.tags("recovery_pathways", tags);
-    }
-    if let Some(tags) = &body.needs {
-        checks.tags("needs", tags);
-    }
-    checks.finish()?;
-    let clean = |value: Option<Option<String>>| value.map(|inner| trimmed(&inner));
-    Ok(ParticipantChanges {
-        first_name: body.first_name.map(|v| v.trim().to_owned()),
-        last_name: body.last_name.map(|v| v.trim().to_owned()),
-        preferred_name: clean(body.preferred_name),
-        pronouns: clean(body.pronouns),
-        date_of_birth: body.date_of_birth,
-        email: body
-            .email
-            .map(|inner| inner.as_deref().map(crate::validation::normalize_email)),
-        phone: clean(body.phone),
-        preferred_language: clean(body.preferred_language),
-        recovery_pathways: body.recovery_pathways,
-        needs: body.needs,
-        intake_date: body.intake_date,
-        updated_at: Some(Utc::now()),
-        ..ParticipantChanges::default()
-    })
 }
 
 /// Change a participant's status.

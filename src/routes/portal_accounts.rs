@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::http::Created;
 use crate::idempotency::IdempotencyKey;
+use crate::limits;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
@@ -32,10 +33,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct PortalAccountRequest {
     /// Unique across Tandem.
-    #[schema(max_length = 254)]
+    #[schema(value_type = limits::Email)]
     pub email: String,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
+    #[schema(value_type = limits::Password)]
     pub password: String,
 }
 

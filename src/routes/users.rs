@@ -17,13 +17,14 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
 use crate::http::{self, Created, IfMatch};
 use crate::idempotency::IdempotencyKey;
+use crate::limits;
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
 };
 use crate::state::AppState;
-use crate::validation::{normalize_email, Checks, MAX_NAME_LENGTH};
+use crate::validation::{normalize_email, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
@@ -65,16 +66,14 @@ impl From<User> for UserResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// Unique across Tandem; at most 254 characters.
-    #[schema(max_length = 254)]
+    /// Unique across Tandem.
+    #[schema(value_type = limits::Email)]
     pub email: String,
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = limits::DisplayName)]
     pub display_name: String,
     /// `admin`, `supervisor` or `coach`.
     pub role: Role,
-    /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256)]
+    #[schema(value_type = limits::Password)]
     pub password: String,
 }
 
@@ -82,8 +81,7 @@ pub struct CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<limits::DisplayName>)]
     pub display_name: Option<String>,
     /// `admin`, `supervisor` or `coach`. Takes effect on the user's next request.
     pub role: Option<Role>,
@@ -99,8 +97,8 @@ pub struct ListUsersQuery {
     pub role: Option<Role>,
     /// Only active (`true`) or inactive (`false`) users.
     pub active: Option<bool>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -141,7 +139,7 @@ pub async fn create_user(
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
     checks.email("email", &body.email);
-    checks.text("display_name", &body.display_name, MAX_NAME_LENGTH);
+    checks.text("display_name", &body.display_name, limits::DISPLAY_NAME);
     check_staff_role(&mut checks, body.role);
     checks.password("password", &body.password);
     checks.finish()?;
@@ -256,9 +254,11 @@ pub async fn update_user(
     Json(body): Json<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
-    if let Some(name) = &body.display_name {
-        checks.text("display_name", name, MAX_NAME_LENGTH);
-    }
+    checks.optional_text(
+        "display_name",
+        body.display_name.as_deref(),
+        limits::DISPLAY_NAME,
+    );
     if let Some(role) = body.role {
         check_staff_role(&mut checks, role);
     }

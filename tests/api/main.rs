@@ -11,6 +11,7 @@ mod factories;
 mod helpers;
 mod idempotency;
 mod jwt;
+mod limits;
 mod operations;
 mod pairings;
 mod participants;

@@ -1,0 +1,268 @@
+//! Every limit on what clients send, each written once.
+//!
+//! A limit is a constant here (`PERSON_NAME`, `TAGS`, `CASELOAD`…). The same constant is
+//! enforced by `validation::Checks` and, through the schema type of the same name
+//! (`PersonName`, `Tags`, `Caseload`…), states the bounds and their description in the OpenAPI
+//! document:
+//!
+//! ```ignore
+//! /// The participant's legal first name.
+//! #[schema(value_type = limits::PersonName)]
+//! pub first_name: String,
+//! /// `null` clears it.
+//! #[schema(value_type = Option<limits::PersonName>)]
+//! pub preferred_name: Option<String>,
+//! // ...
+//! checks.text("first_name", &body.first_name, limits::PERSON_NAME);
+//! ```
+//!
+//! The schema type replaces only the field's type in the document: wrap it as the field's own
+//! type is wrapped (`Option<...>`), and keep the field's doc comment for what the field means.
+
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{KnownFormat, SchemaFormat};
+
+/// The length of a text in characters (after trimming, for texts that are trimmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    /// 0 when there is no minimum beyond what the field's format requires.
+    pub min: usize,
+    pub max: usize,
+}
+
+/// The number of entries in a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct List {
+    pub max: usize,
+}
+
+/// An integer's bounds, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub min: i64,
+    pub max: i64,
+}
+
+/// A participant's first, last or preferred name.
+pub const PERSON_NAME: Text = Text { min: 1, max: 100 };
+/// A user's display name.
+pub const DISPLAY_NAME: Text = Text { min: 1, max: 200 };
+/// An organization's name (also a check constraint on `organizations.name`).
+pub const ORGANIZATION_NAME: Text = Text { min: 1, max: 200 };
+pub const PRONOUNS: Text = Text { min: 1, max: 50 };
+/// A coach's profile text.
+pub const BIO: Text = Text { min: 1, max: 2000 };
+/// Why a status changed or a caseload moved.
+pub const REASON: Text = Text { min: 1, max: 1000 };
+/// RFC 5321's limit on a forward path.
+pub const EMAIL: Text = Text { min: 0, max: 254 };
+/// A new password, counted untrimmed.
+pub const PASSWORD: Text = Text { min: 12, max: 256 };
+/// A password, refresh token or client credential being presented, counted untrimmed.
+pub const CREDENTIAL: Text = Text { min: 0, max: 256 };
+/// The `scope` of a client-credentials request.
+pub const OAUTH_SCOPE: Text = Text { min: 0, max: 1000 };
+pub const PHONE: Text = Text { min: 3, max: 40 };
+/// A language tag such as `en` or `pt-BR`.
+pub const LANGUAGE_TAG: Text = Text { min: 2, max: 35 };
+/// One tag such as `twelve_step` or `housing`.
+pub const TAG: Text = Text { min: 1, max: 40 };
+/// Tags in one list (recovery pathways, needs, specialties, lived experience).
+pub const TAGS: List = List { max: 20 };
+/// Language tags in a coach's profile.
+pub const LANGUAGES: List = List { max: 20 };
+/// Participants named in one caseload move.
+pub const PARTICIPANT_IDS: List = List { max: 500 };
+/// A coach's `max_caseload`.
+pub const CASELOAD: Range = Range { min: 0, max: 500 };
+/// The `q` of a list search, counted untrimmed.
+pub const SEARCH: Text = Text { min: 0, max: 100 };
+/// The `limit` of a paginated list.
+pub const PAGE_SIZE: Range = Range { min: 1, max: 200 };
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+/// The `limit` of match suggestions.
+pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
+pub const DEFAULT_SUGGESTIONS: i64 = 10;
+
+// A presented password must be allowed to be as long as any password that was accepted.
+const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
+
+impl Text {
+    /// "1 to 100 characters." or "At most 254 characters."
+    pub fn describe(self) -> String {
+        if self.min == 0 {
+            format!("At most {} characters.", self.max)
+        } else {
+            format!("{} to {} characters.", self.min, self.max)
+        }
+    }
+
+    /// Why `value`, counted as given, breaks the limit, worded for a field error.
+    pub fn check(self, value: &str) -> Result<(), String> {
+        let length = value.chars().count();
+        if length < self.min {
+            Err(if self.min == 1 {
+                "must not be empty".to_owned()
+            } else {
+                format!("must be at least {} characters", self.min)
+            })
+        } else if length > self.max {
+            Err(format!("must be at most {} characters", self.max))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn schema(self, what: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length((self.min > 0).then_some(self.min))
+            .max_length(Some(self.max))
+            .description(Some(described(what, self.describe())))
+    }
+}
+
+impl List {
+    /// "At most 20 entries."
+    pub fn describe(self) -> String {
+        format!("At most {} entries.", self.max)
+    }
+
+    /// Why a list of `length` entries breaks the limit, worded for a field error.
+    pub fn check(self, length: usize) -> Result<(), String> {
+        if length > self.max {
+            Err(format!("must have at most {} entries", self.max))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn schema(self, items: ObjectBuilder) -> ArrayBuilder {
+        ArrayBuilder::new()
+            .items(items)
+            .max_items(Some(self.max))
+            .description(Some(self.describe()))
+    }
+}
+
+impl Range {
+    /// "0 to 500."
+    pub fn describe(self) -> String {
+        format!("{} to {}.", self.min, self.max)
+    }
+
+    pub fn contains(self, value: i64) -> bool {
+        (self.min..=self.max).contains(&value)
+    }
+
+    /// Why `value` breaks the limit, worded for a field error.
+    pub fn check(self, value: i64) -> Result<(), String> {
+        if self.contains(value) {
+            Ok(())
+        } else {
+            Err(format!("must be between {} and {}", self.min, self.max))
+        }
+    }
+
+    fn schema(self) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(self.min))
+            .maximum(Some(self.max))
+            .description(Some(self.describe()))
+    }
+}
+
+/// "Digits. 3 to 40 characters." from "Digits." and the bounds.
+fn described(what: &str, bounds: String) -> String {
+    if what.is_empty() {
+        bounds
+    } else {
+        format!("{what} {bounds}")
+    }
+}
+
+/// Declares schema types for `#[schema(value_type = ...)]` and `#[param(value_type = ...)]`,
+/// each built from a limit above. They exist only in the OpenAPI document.
+macro_rules! schema_types {
+    ($($name:ident => $schema:expr;)*) => {$(
+        #[doc = concat!("The document's schema for `", stringify!($schema), "`.")]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<Schema> {
+                Schema::from($schema.build()).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    )*};
+}
+
+schema_types! {
+    PersonName => PERSON_NAME.schema("");
+    DisplayName => DISPLAY_NAME.schema("");
+    Pronouns => PRONOUNS.schema("");
+    Bio => BIO.schema("");
+    Reason => REASON.schema("");
+    Email => EMAIL.schema("An email address.");
+    Password => PASSWORD.schema("");
+    Credential => CREDENTIAL.schema("");
+    OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
+    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
+    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT);
+    Tags => TAGS.schema(TAG.schema(TAG_FORMAT));
+    Languages => LANGUAGES.schema(LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT));
+    ParticipantIds => PARTICIPANT_IDS.schema(
+        ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
+    );
+    Caseload => CASELOAD.schema();
+    Search => SEARCH.schema("");
+    PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
+    Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
+}
+
+const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";
+const TAG_FORMAT: &str = "Lower-case letters, digits and underscores, starting with a letter.";
+
+fn uuid_format() -> SchemaFormat {
+    SchemaFormat::KnownFormat(KnownFormat::Uuid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_built_from_the_numbers() {
+        assert_eq!(PERSON_NAME.describe(), "1 to 100 characters.");
+        assert_eq!(EMAIL.describe(), "At most 254 characters.");
+        assert_eq!(TAGS.describe(), "At most 20 entries.");
+        assert_eq!(CASELOAD.describe(), "0 to 500.");
+        assert_eq!(
+            described("Digits.", PHONE.describe()),
+            "Digits. 3 to 40 characters."
+        );
+    }
+
+    #[test]
+    fn both_ends_of_a_limit_are_allowed_and_nothing_past_them() {
+        let text = |length: usize| PASSWORD.check(&"a".repeat(length));
+        assert_eq!(text(11), Err("must be at least 12 characters".into()));
+        assert!(text(12).is_ok() && text(256).is_ok());
+        assert_eq!(text(257), Err("must be at most 256 characters".into()));
+        assert_eq!(PERSON_NAME.check(""), Err("must not be empty".into()));
+        assert!(SEARCH.check("").is_ok());
+        assert!(TAGS.check(20).is_ok());
+        assert_eq!(TAGS.check(21), Err("must have at most 20 entries".into()));
+        assert!(CASELOAD.check(0).is_ok() && CASELOAD.check(500).is_ok());
+        assert!(CASELOAD.check(-1).is_err() && CASELOAD.check(501).is_err());
+    }
+
+    #[test]
+    fn characters_are_counted_not_bytes() {
+        assert!(PRONOUNS.check(&"é".repeat(50)).is_ok());
+        assert!(PRONOUNS.check(&"é".repeat(51)).is_err());
+    }
+}
