@@ -152,7 +152,7 @@ pub async fn history(
     Ok(changes.into_iter().map(HistoryEntry::from).collect())
 }
 
-/// A history read with its subject (see [`status_changes::history_json`]).
+/// A history read with its subject (see `status_changes::history_json!`).
 pub fn history_from_json(history: serde_json::Value) -> AppResult<Vec<HistoryEntry>> {
     serde_json::from_value(history)
         .map_err(|error| AppError::Internal(format!("reading a status history: {error}")))

@@ -1,5 +1,6 @@
 //! The connection pool, migrations and the model modules.
 
+pub mod fragment;
 pub mod models;
 pub mod schema;
 pub mod scope;

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use uuid::Uuid;
 
+use crate::db::fragment::Fragment;
 use crate::db::models::users::Role;
 use crate::db::schema::{pairings, participants};
 
@@ -31,8 +32,8 @@ impl Scope {
 
 /// `pairings.status <> 'ended'` as a literal, so the partial indexes on current pairings
 /// match generic plans too (a bind parameter would hide the constant from the planner).
-pub fn pairing_is_current() -> diesel::expression::SqlLiteral<Bool> {
-    diesel::dsl::sql::<Bool>("pairings.status <> 'ended'")
+pub fn pairing_is_current() -> Fragment<Bool> {
+    Fragment::new("pairings.status <> 'ended'")
 }
 
 /// The participants `scope` may see: the organization's for admins and supervisors, those with

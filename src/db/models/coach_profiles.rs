@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::fragment::Fragment;
 use crate::db::models::users::Role;
 use crate::db::schema::{coach_profiles, pairings, users};
 use crate::db::scope::{pairing_is_current, Scope};
@@ -72,8 +73,8 @@ pub async fn ensure(
 
 type CoachRow = (CoachProfile, String, String, bool, i64);
 
-fn current_caseload() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql::<diesel::sql_types::BigInt>(
+fn current_caseload() -> Fragment<diesel::sql_types::BigInt> {
+    Fragment::new(
         "(SELECT count(*) FROM pairings p WHERE p.coach_id = coach_profiles.user_id AND p.status <> 'ended')",
     )
 }

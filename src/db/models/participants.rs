@@ -101,7 +101,7 @@ pub struct CurrentPairing {
 }
 
 /// A participant visible to `scope`, with their current pairing and coach and their status
-/// history (see [`status_changes::history_json`]), in one query.
+/// history (see `status_changes::history_json!`), in one query.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
     scope: Scope,
@@ -125,7 +125,7 @@ pub async fn find_visible(
                 users::display_name,
             )
                 .nullable(),
-            status_changes::history_json("participants.id"),
+            status_changes::history_json!("participants.id"),
         ))
         .first(conn)
         .await
@@ -167,6 +167,11 @@ pub async fn lock_visible(
         .await
 }
 
+diesel::define_sql_function! {
+    /// Lower case without accents, as `participants.search_text` is stored (see the migration).
+    fn tandem_fold(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 pub async fn list(
     conn: &mut AsyncPgConnection,
     scope: Scope,
@@ -179,15 +184,7 @@ pub async fn list(
         .limit(page.fetch_limit());
     if let Some(q) = &filter.q {
         let pattern = format!("%{}%", escape_like(q));
-        query = query.filter(
-            participants::search_text.like(
-                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-                    "tandem_fold(",
-                )
-                .bind::<diesel::sql_types::Text, _>(pattern)
-                .sql(")"),
-            ),
-        );
+        query = query.filter(participants::search_text.like(tandem_fold(pattern).nullable()));
     }
     if let Some(status) = filter.status {
         query = query.filter(participants::status.eq(status));

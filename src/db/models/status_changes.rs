@@ -61,15 +61,18 @@ pub async fn for_subject(
         .await
 }
 
-/// The history of the row whose id `subject_id` names (a qualified column such as
+/// The history of the row whose id `$subject_id` names (a qualified column such as
 /// `participants.id`), oldest first, as a JSON array of `{from, to, reason, actor_id, at}`:
 /// selected beside its subject, so one query reads both.
-pub fn history_json(
-    subject_id: &'static str,
-) -> diesel::expression::SqlLiteral<diesel::sql_types::Jsonb> {
-    diesel::dsl::sql(&format!(
-        "(SELECT coalesce(jsonb_agg(jsonb_build_object('from', s.from_status, 'to', s.to_status, \
-         'reason', s.reason, 'actor_id', s.actor_id, 'at', s.at) ORDER BY s.at, s.id), '[]') \
-         FROM status_changes s WHERE s.subject_id = {subject_id})"
-    ))
+macro_rules! history_json {
+    ($subject_id:literal) => {
+        $crate::db::fragment::Fragment::<diesel::sql_types::Jsonb>::new(concat!(
+            "(SELECT coalesce(jsonb_agg(jsonb_build_object('from', s.from_status, ",
+            "'to', s.to_status, 'reason', s.reason, 'actor_id', s.actor_id, 'at', s.at) ",
+            "ORDER BY s.at, s.id), '[]') FROM status_changes s WHERE s.subject_id = ",
+            $subject_id,
+            ")"
+        ))
+    };
 }
+pub(crate) use history_json;
