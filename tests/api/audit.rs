@@ -193,6 +193,39 @@ async fn when_the_audit_write_fails_the_request_fails_with_503_and_nothing_chang
 }
 
 #[tokio::test]
+async fn when_a_reads_audit_write_fails_nothing_is_shown() {
+    let app = TestApp::spawn().await;
+    app.sql(
+        "CREATE FUNCTION refuse_reads() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.action IN ('read', 'list') THEN RAISE EXCEPTION 'audit storage full'; END IF; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_reads BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_reads()",
+    )
+    .await
+    .unwrap();
+    for path in [
+        format!("/participants/{}", app.org.participant_id),
+        "/participants".to_owned(),
+    ] {
+        let response = app.get(&path, &app.org.coach).await;
+        assert!(response.headers().contains_key("retry-after"));
+        let body = problem(response, 503).await;
+        assert!(!body.to_string().contains("Jordan"), "{path}: {body}");
+        assert!(!body
+            .to_string()
+            .contains(&app.org.participant_id.to_string()));
+    }
+    // A refused read whose denied row cannot be written is a 503 too, never a silent 404.
+    let response = app
+        .get(
+            &format!("/participants/{}", app.org.participant_id),
+            &app.org.other_coach,
+        )
+        .await;
+    problem(response, 503).await;
+}
+
+#[tokio::test]
 async fn the_chain_verifies_and_reports_a_row_tampered_with_in_sql() {
     let app = TestApp::spawn().await;
     let path = format!("/participants/{}", app.org.participant_id);
