@@ -4,7 +4,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::config::Settings;
-use crate::embedded_pg::EmbeddedPostgres;
+use crate::embedded_pg::{EmbeddedPostgres, Purpose};
 
 pub const DATABASE_NAME: &str = "tandem";
 
@@ -15,8 +15,10 @@ pub struct Database {
 }
 
 /// Resolves the database for `serve`, `migrate` and `create-organization`. Blocking (it may
-/// initialise and start a cluster); prints progress as it goes.
-pub fn resolve(settings: &Settings) -> Result<Database, String> {
+/// initialise and start a cluster); prints progress as it goes. Without `DATABASE_URL`, a
+/// command run beside a `tandem serve` on the same data dir uses that server's cluster and
+/// leaves it running, and a second `tandem serve` is refused.
+pub fn resolve(settings: &Settings, purpose: Purpose) -> Result<Database, String> {
     if let Some(url) = &settings.database_url {
         return Ok(Database {
             url: url.clone(),
@@ -29,7 +31,7 @@ pub fn resolve(settings: &Settings) -> Result<Database, String> {
             settings.data_dir.display()
         )
     })?;
-    let cluster = EmbeddedPostgres::start_persistent(&settings.data_dir, &mut |line| {
+    let cluster = EmbeddedPostgres::open_persistent(&settings.data_dir, purpose, &mut |line| {
         eprintln!("{line}");
     })
     .map_err(|error| error.to_string())?;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tandem::config::Settings;
+use tandem::embedded_pg::{EmbeddedPostgres, Purpose};
 use tandem::local_db::{self, Database};
 use tandem::startup::Application;
 use tandem::{bootstrap, db, openapi};
@@ -99,7 +100,12 @@ fn main() -> ExitCode {
         }
     };
     // The embedded cluster's lifetime is tied to this (main) thread, so it is started here.
-    let database = match local_db::resolve(&settings) {
+    let purpose = match &command {
+        Command::Migrate => Purpose::Command("migrate"),
+        Command::CreateOrganization { .. } => Purpose::Command("create-organization"),
+        _ => Purpose::Serve,
+    };
+    let database = match local_db::resolve(&settings, purpose) {
         Ok(database) => database,
         Err(message) => {
             eprintln!("error: {message}");
@@ -107,7 +113,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(command, settings, &database));
-    if let Some(cluster) = database.cluster {
+    if let Some(cluster) = database.cluster.filter(EmbeddedPostgres::owns_server) {
         eprintln!("stopping PostgreSQL");
         if let Err(error) = cluster.stop() {
             eprintln!("warning: {error}");

@@ -14,17 +14,19 @@ use super::process::{
 #[derive(Debug, PartialEq)]
 pub(super) struct PidFile {
     pub(super) pid: i32,
+    pub(super) port: Option<u16>,
     pub(super) status: Option<String>,
 }
 
 fn parse_pid_file(text: &str) -> Option<PidFile> {
-    let mut lines = text.lines();
-    let pid = lines.next()?.trim().parse().ok()?;
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let pid = lines.first()?.parse().ok()?;
+    let port = lines.get(3).and_then(|s| s.parse().ok());
     let status = lines
-        .nth(6)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    Some(PidFile { pid, status })
+        .get(7)
+        .filter(|s| !s.is_empty())
+        .map(|s| (*s).to_string());
+    Some(PidFile { pid, port, status })
 }
 
 pub(super) fn read_pid_file(pgdata: &Path) -> Option<PidFile> {
@@ -150,6 +152,7 @@ mod tests {
             parse_pid_file(text),
             Some(PidFile {
                 pid: 7607,
+                port: Some(54999),
                 status: Some("ready".to_string())
             })
         );
@@ -157,6 +160,7 @@ mod tests {
             parse_pid_file("12\n/x\n"),
             Some(PidFile {
                 pid: 12,
+                port: None,
                 status: None
             })
         );

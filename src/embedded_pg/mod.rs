@@ -75,6 +75,7 @@ mod error;
 mod files;
 mod initdb;
 mod lock;
+mod owner;
 mod persistent;
 mod process;
 mod server;
@@ -82,6 +83,7 @@ mod temporary;
 mod users;
 
 pub use error::EmbeddedPgError;
+pub use owner::Purpose;
 
 use std::fmt;
 use std::fs;
@@ -89,20 +91,27 @@ use std::path::PathBuf;
 use std::process::Child;
 
 use error::{io_err, Result};
+use owner::OwnerLock;
 use process::stop_child;
 
 /// Name of the superuser role created by `initdb`.
 const SUPERUSER: &str = "tandem";
 
 /// A running private PostgreSQL server. Shut it down with [`EmbeddedPostgres::stop`];
-/// dropping it also shuts the server down (best effort).
+/// dropping it also shuts the server down (best effort). A value that attached to the
+/// server of a running `tandem serve` ([`EmbeddedPostgres::open_persistent`]) leaves
+/// that server running.
 pub struct EmbeddedPostgres {
+    /// The postmaster, when this value started it.
     child: Option<Child>,
     port: u16,
     password: String,
     pgdata: PathBuf,
     /// Directory to delete after shutdown (temporary clusters only).
     remove_on_stop: Option<PathBuf>,
+    /// Held while this process uses a persistent cluster it started (released after
+    /// the server has stopped, when the value is dropped).
+    owner_lock: Option<OwnerLock>,
 }
 
 impl fmt::Debug for EmbeddedPostgres {
@@ -113,6 +122,7 @@ impl fmt::Debug for EmbeddedPostgres {
             .field("password", &"<redacted>")
             .field("pgdata", &self.pgdata)
             .field("temporary", &self.remove_on_stop.is_some())
+            .field("owner", &self.owner_lock.is_some())
             .finish()
     }
 }
@@ -134,6 +144,12 @@ impl EmbeddedPostgres {
     /// TCP port the server listens on (on 127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Whether this value started the server (and [`EmbeddedPostgres::stop`] stops it),
+    /// rather than attaching to the server of a running `tandem serve`.
+    pub fn owns_server(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Fast shutdown (SIGINT to the postmaster), waiting up to 30 s for it to exit
@@ -329,10 +345,14 @@ mod tests {
             assert!(ok, "password login after restart failed");
         }
 
-        // A server left running by a "previous run" is shut down by the next start.
+        // A server left running by a "previous run" that is gone (its owner lock
+        // released) is shut down by the next start.
         let old_port = pg.port();
-        let old_pid = pg.child.as_ref().unwrap().id();
-        std::mem::forget(pg);
+        let mut pg = pg;
+        let orphan = pg.child.take().unwrap();
+        let old_pid = orphan.id();
+        drop(pg);
+        std::mem::forget(orphan);
         let again = Instant::now();
         let pg = EmbeddedPostgres::start_persistent(&data_dir, &mut progress_printer()).unwrap();
         eprintln!(

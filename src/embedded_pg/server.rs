@@ -179,7 +179,7 @@ pub(super) fn spawn_server(
     }
 }
 
-fn tcp_accepts(port: u16) -> bool {
+pub(super) fn tcp_accepts(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
 }

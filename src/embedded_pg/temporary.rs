@@ -111,6 +111,7 @@ impl EmbeddedPostgres {
             password,
             pgdata,
             remove_on_stop: Some(container),
+            owner_lock: None,
         })
     }
 }
