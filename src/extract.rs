@@ -1,8 +1,8 @@
 //! Request extractors that answer every client mistake with a problem document.
 //!
 //! [`Json`] replaces actix's own: it checks the media type (415), the size (413), the syntax
-//! (400), NUL characters (422) and the shape of the body (422 naming the field), and never
-//! echoes parser messages back to the client.
+//! (400), NUL characters (422) and the shape of the body (422 naming every missing, unknown or
+//! wrong-typed field), and never echoes parser messages back to the client.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,8 +13,10 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, FieldError};
+use crate::validation;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -23,7 +25,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for Json<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -43,7 +45,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 #[derive(Debug)]
 pub struct FormOrJson<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for FormOrJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -121,17 +123,72 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a JSON document into `T`, with client-facing errors.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+/// Parses a JSON document into `T`, with client-facing errors: a 422 names every field that
+/// is missing, of the wrong type or unknown, not just the first one serde meets.
+pub fn parse_json<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, AppError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|_| AppError::BadRequest("The request body is not valid JSON.".into()))?;
     if let Some(field) = find_nul(&value, String::new()) {
         return Err(AppError::invalid(field, "must not contain NUL characters"));
     }
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    match serde_path_to_error::deserialize(&value) {
+        Ok(body) => Ok(body),
+        Err(first) => Err(AppError::Validation(every_problem::<T>(value, first))),
+    }
+}
+
+/// At most this many attempts to find further problems in one body.
+const MAX_FIELD_ERRORS: usize = 32;
+
+/// Every problem of a body that did not deserialize into `T`. serde stops at the first bad
+/// field, so each offending top-level field is dropped in turn and the rest tried again;
+/// serde also names only the first missing field, so the missing ones come from `T`'s
+/// required fields ([`validation::required_fields`]).
+fn every_problem<T: DeserializeOwned + ToSchema>(
+    mut value: Value,
+    first: serde_path_to_error::Error<serde_json::Error>,
+) -> Vec<FieldError> {
+    let Some(required) = validation::required_fields::<T>() else {
+        return vec![describe_error(first)];
+    };
+    let Some(sent) = value
+        .as_object()
+        .map(|object| object.keys().cloned().collect::<Vec<_>>())
+    else {
+        return vec![FieldError::new("body", "must be a JSON object")];
+    };
+    let mut errors = Vec::new();
+    let mut next = Some(first);
+    while let Some(error) = next.take() {
         let path = error.path().to_string();
-        AppError::Validation(vec![describe(&path, &error.into_inner().to_string())])
-    })
+        let message = error.into_inner().to_string();
+        let field = describe(&path, &message);
+        if path == "." && message.starts_with("missing field") {
+            // Every field that was sent deserialized; only required ones are missing.
+            if !sent.contains(&field.field) {
+                errors.push(field);
+            }
+            break;
+        }
+        errors.push(field);
+        let key = path.split(['.', '[']).next().unwrap_or_default().to_owned();
+        let removed = value.as_object_mut().and_then(|object| object.remove(&key));
+        if removed.is_none() || errors.len() >= MAX_FIELD_ERRORS {
+            break;
+        }
+        next = serde_path_to_error::deserialize::<_, T>(&value).err();
+    }
+    for name in required.iter().filter(|name| !sent.contains(name)) {
+        if !errors.iter().any(|error| &error.field == name) {
+            errors.push(FieldError::new(name, "is required"));
+        }
+    }
+    errors
+}
+
+fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path = error.path().to_string();
+    describe(&path, &error.into_inner().to_string())
 }
 
 /// Finds the first string (or key) holding a NUL character and returns its path.

@@ -1,6 +1,10 @@
 //! Field rules shared by request bodies. Each check adds to a list so one response names
 //! every invalid field. The limits themselves are in [`crate::limits`].
 
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
+
 use crate::error::{AppError, FieldError};
 use crate::limits::{self, List, Range, Text};
 
@@ -197,6 +201,21 @@ impl Checks {
     }
 }
 
+/// The fields a JSON body of type `T` must have, read from the OpenAPI schema its
+/// `#[derive(ToSchema)]` generates: the derive leaves out `Option` and `#[serde(default)]`
+/// fields, as serde does, so the list needs no upkeep of its own. `None` when `T` is not
+/// documented as a JSON object (e.g. a list).
+pub fn required_fields<T: ToSchema>() -> Option<Vec<String>> {
+    match T::schema() {
+        RefOr::T(Schema::Object(object))
+            if object.schema_type == SchemaType::Type(Type::Object) =>
+        {
+            Some(object.required)
+        }
+        _ => None,
+    }
+}
+
 /// Deserializes a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for
 /// PATCH bodies where `null` clears a value. Use with `#[serde(default)]`.
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -218,6 +237,27 @@ mod tests {
         assert!(check_email("a@b").is_err());
         assert!(check_email("a b@example.org").is_err());
         assert_eq!(normalize_email("  Coach@Example.ORG "), "coach@example.org");
+    }
+
+    #[test]
+    fn required_fields_follow_serde() {
+        #[derive(serde::Deserialize, ToSchema)]
+        #[allow(dead_code)]
+        struct Body {
+            name: String,
+            nickname: Option<String>,
+            #[serde(default)]
+            tags: Vec<String>,
+            #[serde(default)]
+            #[schema(value_type = Vec<String>)]
+            languages: Vec<String>,
+            count: i64,
+        }
+        assert_eq!(
+            required_fields::<Body>(),
+            Some(vec!["name".to_owned(), "count".to_owned()])
+        );
+        assert_eq!(required_fields::<Vec<String>>(), None);
     }
 
     #[test]

@@ -18,3 +18,4 @@ mod participants;
 mod refusals;
 mod schema;
 mod users;
+mod validation_errors;
