@@ -28,6 +28,15 @@
 //! `<data_dir>/postgres-password` (mode 0600) and the server log in
 //! `postgres.log` inside the cluster directory.
 //!
+//! # Sharing a persistent cluster
+//!
+//! The process using a persistent cluster holds an advisory lock on
+//! `<data_dir>/postgres-owner` (see `owner.rs`), which the kernel releases when that
+//! process exits, however it exits. [`EmbeddedPostgres::open_persistent`] uses it so
+//! that a command run beside `tandem serve` connects to the running server instead of
+//! stopping it, a second `tandem serve` is refused, and only a server whose owner is
+//! gone counts as left over and is shut down.
+//!
 //! # Lifetime of the server process
 //!
 //! On Linux the server is started with `PR_SET_PDEATHSIG = SIGINT`, so it performs a

@@ -350,3 +350,66 @@ fn ensure_missing_or_empty(dir: &Path) -> Result<()> {
         Err(e) => Err(io_err(format!("cannot read {}", dir.display()))(e)),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    use super::super::tests::private_tmp_dir;
+
+    #[test]
+    fn a_server_waits_for_a_command_then_commands_attach_and_a_second_server_is_refused() {
+        let parent = private_tmp_dir();
+        let data_dir = parent.join("data");
+        create_dirs_private(&data_dir).unwrap();
+        let data_dir = fs::canonicalize(&data_dir).unwrap();
+        let command = try_lock(&data_dir, Purpose::Command("migrate"))
+            .unwrap()
+            .unwrap();
+        let release = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(500));
+            drop(command);
+        });
+        let mut lines = Vec::new();
+        let pg = EmbeddedPostgres::start_persistent(&data_dir, &mut |line| {
+            lines.push(line.to_string());
+        })
+        .unwrap();
+        release.join().unwrap();
+        let waited = format!("waiting for `tandem migrate` (pid {})", std::process::id());
+        assert!(
+            lines.iter().any(|line| line.starts_with(&waited)),
+            "{lines:?}"
+        );
+        assert!(pg.owns_server());
+
+        let attached =
+            EmbeddedPostgres::open_persistent(&data_dir, Purpose::Command("migrate"), &mut |_| {})
+                .unwrap();
+        assert!(!attached.owns_server());
+        assert_eq!(attached.port, pg.port);
+        assert_eq!(attached.url("tandem"), pg.url("tandem"));
+        attached.stop().unwrap();
+        assert!(
+            tcp_accepts(pg.port),
+            "the attached command stopped the server"
+        );
+
+        let refused = EmbeddedPostgres::start_persistent(&data_dir, &mut |_| {}).unwrap_err();
+        let message = refused.to_string();
+        assert!(
+            message.contains(&data_dir.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("in use by `tandem serve`"), "{message}");
+        assert!(tcp_accepts(pg.port));
+
+        let pgdata = pg.pgdata.clone();
+        pg.stop().unwrap();
+        fs::remove_dir_all(&parent).unwrap();
+        if pgdata.exists() {
+            fs::remove_dir_all(&pgdata).unwrap();
+        }
+    }
+}
