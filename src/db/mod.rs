@@ -14,7 +14,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -89,3 +89,42 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
 pub async fn connection(pool: &Pool) -> Result<PooledConnection, PoolError> {
     pool.get().await
 }
+
+/// Why the connected role is too powerful to serve with, or `None` when it is not: a role that
+/// is (or can become) a superuser, can bypass row-level security or replicate, or owns Tandem's
+/// tables, their schema or the database could switch off the audit trail's append-only triggers
+/// or rewrite its rows.
+pub async fn privilege_problem(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Option<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Problem {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        problem: Option<String>,
+    }
+    let row: Problem = diesel::sql_query(PRIVILEGE_PROBLEM).get_result(conn).await?;
+    Ok(row.problem)
+}
+
+// `pg_has_role(.., 'MEMBER')` holds for the role itself and for every role it can SET ROLE to,
+// and counts the owner of the current database as a member of `pg_database_owner`.
+const PRIVILEGE_PROBLEM: &str = "\
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'is a superuser or can become one'
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'can bypass row-level security'
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolreplication AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'has the REPLICATION attribute'
+    WHEN EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND pg_has_role(current_user, c.relowner, 'MEMBER'))
+        THEN 'owns tables in the public schema'
+    WHEN EXISTS (SELECT 1 FROM pg_namespace n
+                 WHERE n.nspname = 'public' AND pg_has_role(current_user, n.nspowner, 'MEMBER'))
+        THEN 'owns the public schema'
+    WHEN EXISTS (SELECT 1 FROM pg_database d
+                 WHERE d.datname = current_database()
+                   AND pg_has_role(current_user, d.datdba, 'MEMBER'))
+        THEN 'owns the database'
+END AS problem";

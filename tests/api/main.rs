@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod cli;
 mod coaches;
+mod db_roles;
 mod docs;
 mod errors;
 mod factories;
