@@ -32,7 +32,13 @@ impl std::error::Error for ConfigError {}
 /// Everything Tandem reads from its environment.
 #[derive(Clone)]
 pub struct Settings {
+    /// What `serve` connects as: in production, a role that owns nothing (see README).
     pub database_url: Option<String>,
+    /// What migrations run as: the owner of the schema. `None`: `DATABASE_URL` in development;
+    /// in production `serve` then migrates nothing and refuses to start with migrations pending.
+    pub migration_database_url: Option<String>,
+    /// Whether Swagger UI is served at `/docs` (`TANDEM_DOCS=off` turns it off).
+    pub docs: bool,
     pub bind: SocketAddr,
     pub environment: Environment,
     pub data_dir: PathBuf,
@@ -88,15 +94,21 @@ impl Settings {
                 )
             })?,
         };
-        let database_url = get("DATABASE_URL");
-        if let Some(url) = &database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        let database_url = postgres_url(get("DATABASE_URL"), "DATABASE_URL")?;
+        let migration_database_url = postgres_url(
+            get("TANDEM_MIGRATION_DATABASE_URL"),
+            "TANDEM_MIGRATION_DATABASE_URL",
+        )?;
+        let docs = match get("TANDEM_DOCS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
                 return Err(invalid(
-                    "DATABASE_URL",
-                    "must be a postgres:// or postgresql:// URL".into(),
-                ));
+                    "TANDEM_DOCS",
+                    format!("must be `on` or `off`, not `{other}`"),
+                ))
             }
-        }
+        };
         if environment == Environment::Production && database_url.is_none() {
             return Err(invalid(
                 "DATABASE_URL",
@@ -126,6 +138,14 @@ impl Settings {
                 return Err(invalid("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", message));
             }
         }
+        if environment == Environment::Production {
+            if let Some(secret) = &jwt_secret {
+                check_production_secret("TANDEM_JWT_SECRET", secret)?;
+            }
+            if let Some(password) = &bootstrap_admin_password {
+                refuse_published("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", password.as_bytes())?;
+            }
+        }
         if bootstrap_admin_password.is_some() != bootstrap_admin_email.is_some() {
             let missing = if bootstrap_admin_email.is_none() {
                 "TANDEM_BOOTSTRAP_ADMIN_EMAIL"
@@ -139,6 +159,8 @@ impl Settings {
         }
         Ok(Self {
             database_url,
+            migration_database_url,
+            docs,
             bind,
             environment,
             data_dir: PathBuf::from(get("TANDEM_DATA_DIR").unwrap_or_else(|| "./.data".into())),
@@ -174,6 +196,63 @@ impl Settings {
         })?;
         self.jwt_secret = Some(secret.into_bytes());
         Ok(())
+    }
+}
+
+/// The shortest secret production accepts.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Values that appear in Tandem's own README, compose file and examples, or were once their
+/// defaults: anyone can read them, so production refuses them as secrets or passwords.
+const PUBLISHED_VALUES: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes!!",
+    "change-me-please",
+    "a long admin passphrase",
+];
+
+/// Marks of a value someone was meant to replace.
+const PLACEHOLDER_MARKS: &[&str] = &["change-me", "changeme", "change_me", "replace-me"];
+
+/// The production check every secret passes (`TANDEM_JWT_SECRET`, and any secret added
+/// later): at least [`MIN_SECRET_BYTES`] bytes, and not a published or placeholder value.
+pub fn check_production_secret(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(invalid(
+            variable,
+            format!("must be at least {MIN_SECRET_BYTES} bytes when TANDEM_ENV=production"),
+        ));
+    }
+    refuse_published(variable, value)
+}
+
+/// Refuses a value published in Tandem's own docs and examples, or a placeholder.
+pub fn refuse_published(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
+    let lowered = String::from_utf8_lossy(value).trim().to_lowercase();
+    let published = PUBLISHED_VALUES.contains(&lowered.as_str())
+        || PLACEHOLDER_MARKS.iter().any(|mark| lowered.contains(mark));
+    if published {
+        return Err(invalid(
+            variable,
+            "is a published example or placeholder value; generate a random one \
+             (e.g. `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn postgres_url(
+    url: Option<String>,
+    variable: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match url {
+        Some(url) if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) => {
+            Err(invalid(
+                variable,
+                "must be a postgres:// or postgresql:// URL".into(),
+            ))
+        }
+        url => Ok(url),
     }
 }
 
@@ -279,5 +358,97 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "TANDEM_JWT_SECRET");
+    }
+
+    const PRODUCTION: [(&str, &str); 2] = [
+        ("TANDEM_ENV", "production"),
+        ("DATABASE_URL", "postgres://tandem_app:pw@db/tandem"),
+    ];
+    const RANDOM_SECRET: &str = "9f1c3a7be04d52e8a6b19c0d7f3e2a5b8c4d6e1f0a9b7c3d2e5f4a1b0c9d8e7f";
+
+    fn production(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut all = PRODUCTION.to_vec();
+        all.extend_from_slice(vars);
+        settings(&all)
+    }
+
+    #[test]
+    fn production_refuses_short_published_and_placeholder_secrets() {
+        for secret in [
+            "short",
+            "31-bytes-31-bytes-31-bytes-31-b",
+            "change-me-to-at-least-32-random-bytes!!",
+            "CHANGE-ME-to-at-least-32-random-bytes!!",
+            "please-changeme-0123456789abcdef0123456789",
+        ] {
+            let err = production(&[("TANDEM_JWT_SECRET", secret)]).unwrap_err();
+            assert_eq!(err.variable, "TANDEM_JWT_SECRET", "{secret}");
+        }
+        assert!(production(&[("TANDEM_JWT_SECRET", RANDOM_SECRET)]).is_ok());
+        // Development keeps working with any secret of the minimum length.
+        assert!(settings(&[(
+            "TANDEM_JWT_SECRET",
+            "change-me-to-at-least-32-random-bytes!!"
+        )])
+        .is_ok());
+    }
+
+    #[test]
+    fn the_secret_check_applies_to_any_named_secret() {
+        let err = check_production_secret("TANDEM_AUDIT_KEY", b"too short").unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        assert!(err.message.contains("32 bytes"));
+        let err =
+            check_production_secret("TANDEM_AUDIT_KEY", b"change-me-please-change-me-please!")
+                .unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        assert!(check_production_secret("TANDEM_AUDIT_KEY", RANDOM_SECRET.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_the_published_admin_passwords() {
+        for password in ["a long admin passphrase", "change-me-please"] {
+            let err = production(&[
+                ("TANDEM_JWT_SECRET", RANDOM_SECRET),
+                ("TANDEM_BOOTSTRAP_ADMIN_EMAIL", "admin@example.org"),
+                ("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", password),
+            ])
+            .unwrap_err();
+            assert_eq!(
+                err.variable, "TANDEM_BOOTSTRAP_ADMIN_PASSWORD",
+                "{password}"
+            );
+        }
+    }
+
+    #[test]
+    fn docs_are_on_unless_turned_off() {
+        assert!(settings(&[]).unwrap().docs);
+        assert!(settings(&[("TANDEM_DOCS", "on")]).unwrap().docs);
+        assert!(!settings(&[("TANDEM_DOCS", "off")]).unwrap().docs);
+        let err = settings(&[("TANDEM_DOCS", "no")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_DOCS");
+    }
+
+    #[test]
+    fn the_migration_url_is_separate_and_checked() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://tandem_app:a@db/tandem"),
+            (
+                "TANDEM_MIGRATION_DATABASE_URL",
+                "postgres://tandem:b@db/tandem",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://tandem_app:a@db/tandem")
+        );
+        assert_eq!(
+            s.migration_database_url.as_deref(),
+            Some("postgres://tandem:b@db/tandem")
+        );
+        let err = settings(&[("TANDEM_MIGRATION_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_MIGRATION_DATABASE_URL");
     }
 }

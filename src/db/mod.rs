@@ -94,13 +94,17 @@ pub async fn connection(pool: &Pool) -> Result<PooledConnection, PoolError> {
 /// is (or can become) a superuser, can bypass row-level security or replicate, or owns Tandem's
 /// tables, their schema or the database could switch off the audit trail's append-only triggers
 /// or rewrite its rows.
-pub async fn privilege_problem(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Option<String>> {
+pub async fn privilege_problem(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<Option<String>> {
     #[derive(diesel::QueryableByName)]
     struct Problem {
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
         problem: Option<String>,
     }
-    let row: Problem = diesel::sql_query(PRIVILEGE_PROBLEM).get_result(conn).await?;
+    let row: Problem = diesel::sql_query(PRIVILEGE_PROBLEM)
+        .get_result(conn)
+        .await?;
     Ok(row.problem)
 }
 
@@ -128,3 +132,25 @@ SELECT CASE
                    AND pg_has_role(current_user, d.datdba, 'MEMBER'))
         THEN 'owns the database'
 END AS problem";
+
+/// The versions of embedded migrations not yet applied, read without writing anything (a role
+/// that may not create the migrations table can still ask).
+pub async fn pending_migrations(conn: &mut AsyncPgConnection) -> Result<Vec<String>, String> {
+    use diesel::migration::MigrationSource;
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: Vec<Applied> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load(conn)
+        .await
+        .map_err(|error| format!("cannot read which migrations ran: {error}"))?;
+    let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|error| error.to_string())?;
+    Ok(migrations
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .filter(|version| !applied.iter().any(|row| &row.version == version))
+        .collect())
+}

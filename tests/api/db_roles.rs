@@ -101,7 +101,10 @@ async fn the_runtime_role_is_no_superuser_and_owns_no_table() {
     )
     .await;
     assert!(tables > 10, "the runtime role sees {tables} tables");
-    assert_eq!(tandem::db::privilege_problem(&mut conn).await.unwrap(), None);
+    assert_eq!(
+        tandem::db::privilege_problem(&mut conn).await.unwrap(),
+        None
+    );
     // The privileged connection the tests use for setup is what `serve` refuses in production.
     let problem = tandem::db::privilege_problem(&mut app.conn().await)
         .await
@@ -146,11 +149,9 @@ async fn the_runtime_role_reads_and_writes_ordinary_tables() {
 async fn tables_added_by_later_migrations_are_open_to_the_runtime_role() {
     let app = TestApp::spawn().await;
     // As the owner that runs migrations.
-    app.sql(
-        "CREATE TABLE later_notes (id bigserial PRIMARY KEY, body text NOT NULL)",
-    )
-    .await
-    .unwrap();
+    app.sql("CREATE TABLE later_notes (id bigserial PRIMARY KEY, body text NOT NULL)")
+        .await
+        .unwrap();
     let mut conn = app.runtime_conn().await;
     conn.batch_execute(
         "INSERT INTO later_notes (body) VALUES ('first');

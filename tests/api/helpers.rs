@@ -324,6 +324,11 @@ fn password_hash() -> &'static str {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn`], with further configuration variables.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let _ = env_logger::builder().is_test(true).try_init();
         let server = server();
         let database = format!("t_{}", Uuid::new_v4().simple());
@@ -336,7 +341,7 @@ impl TestApp {
         let database_url = with_database(&server.admin_url, &database);
         let (user, password) = &server.runtime_login;
         let runtime_url = with_login(&database_url, user, password);
-        let settings = test_settings();
+        let settings = test_settings_with(vars);
         let app = Application::build(&settings, &runtime_url)
             .await
             .unwrap_or_else(|e| panic!("build: {e}"));
@@ -577,13 +582,15 @@ impl Drop for TestApp {
     }
 }
 
-pub fn test_settings() -> Settings {
-    let vars: HashMap<&str, &str> = HashMap::from([
+/// The test configuration with `extra` variables added (or replaced).
+pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", JWT_SECRET),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
     ]);
+    vars.extend(extra.iter().copied());
     Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
         .unwrap_or_else(|e| panic!("{e}"))
 }

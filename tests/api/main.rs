@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod coaches;
 mod db_roles;
+mod deployment;
 mod docs;
 mod errors;
 mod factories;
