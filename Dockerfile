@@ -5,9 +5,12 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY openapi ./openapi
-RUN cargo build --release --locked
+# The manifest declares the benchmarks as targets, so cargo needs their sources to build at all.
+COPY benches ./benches
+RUN cargo build --release --locked --bin tandem
 
-# Runtime stage: a small image running as an unprivileged user.
+# Runtime stage: a small image running as an unprivileged user. curl is what the compose
+# health check runs (a test checks the two agree).
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \

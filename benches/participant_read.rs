@@ -124,7 +124,19 @@ async fn run(admin_url: &str, window: Duration) {
         );
     }
 
-    let server = Server::start(&url).await;
+    // The server connects as the service does in production: a login that owns nothing.
+    let login = format!("{name}_app");
+    let password = Uuid::new_v4().simple().to_string();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE tandem_runtime"
+        ))
+        .await
+        .unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let runtime_url = format!("{scheme}://{login}:{password}@{host}");
+    let server = Server::start(&runtime_url).await;
     println!(
         "server: `tandem serve` pid {}, pool {POOL_SIZE}, default workers, {} cores",
         server.pid(),
@@ -186,7 +198,9 @@ async fn run(admin_url: &str, window: Duration) {
     drop(admin);
     let mut admin = AsyncPgConnection::establish(admin_url).await.unwrap();
     admin
-        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .batch_execute(&format!(
+            "DROP DATABASE {name} WITH (FORCE); DROP ROLE {login}"
+        ))
         .await
         .ok();
 }

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
+mod production;
+
+pub use production::{check_production_secret, refuse_published, MIN_SECRET_BYTES};
+
 /// Which rules apply: development allows an embedded database and generated secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -32,7 +36,13 @@ impl std::error::Error for ConfigError {}
 /// Everything Tandem reads from its environment.
 #[derive(Clone)]
 pub struct Settings {
+    /// What `serve` connects as: in production, a role that owns nothing (see README).
     pub database_url: Option<String>,
+    /// What migrations run as: the owner of the schema. `None`: `DATABASE_URL` in development;
+    /// in production `serve` then migrates nothing and refuses to start with migrations pending.
+    pub migration_database_url: Option<String>,
+    /// Whether Swagger UI is served at `/docs` (`TANDEM_DOCS=off` turns it off).
+    pub docs: bool,
     pub bind: SocketAddr,
     pub environment: Environment,
     pub data_dir: PathBuf,
@@ -88,15 +98,21 @@ impl Settings {
                 )
             })?,
         };
-        let database_url = get("DATABASE_URL");
-        if let Some(url) = &database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        let database_url = postgres_url(get("DATABASE_URL"), "DATABASE_URL")?;
+        let migration_database_url = postgres_url(
+            get("TANDEM_MIGRATION_DATABASE_URL"),
+            "TANDEM_MIGRATION_DATABASE_URL",
+        )?;
+        let docs = match get("TANDEM_DOCS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
                 return Err(invalid(
-                    "DATABASE_URL",
-                    "must be a postgres:// or postgresql:// URL".into(),
-                ));
+                    "TANDEM_DOCS",
+                    format!("must be `on` or `off`, not `{other}`"),
+                ))
             }
-        }
+        };
         if environment == Environment::Production && database_url.is_none() {
             return Err(invalid(
                 "DATABASE_URL",
@@ -126,6 +142,14 @@ impl Settings {
                 return Err(invalid("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", message));
             }
         }
+        if environment == Environment::Production {
+            if let Some(secret) = &jwt_secret {
+                check_production_secret("TANDEM_JWT_SECRET", secret)?;
+            }
+            if let Some(password) = &bootstrap_admin_password {
+                refuse_published("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", password.as_bytes())?;
+            }
+        }
         if bootstrap_admin_password.is_some() != bootstrap_admin_email.is_some() {
             let missing = if bootstrap_admin_email.is_none() {
                 "TANDEM_BOOTSTRAP_ADMIN_EMAIL"
@@ -139,6 +163,8 @@ impl Settings {
         }
         Ok(Self {
             database_url,
+            migration_database_url,
+            docs,
             bind,
             environment,
             data_dir: PathBuf::from(get("TANDEM_DATA_DIR").unwrap_or_else(|| "./.data".into())),
@@ -177,7 +203,22 @@ impl Settings {
     }
 }
 
-fn invalid(variable: &'static str, message: String) -> ConfigError {
+fn postgres_url(
+    url: Option<String>,
+    variable: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match url {
+        Some(url) if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) => {
+            Err(invalid(
+                variable,
+                "must be a postgres:// or postgresql:// URL".into(),
+            ))
+        }
+        url => Ok(url),
+    }
+}
+
+pub(crate) fn invalid(variable: &'static str, message: String) -> ConfigError {
     ConfigError { variable, message }
 }
 
@@ -279,5 +320,36 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "TANDEM_JWT_SECRET");
+    }
+
+    #[test]
+    fn docs_are_on_unless_turned_off() {
+        assert!(settings(&[]).unwrap().docs);
+        assert!(settings(&[("TANDEM_DOCS", "on")]).unwrap().docs);
+        assert!(!settings(&[("TANDEM_DOCS", "off")]).unwrap().docs);
+        let err = settings(&[("TANDEM_DOCS", "no")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_DOCS");
+    }
+
+    #[test]
+    fn the_migration_url_is_separate_and_checked() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://tandem_app:a@db/tandem"),
+            (
+                "TANDEM_MIGRATION_DATABASE_URL",
+                "postgres://tandem:b@db/tandem",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_url.as_deref(),
+            Some("postgres://tandem_app:a@db/tandem")
+        );
+        assert_eq!(
+            s.migration_database_url.as_deref(),
+            Some("postgres://tandem:b@db/tandem")
+        );
+        let err = settings(&[("TANDEM_MIGRATION_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_MIGRATION_DATABASE_URL");
     }
 }

@@ -8,7 +8,7 @@ use tandem::config::Settings;
 use tandem::embedded_pg::{EmbeddedPostgres, Purpose};
 use tandem::local_db::{self, Database};
 use tandem::startup::Application;
-use tandem::{bootstrap, db, openapi};
+use tandem::{bootstrap, openapi};
 
 const USAGE: &str = "\
 Usage: tandem [COMMAND]
@@ -129,15 +129,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, mut settings: Settings, database: &Database) -> Result<(), String> {
-    if let Some(cluster) = &database.cluster {
-        local_db::ensure_database(&cluster.url("postgres"), local_db::DATABASE_NAME).await?;
-    }
-    eprintln!("applying database migrations");
-    let url = database.url.clone();
-    let applied = tokio::task::spawn_blocking(move || db::migrate(&url))
-        .await
-        .map_err(|error| error.to_string())??;
-    eprintln!("{} migration(s) applied", applied.len());
+    local_db::prepare(database).await?;
+    local_db::migrate(database, &settings, matches!(command, Command::Migrate)).await?;
     match command {
         Command::Migrate => Ok(()),
         Command::CreateOrganization { name, admin_email } => {
@@ -155,6 +148,7 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
             settings
                 .resolve_jwt_secret()
                 .map_err(|error| format!("invalid configuration: {error}"))?;
+            local_db::check_serving_role(database, &settings).await?;
             let mut conn = connect(&database.url).await?;
             bootstrap::ensure_first_admin(&mut conn, &settings).await?;
             drop(conn);
@@ -162,9 +156,14 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
                 .await
                 .map_err(|error| error.to_string())?;
             log::info!(
-                "Tandem listening on http://{}:{} (Swagger UI at /docs)",
+                "Tandem listening on http://{}:{}{}",
                 settings.bind.ip(),
-                app.port()
+                app.port(),
+                if settings.docs {
+                    " (Swagger UI at /docs)"
+                } else {
+                    ""
+                }
             );
             app.run_until_stopped()
                 .await

@@ -67,6 +67,7 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let spec = web::Data::new(health::OpenApiJson(openapi::document_json()));
         maintenance::spawn_background_work(pool, Duration::from_secs(1));
+        let docs = settings.docs;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
@@ -80,11 +81,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(routes::configure_documented)
                 .into_app()
-                .service(web::redirect("/docs", "/docs/"))
-                .service(
-                    SwaggerUi::new("/docs/{_:.*}")
-                        .config(SwaggerConfig::new([OPENAPI_URL]).persist_authorization(true)),
-                )
+                .configure(|config| swagger_ui(config, docs))
                 .default_service(web::to(fallback::not_found_or_wrong_method))
         })
         .listen(listener)?
@@ -105,6 +102,17 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Swagger UI at `/docs`, unless turned off (`TANDEM_DOCS=off`): then `/docs` is an unknown
+/// route like any other. The OpenAPI document itself stays at [`OPENAPI_URL`].
+fn swagger_ui(config: &mut web::ServiceConfig, enabled: bool) {
+    if enabled {
+        config.service(web::redirect("/docs", "/docs/")).service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .config(SwaggerConfig::new([OPENAPI_URL]).persist_authorization(true)),
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -88,4 +88,69 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
 /// Checks out a connection, mapping pool failures to 503.
 pub async fn connection(pool: &Pool) -> Result<PooledConnection, PoolError> {
     pool.get().await
+}
+
+/// Why the connected role is too powerful to serve with, or `None` when it is not: a role that
+/// is (or can become) a superuser, can bypass row-level security or replicate, or owns Tandem's
+/// tables, their schema or the database could switch off the audit trail's append-only triggers
+/// or rewrite its rows.
+pub async fn privilege_problem(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<Option<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Problem {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        problem: Option<String>,
+    }
+    let row: Problem = diesel::sql_query(PRIVILEGE_PROBLEM)
+        .get_result(conn)
+        .await?;
+    Ok(row.problem)
+}
+
+// `pg_has_role(.., 'MEMBER')` holds for the role itself and for every role it can SET ROLE to,
+// and counts the owner of the current database as a member of `pg_database_owner`.
+const PRIVILEGE_PROBLEM: &str = "\
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'is a superuser or can become one'
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'can bypass row-level security'
+    WHEN EXISTS (SELECT 1 FROM pg_roles r
+                 WHERE r.rolreplication AND pg_has_role(current_user, r.oid, 'MEMBER'))
+        THEN 'has the REPLICATION attribute'
+    WHEN EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND pg_has_role(current_user, c.relowner, 'MEMBER'))
+        THEN 'owns tables in the public schema'
+    WHEN EXISTS (SELECT 1 FROM pg_namespace n
+                 WHERE n.nspname = 'public' AND pg_has_role(current_user, n.nspowner, 'MEMBER'))
+        THEN 'owns the public schema'
+    WHEN EXISTS (SELECT 1 FROM pg_database d
+                 WHERE d.datname = current_database()
+                   AND pg_has_role(current_user, d.datdba, 'MEMBER'))
+        THEN 'owns the database'
+END AS problem";
+
+/// The versions of embedded migrations not yet applied, read without writing anything (a role
+/// that may not create the migrations table can still ask).
+pub async fn pending_migrations(conn: &mut AsyncPgConnection) -> Result<Vec<String>, String> {
+    use diesel::migration::MigrationSource;
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: Vec<Applied> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load(conn)
+        .await
+        .map_err(|error| format!("cannot read which migrations ran: {error}"))?;
+    let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|error| error.to_string())?;
+    Ok(migrations
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .filter(|version| !applied.iter().any(|row| &row.version == version))
+        .collect())
 }

@@ -2,6 +2,10 @@
 //!
 //! Databases are cloned from a template migrated once per run. Without `TEST_DATABASE_URL` or
 //! `DATABASE_URL`, the run starts its own private PostgreSQL cluster and shares it.
+//!
+//! The app under test connects as a least-privilege login role made for the run (a member of
+//! `tandem_runtime`, like the service's own login role), so every test shows the service works
+//! with nothing more. Tests keep a privileged connection (`conn`, `sql`) for setup and tampering.
 
 use std::collections::HashMap;
 use std::sync::{mpsc, OnceLock};
@@ -31,9 +35,11 @@ pub const AUDIENCE: &str = "tandem-api";
 
 /// Where test databases are made.
 struct Server {
-    /// A URL to any database on the server, with rights to create databases.
+    /// A URL to any database on the server, with rights to create databases and roles.
     admin_url: String,
     template: String,
+    /// The run's runtime login role and its password.
+    runtime_login: (String, String),
 }
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
@@ -68,10 +74,57 @@ fn prepare_server() -> Result<Server, String> {
     })
     .join()
     .map_err(|_| "template thread panicked".to_owned())??;
+    let runtime_login = create_runtime_login(&admin_url)?;
     Ok(Server {
         admin_url,
         template,
+        runtime_login,
     })
+}
+
+/// Creates this run's runtime login role, a member of `tandem_runtime` (which the migrations
+/// create and grant to). It expires after a day; later runs drop the expired ones, so runs on a
+/// shared server neither collide nor pile up roles.
+fn create_runtime_login(admin_url: &str) -> Result<(String, String), String> {
+    let name = format!("tandem_test_{}", Uuid::new_v4().simple());
+    let password = Uuid::new_v4().simple().to_string();
+    let valid_until = (Utc::now() + Duration::days(1)).to_rfc3339();
+    let sql = format!(
+        "DO $$ DECLARE expired record; BEGIN
+             FOR expired IN SELECT rolname FROM pg_roles
+                 WHERE rolname LIKE 'tandem\\_test\\_%' AND rolvaliduntil < now() LOOP
+                 BEGIN
+                     EXECUTE format('DROP ROLE %I', expired.rolname);
+                 EXCEPTION WHEN others THEN NULL;
+                 END;
+             END LOOP;
+         END $$;
+         CREATE ROLE {name} LOGIN PASSWORD '{password}' VALID UNTIL '{valid_until}'
+             IN ROLE tandem_runtime;"
+    );
+    let url = admin_url.to_owned();
+    std::thread::spawn(move || -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(execute(&url, &sql))
+    })
+    .join()
+    .map_err(|_| "role thread panicked".to_owned())??;
+    Ok((name, password))
+}
+
+/// `url` with its user and password replaced.
+pub fn with_login(url: &str, user: &str, password: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    format!("{}{user}:{password}@{host}", &url[..scheme_end])
 }
 
 /// Starts the run's cluster on a thread that lives as long as the test process, so the
@@ -251,7 +304,10 @@ pub struct TestParticipant {
 /// A running Tandem on its own database, with two organizations.
 pub struct TestApp {
     pub address: String,
+    /// A privileged URL of this test's database: for setup and tampering, never the app's.
     pub database_url: String,
+    /// What the app under test connects as: the run's least-privilege runtime login.
+    pub runtime_url: String,
     pub database: String,
     pub client: reqwest::Client,
     pub org: TestOrg,
@@ -268,6 +324,11 @@ fn password_hash() -> &'static str {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn`], with further configuration variables.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let _ = env_logger::builder().is_test(true).try_init();
         let server = server();
         let database = format!("t_{}", Uuid::new_v4().simple());
@@ -278,8 +339,10 @@ impl TestApp {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         let database_url = with_database(&server.admin_url, &database);
-        let settings = test_settings();
-        let app = Application::build(&settings, &database_url)
+        let (user, password) = &server.runtime_login;
+        let runtime_url = with_login(&database_url, user, password);
+        let settings = test_settings_with(vars);
+        let app = Application::build(&settings, &runtime_url)
             .await
             .unwrap_or_else(|e| panic!("build: {e}"));
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -293,6 +356,7 @@ impl TestApp {
         Self {
             address,
             database_url,
+            runtime_url,
             database,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -336,13 +400,21 @@ impl TestApp {
         send(self.request(Method::PATCH, path, Some(caller)).json(body)).await
     }
 
+    /// A privileged connection to this test's database, for setup and tampering.
     pub async fn conn(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.database_url)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Runs SQL directly against this test's database.
+    /// A connection as the runtime role the app under test uses.
+    pub async fn runtime_conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.runtime_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs SQL directly against this test's database, with privileges.
     pub async fn sql(&self, sql: &str) -> Result<(), String> {
         execute(&self.database_url, sql).await
     }
@@ -510,13 +582,15 @@ impl Drop for TestApp {
     }
 }
 
-pub fn test_settings() -> Settings {
-    let vars: HashMap<&str, &str> = HashMap::from([
+/// The test configuration with `extra` variables added (or replaced).
+pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", JWT_SECRET),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
     ]);
+    vars.extend(extra.iter().copied());
     Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
         .unwrap_or_else(|e| panic!("{e}"))
 }

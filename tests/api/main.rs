@@ -5,6 +5,8 @@ mod audit;
 mod auth;
 mod cli;
 mod coaches;
+mod db_roles;
+mod deployment;
 mod docs;
 mod errors;
 mod factories;

@@ -1,0 +1,123 @@
+//! The checks production applies to secrets: long enough, and not a value anyone can read in
+//! Tandem's own repository.
+
+use super::{invalid, ConfigError};
+
+/// The shortest secret production accepts.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Values that appear in Tandem's own README, compose file and examples, or were once their
+/// defaults: anyone can read them, so production refuses them as secrets or passwords.
+const PUBLISHED_VALUES: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes!!",
+    "change-me-please",
+    "a long admin passphrase",
+];
+
+/// Marks of a value someone was meant to replace.
+const PLACEHOLDER_MARKS: &[&str] = &["change-me", "changeme", "change_me", "replace-me"];
+
+/// The production check every secret passes (`TANDEM_JWT_SECRET`, and any secret added
+/// later): at least [`MIN_SECRET_BYTES`] bytes, and not a published or placeholder value.
+pub fn check_production_secret(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(invalid(
+            variable,
+            format!("must be at least {MIN_SECRET_BYTES} bytes when TANDEM_ENV=production"),
+        ));
+    }
+    refuse_published(variable, value)
+}
+
+/// Refuses a value published in Tandem's own docs and examples, or a placeholder.
+pub fn refuse_published(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
+    let lowered = String::from_utf8_lossy(value).trim().to_lowercase();
+    let published = PUBLISHED_VALUES.contains(&lowered.as_str())
+        || PLACEHOLDER_MARKS.iter().any(|mark| lowered.contains(mark));
+    if published {
+        return Err(invalid(
+            variable,
+            "is a published example or placeholder value; generate a random one \
+             (e.g. `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const PRODUCTION: [(&str, &str); 2] = [
+        ("TANDEM_ENV", "production"),
+        ("DATABASE_URL", "postgres://tandem_app:pw@db/tandem"),
+    ];
+    const RANDOM_SECRET: &str = "9f1c3a7be04d52e8a6b19c0d7f3e2a5b8c4d6e1f0a9b7c3d2e5f4a1b0c9d8e7f";
+
+    fn production(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut all = PRODUCTION.to_vec();
+        all.extend_from_slice(vars);
+        settings(&all)
+    }
+
+    #[test]
+    fn production_refuses_short_published_and_placeholder_secrets() {
+        for secret in [
+            "short",
+            "31-bytes-31-bytes-31-bytes-31-b",
+            "change-me-to-at-least-32-random-bytes!!",
+            "CHANGE-ME-to-at-least-32-random-bytes!!",
+            "please-changeme-0123456789abcdef0123456789",
+        ] {
+            let err = production(&[("TANDEM_JWT_SECRET", secret)]).unwrap_err();
+            assert_eq!(err.variable, "TANDEM_JWT_SECRET", "{secret}");
+        }
+        assert!(production(&[("TANDEM_JWT_SECRET", RANDOM_SECRET)]).is_ok());
+        // Development keeps working with any secret of the minimum length.
+        assert!(settings(&[(
+            "TANDEM_JWT_SECRET",
+            "change-me-to-at-least-32-random-bytes!!"
+        )])
+        .is_ok());
+    }
+
+    #[test]
+    fn the_secret_check_applies_to_any_named_secret() {
+        let err = check_production_secret("TANDEM_AUDIT_KEY", b"too short").unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        assert!(err.message.contains("32 bytes"));
+        let err =
+            check_production_secret("TANDEM_AUDIT_KEY", b"change-me-please-change-me-please!")
+                .unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        assert!(check_production_secret("TANDEM_AUDIT_KEY", RANDOM_SECRET.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_the_published_admin_passwords() {
+        for password in ["a long admin passphrase", "change-me-please"] {
+            let err = production(&[
+                ("TANDEM_JWT_SECRET", RANDOM_SECRET),
+                ("TANDEM_BOOTSTRAP_ADMIN_EMAIL", "admin@example.org"),
+                ("TANDEM_BOOTSTRAP_ADMIN_PASSWORD", password),
+            ])
+            .unwrap_err();
+            assert_eq!(
+                err.variable, "TANDEM_BOOTSTRAP_ADMIN_PASSWORD",
+                "{password}"
+            );
+        }
+    }
+}
