@@ -1,6 +1,6 @@
 //! Creating organizations and their first admin, from the command line or on an empty database.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use uuid::Uuid;
@@ -71,6 +71,21 @@ pub async fn ensure_first_admin(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
 ) -> Result<(), String> {
+    // Instances starting together on one empty database: one creates, the others then see it.
+    let lock = |sql: &'static str| diesel::sql_query(sql);
+    lock("SELECT pg_advisory_lock(7378713433213665282)")
+        .execute(conn)
+        .await
+        .map_err(|error| format!("database error: {error}"))?;
+    let created = create_if_empty(conn, settings).await;
+    lock("SELECT pg_advisory_unlock(7378713433213665282)")
+        .execute(conn)
+        .await
+        .map_err(|error| format!("database error: {error}"))?;
+    created
+}
+
+async fn create_if_empty(conn: &mut AsyncPgConnection, settings: &Settings) -> Result<(), String> {
     let existing = organizations::count(conn)
         .await
         .map_err(|error| format!("database error: {error}"))?;
