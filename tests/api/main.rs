@@ -17,4 +17,5 @@ mod pairings;
 mod participants;
 mod refusals;
 mod schema;
+mod throttles;
 mod users;
