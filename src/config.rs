@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -55,6 +56,7 @@ pub struct Settings {
     pub database_pool_size: usize,
     /// Worker threads for the HTTP server; `None` means one per core.
     pub workers: Option<usize>,
+    pub auth: AuthPolicy,
 }
 
 impl fmt::Debug for Settings {
@@ -182,6 +184,7 @@ impl Settings {
                 None => None,
                 raw => Some(parse_number(raw, "TANDEM_WORKERS", 1)?),
             },
+            auth: AuthPolicy::from_lookup(&get)?,
         })
     }
 
@@ -200,6 +203,52 @@ impl Settings {
         })?;
         self.jwt_secret = Some(secret.into_bytes());
         Ok(())
+    }
+}
+
+/// Guessing limits and session lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthPolicy {
+    /// Failed sign-ins and client-credential attempts one address may make per window, over
+    /// all emails and clients together.
+    pub address_limit: u32,
+    pub address_window: Duration,
+    /// A refresh-token family ends this long after its sign-in, however often it is used.
+    pub refresh_lifetime: Duration,
+    /// A refresh-token family ends when its current token has gone unused this long.
+    pub refresh_idle: Duration,
+}
+
+impl AuthPolicy {
+    const HOUR: u64 = 3600;
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // Each value is bounded so that it converts to any duration type without overflow.
+        let number = |name: &'static str, default: usize, max: usize| {
+            let value = parse_number(get(name), name, default)?;
+            if value > max {
+                return Err(invalid(name, format!("must be at most {max}")));
+            }
+            Ok(value as u64)
+        };
+        let hours = |count: u64| Duration::from_secs(count * Self::HOUR);
+        let policy = Self {
+            address_limit: number("TANDEM_SIGNIN_ADDRESS_LIMIT", 30, 1_000_000)? as u32,
+            address_window: Duration::from_secs(number(
+                "TANDEM_SIGNIN_ADDRESS_WINDOW_SECONDS",
+                900,
+                86_400,
+            )?),
+            refresh_lifetime: hours(24 * number("TANDEM_REFRESH_LIFETIME_DAYS", 30, 3650)?),
+            refresh_idle: hours(number("TANDEM_REFRESH_IDLE_HOURS", 7 * 24, 24 * 3650)?),
+        };
+        if policy.refresh_idle > policy.refresh_lifetime {
+            return Err(invalid(
+                "TANDEM_REFRESH_IDLE_HOURS",
+                "must not be longer than TANDEM_REFRESH_LIFETIME_DAYS".into(),
+            ));
+        }
+        Ok(policy)
     }
 }
 
@@ -351,5 +400,20 @@ mod tests {
         );
         let err = settings(&[("TANDEM_MIGRATION_DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.variable, "TANDEM_MIGRATION_DATABASE_URL");
+    }
+
+    #[test]
+    fn sign_in_limits_and_session_lifetimes_have_defaults_and_bounds() {
+        let auth = settings(&[]).unwrap().auth;
+        assert_eq!(auth.address_limit, 30);
+        assert_eq!(auth.address_window, Duration::from_secs(900));
+        assert_eq!(auth.refresh_lifetime, Duration::from_secs(30 * 86_400));
+        assert_eq!(auth.refresh_idle, Duration::from_secs(7 * 86_400));
+        let err = settings(&[("TANDEM_REFRESH_IDLE_HOURS", "800")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_REFRESH_IDLE_HOURS");
+        let err = settings(&[("TANDEM_REFRESH_LIFETIME_DAYS", "99999999")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_REFRESH_LIFETIME_DAYS");
+        let err = settings(&[("TANDEM_SIGNIN_ADDRESS_LIMIT", "0")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_SIGNIN_ADDRESS_LIMIT");
     }
 }

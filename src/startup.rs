@@ -58,6 +58,7 @@ impl Application {
             tokens: TokenKeys::new(secret, &settings.jwt_issuer, &settings.jwt_audience),
             hasher,
             environment: settings.environment,
+            auth: settings.auth,
         });
         let fingerprint_key = web::Data::new(FingerprintKey::derive(secret));
         let listener =

@@ -2,7 +2,7 @@
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
-use crate::config::Environment;
+use crate::config::{AuthPolicy, Environment};
 use crate::db::Pool;
 
 pub struct AppState {
@@ -10,4 +10,5 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hasher: PasswordHasher,
     pub environment: Environment,
+    pub auth: AuthPolicy,
 }

@@ -105,7 +105,9 @@ impl TokenKeys {
         jsonwebtoken::encode(&header, &claims, &self.encoding)
     }
 
-    /// Verifies signature, algorithm, `typ`, issuer, audience, `exp` and `nbf`.
+    /// Verifies signature, algorithm, `typ`, issuer, audience, `exp` and `nbf`, and that the
+    /// token was not issued in the future nor for longer than access tokens live (a correctly
+    /// signed token cannot grant itself a longer life).
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         let typ_ok = header.typ.as_deref().is_some_and(|typ| {
@@ -114,8 +116,12 @@ impl TokenKeys {
         if !typ_ok || header.alg != Algorithm::HS256 {
             return None;
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        let leeway = LEEWAY_SECONDS as i64;
+        let issued_in_future = claims.iat > Utc::now().timestamp() + leeway;
+        let too_long = claims.exp.saturating_sub(claims.iat) > ACCESS_TOKEN_SECONDS + leeway;
+        (!issued_in_future && !too_long).then_some(claims)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod throttle;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -44,6 +45,16 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn actor(&self) -> Actor {
         Actor::user(self.scope, self.meta.clone())
+    }
+
+    /// Runs `step` on the request's connection ahead of its unit of work and outside any
+    /// transaction, so what it writes stays even when the unit of work is rolled back: a
+    /// throttle counting a guess before the guess is checked.
+    pub async fn before<T>(
+        &mut self,
+        step: impl AsyncFnOnce(&mut AsyncPgConnection, Scope) -> T,
+    ) -> T {
+        step(&mut self.conn, self.scope).await
     }
 
     /// Runs `work`, which changes nothing, as the request's audited unit of work (see

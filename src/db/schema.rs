@@ -1,6 +1,14 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    address_throttles (address) {
+        address -> Text,
+        window_started_at -> Timestamptz,
+        attempts -> Int4,
+    }
+}
+
+diesel::table! {
     audit_chain (chain_id, position) {
         chain_id -> Uuid,
         position -> Int8,
@@ -146,6 +154,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        family_started_at -> Timestamptz,
     }
 }
 
@@ -190,6 +199,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    address_throttles,
     audit_chain,
     audit_events,
     audit_seal_gaps,

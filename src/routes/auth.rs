@@ -3,7 +3,7 @@
 use actix_web::{post, web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -13,9 +13,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
-use crate::auth::jwt::ACCESS_TOKEN_SECONDS;
+use crate::auth::jwt::{TokenRole, ACCESS_TOKEN_SECONDS};
+use crate::auth::throttle::{Attempt, Key};
+use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
-use crate::db::models::{integration_clients, login_throttles, refresh_tokens, users};
+use crate::db::models::{integration_clients, refresh_tokens, users};
 use crate::error::{AppError, AppResult};
 use crate::extract::{FormOrJson, Json};
 use crate::limits;
@@ -24,9 +26,6 @@ use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavai
 use crate::routes::users::UserResponse;
 use crate::state::AppState;
 use crate::validation::Checks;
-
-/// Refresh tokens live this long unless rotated or revoked first.
-const REFRESH_TOKEN_DAYS: i64 = 30;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login)
@@ -84,9 +83,10 @@ fn invalid_refresh() -> AppError {
 
 /// Sign in with email and password.
 ///
-/// Roles: anyone. A wrong email and a wrong password get the same answer. Repeated failures
-/// for one email lock it for 30 seconds, then twice as long after each further failure (at
-/// most 15 minutes); a locked email gets 429 with `Retry-After`.
+/// Roles: anyone. A wrong email and a wrong password get the same answer. Failures for one
+/// email lock it after the fifth for 30 seconds, then twice as long after each further failure
+/// (at most 15 minutes); failures from one address are limited over all emails together. A
+/// locked email or address gets 429 with `Retry-After`, whatever the password.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -107,9 +107,7 @@ pub async fn login(
     checks.finish()?;
     let email = crate::validation::normalize_email(&body.email);
     let mut conn = state.pool.get().await?;
-    if let Some(until) = login_throttles::locked_until(&mut conn, &email).await? {
-        return Err(locked(until));
-    }
+    let attempt = Attempt::admit(&mut conn, &state.auth, Key::Email(&email), &meta).await?;
     let user = users::find_by_email(&mut conn, &email).await?;
     let hash = user
         .as_ref()
@@ -118,25 +116,17 @@ pub async fn login(
     let verified = state.hasher.verify(body.password, hash).await?;
     let actor = login_actor(user.as_ref(), meta);
     let Some(user) = user.filter(|_| verified) else {
-        login_throttles::record_failure(&mut conn, &email).await?;
         audit_login(&mut conn, &actor, Outcome::Denied).await?;
         return Err(unauthorized_login());
     };
-    login_throttles::clear(&mut conn, &email).await?;
     let tokens = conn
         .transaction(async move |conn| {
+            attempt.succeeded(conn).await?;
             audit_login(conn, &actor, Outcome::Success).await?;
-            issue_pair(conn, &state, user, Uuid::now_v7()).await
+            issue_pair(conn, &state, user, Family::new()).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(tokens))
-}
-
-fn locked(until: chrono::DateTime<Utc>) -> AppError {
-    AppError::TooManyRequests {
-        retry_after: (until - Utc::now()).num_seconds().max(1) as u64,
-        detail: "Too many failed sign-ins for this account; try again later.".into(),
-    }
 }
 
 fn login_actor(user: Option<&User>, meta: RequestMeta) -> Actor {
@@ -159,22 +149,42 @@ async fn audit_login(
     audit::record(conn, actor, &target, outcome).await
 }
 
-/// Issues an access token and a refresh token in `family`.
+/// A refresh-token family: the tokens descending from one sign-in.
+struct Family {
+    id: Uuid,
+    started_at: DateTime<Utc>,
+}
+
+impl Family {
+    /// The family of a sign-in happening now.
+    fn new() -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            started_at: Utc::now(),
+        }
+    }
+}
+
+/// Issues an access token and a refresh token in `family`. The refresh token expires when it
+/// has gone unused for the idle limit, or when the family's lifetime ends, whichever is first.
 async fn issue_pair(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     user: User,
-    family: Uuid,
+    family: Family,
 ) -> AppResult<TokenResponse> {
     let refresh_token = new_refresh_token();
-    refresh_tokens::insert(
-        conn,
-        user.id,
-        family,
-        &hash_token(&refresh_token),
-        Utc::now() + Duration::days(REFRESH_TOKEN_DAYS),
-    )
-    .await?;
+    let now = Utc::now();
+    let expires_at = (now + lifetime(state.auth.refresh_idle)?)
+        .min(family.started_at + lifetime(state.auth.refresh_lifetime)?);
+    let token = refresh_tokens::NewRefreshToken {
+        user_id: user.id,
+        family_id: family.id,
+        family_started_at: family.started_at,
+        token_hash: &hash_token(&refresh_token),
+        expires_at,
+    };
+    refresh_tokens::insert(conn, &token).await?;
     let access_token = state
         .tokens
         .issue(user.id, user.organization_id, user.role, user.token_version)
@@ -186,6 +196,11 @@ async fn issue_pair(
         refresh_token,
         user: UserResponse::from(user),
     })
+}
+
+/// A configured lifetime as a span of time (the configuration bounds it, so this holds).
+fn lifetime(span: std::time::Duration) -> AppResult<Duration> {
+    Duration::from_std(span).map_err(|error| AppError::Internal(format!("a lifetime: {error}")))
 }
 
 fn new_refresh_token() -> String {
@@ -207,7 +222,9 @@ enum Rotation {
 ///
 /// Roles: anyone holding a refresh token. Each refresh token works once; presenting one that
 /// was already used revokes its whole family, so a stolen token and every token issued after
-/// it stop working.
+/// it stop working, and the reuse is audited. A family ends 30 days after its sign-in however
+/// often it is refreshed, and earlier when its current token goes unused for 7 days (both
+/// configurable).
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
@@ -219,38 +236,63 @@ enum Rotation {
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
+    meta: RequestMeta,
     Json(body): Json<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
     body.check()?;
     let mut conn = state.pool.get().await?;
     let state = state.into_inner();
+    let hash = hash_token(&body.refresh_token);
     let rotation = conn
-        .transaction(async move |conn| {
-            let Some(token) =
-                refresh_tokens::lock_by_hash(conn, &hash_token(&body.refresh_token)).await?
-            else {
-                return Ok(Rotation::Refused);
-            };
-            if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
-                return Ok(Rotation::Refused);
-            }
-            if token.used_at.is_some() {
-                // Reuse: someone holds a copy. End the whole family.
-                refresh_tokens::revoke_family(conn, token.family_id).await?;
-                return Ok(Rotation::Refused);
-            }
-            let Some(user) = users::find(conn, token.user_id).await?.filter(|u| u.active) else {
-                return Ok(Rotation::Refused);
-            };
-            refresh_tokens::mark_used(conn, token.id).await?;
-            let pair = issue_pair(conn, &state, user, token.family_id).await?;
-            Ok::<_, AppError>(Rotation::Issued(Box::new(pair)))
-        })
+        .transaction(async move |conn| rotate(conn, &state, &hash, meta).await)
         .await?;
     match rotation {
         Rotation::Issued(pair) => Ok(HttpResponse::Ok().json(pair)),
         Rotation::Refused => Err(invalid_refresh()),
     }
+}
+
+/// Rotates the refresh token whose hash is `hash`, in the caller's transaction.
+async fn rotate(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    hash: &str,
+    meta: RequestMeta,
+) -> AppResult<Rotation> {
+    let Some(token) = refresh_tokens::lock_by_hash(conn, hash).await? else {
+        return Ok(Rotation::Refused);
+    };
+    if token.revoked_at.is_some() {
+        return Ok(Rotation::Refused);
+    }
+    if token.used_at.is_some() {
+        // Reuse: someone holds a copy. End the whole family, and say so in the audit log.
+        refresh_tokens::revoke_family(conn, token.family_id).await?;
+        let user = users::find(conn, token.user_id).await?;
+        let mut actor = login_actor(user.as_ref(), meta);
+        actor.id = Some(token.user_id);
+        let mut target = Target::new("refresh_reuse", "session");
+        target.resource_id = Some(token.family_id.to_string());
+        audit::record(conn, &actor, &target, Outcome::Denied).await?;
+        return Ok(Rotation::Refused);
+    }
+    let now = Utc::now();
+    let live = token.expires_at > now
+        && token.created_at + lifetime(state.auth.refresh_idle)? > now
+        && token.family_started_at + lifetime(state.auth.refresh_lifetime)? > now;
+    if !live {
+        return Ok(Rotation::Refused);
+    }
+    let Some(user) = users::find(conn, token.user_id).await?.filter(|u| u.active) else {
+        return Ok(Rotation::Refused);
+    };
+    refresh_tokens::mark_used(conn, token.id).await?;
+    let family = Family {
+        id: token.family_id,
+        started_at: token.family_started_at,
+    };
+    let pair = issue_pair(conn, state, user, family).await?;
+    Ok(Rotation::Issued(Box::new(pair)))
 }
 
 /// Sign out: revokes the refresh token's whole family.
@@ -328,18 +370,21 @@ fn same_digest(a: &str, b: &str) -> bool {
 /// Get an access token for an integration client (OAuth 2.0 client credentials).
 ///
 /// Roles: integration clients (by `client_id` and `client_secret`). The token carries the
-/// role `integration_client`; user endpoints answer it with 403.
+/// role `integration_client`; user endpoints answer it with 403. Every attempt is audited.
+/// Failures for one `client_id` lock it as failed sign-ins lock an email, and count towards
+/// the address's limit on sign-ins; a locked client or address gets 429 with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
     responses(
         (status = 200, description = "A token", body = ClientTokenResponse),
-        BadCredentials, Unavailable, JsonBody,
+        BadCredentials, Unavailable, JsonBody, TooManyRequests,
     )
 )]
 #[post("/auth/token")]
 pub async fn client_token(
     state: web::Data<AppState>,
+    meta: RequestMeta,
     FormOrJson(body): FormOrJson<ClientTokenRequest>,
 ) -> AppResult<HttpResponse> {
     let GrantType::ClientCredentials = body.grant_type;
@@ -349,17 +394,30 @@ pub async fn client_token(
     checks.optional_text("scope", body.scope.as_deref(), limits::OAUTH_SCOPE);
     checks.finish()?;
     let mut conn = state.pool.get().await?;
-    let client = integration_clients::find_by_client_id(&mut conn, &body.client_id)
-        .await?
+    let key = Key::Client(&body.client_id);
+    let attempt = Attempt::admit(&mut conn, &state.auth, key, &meta).await?;
+    let client = integration_clients::find_by_client_id(&mut conn, &body.client_id).await?;
+    let (actor, target) = client_audit(client.as_ref(), meta);
+    let Some(client) = client
         .filter(|client| client.active)
         .filter(|client| same_digest(&client.secret_hash, &hash_token(&body.client_secret)))
-        .ok_or_else(|| AppError::Unauthorized("The client credentials are invalid.".into()))?;
+    else {
+        audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
+        return Err(AppError::Unauthorized(
+            "The client credentials are invalid.".into(),
+        ));
+    };
+    conn.transaction(async move |conn| {
+        attempt.succeeded(conn).await?;
+        audit::record(conn, &actor, &target, Outcome::Success).await
+    })
+    .await?;
     let access_token = state
         .tokens
         .issue(
             client.id,
             client.organization_id,
-            crate::auth::jwt::TokenRole::IntegrationClient,
+            TokenRole::IntegrationClient,
             client.token_version,
         )
         .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
@@ -369,6 +427,26 @@ pub async fn client_token(
         expires_in: ACCESS_TOKEN_SECONDS,
         scope: client.scopes.join(" "),
     }))
+}
+
+/// Who asked for a client token and what for, as the audit log records it: the client when
+/// `client_id` names one, else an anonymous caller.
+fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor, Target) {
+    let mut target = Target::new("client_credentials", "session");
+    let actor = match client {
+        Some(client) => {
+            target.resource_id = Some(client.id.to_string());
+            Actor::client(client.id, client.organization_id, meta)
+        }
+        None => Actor {
+            id: None,
+            role: None,
+            client_id: None,
+            organization_id: None,
+            meta,
+        },
+    };
+    (actor, target)
 }
 
 /// The stored form of a client secret.

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::Target;
+use crate::auth::throttle::Attempt;
 use crate::auth::AuthUser;
 use crate::db::models::refresh_tokens;
 use crate::db::models::users::{self, UserChanges};
@@ -57,8 +58,9 @@ pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
 /// Change the caller's password.
 ///
 /// Roles: admin, supervisor, coach, participant. Ends every session of the account, this one
-/// included: sign in again with the new password. A wrong `current_password` is a 422 and is
-/// audited as denied.
+/// included: sign in again with the new password. A wrong `current_password` is a 422; after
+/// five the account's password changes are locked as failed sign-ins lock an email (429 with
+/// `Retry-After`). Every attempt is audited.
 #[utoipa::path(
     tag = "me",
     request_body = ChangePasswordRequest,
@@ -71,15 +73,20 @@ pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    user: AuthUser,
+    mut user: AuthUser,
     Json(body): Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
     checks.credential("current_password", &body.current_password);
     checks.password("new_password", &body.new_password);
     checks.finish()?;
+    // Counted before the unit of work, so a wrong guess stays counted when it is rolled back.
+    let attempt = user
+        .before(async |conn, scope| Attempt::admit_user(conn, scope.user_id).await)
+        .await;
     let target = Target::new("change_password", "user").id(user.scope.user_id);
     user.write(target, async |conn, scope, _| {
+        let attempt = attempt?;
         let me = users::lock_in_org(conn, scope.organization_id, scope.user_id).await?;
         let current = body.current_password.clone();
         let verified = state.hasher.verify(current, Some(me.password_hash)).await?;
@@ -94,7 +101,7 @@ pub async fn change_password(
         };
         users::update(conn, scope.user_id, &changes).await?;
         refresh_tokens::revoke_all_for_user(conn, scope.user_id).await?;
-        Ok(())
+        attempt.succeeded(conn).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,6 +1,8 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{error_fields, json, ok_json, problem, RawToken, TestApp, PASSWORD};
+use crate::helpers::{
+    error_fields, json, ok_json, problem, test_settings_with, RawToken, TestApp, PASSWORD,
+};
 
 #[tokio::test]
 async fn login_with_good_credentials_returns_a_token_pair_and_the_user() {
@@ -308,4 +310,77 @@ async fn a_deactivated_client_is_refused_on_its_next_request() {
     .await
     .unwrap();
     problem(app.get("/me", &token).await, 401).await;
+}
+
+/// Moves the timestamps of `user`'s refresh tokens: when their family began and when each was
+/// issued, `started` and `issued` ago.
+async fn age_sessions(
+    app: &TestApp,
+    user: uuid::Uuid,
+    started: chrono::Duration,
+    issued: chrono::Duration,
+) {
+    app.sql(&format!(
+        "UPDATE refresh_tokens SET family_started_at = now() - interval '{} seconds', \
+         created_at = now() - interval '{} seconds' WHERE user_id = '{user}'",
+        started.num_seconds(),
+        issued.num_seconds()
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_session_older_than_its_lifetime_cannot_be_refreshed_however_often_it_is_used() {
+    let app = TestApp::spawn().await;
+    let lifetime =
+        chrono::Duration::from_std(test_settings_with(&[]).auth.refresh_lifetime).unwrap();
+    let hour = chrono::Duration::hours(1);
+    let (_, token) = signed_in_coach(&app).await;
+    // Just inside the lifetime, and used an hour ago: still good.
+    age_sessions(&app, app.org.coach.id, lifetime - hour, hour).await;
+    let rotated = ok_json(refresh(&app, &token).await).await;
+    let token = rotated["refresh_token"].as_str().unwrap();
+    // Past the lifetime, though the last refresh was recent.
+    age_sessions(&app, app.org.coach.id, lifetime + hour, hour).await;
+    problem(refresh(&app, token).await, 401).await;
+}
+
+#[tokio::test]
+async fn a_session_left_idle_too_long_cannot_be_refreshed() {
+    let app = TestApp::spawn().await;
+    let idle = chrono::Duration::from_std(test_settings_with(&[]).auth.refresh_idle).unwrap();
+    let hour = chrono::Duration::hours(1);
+    let (_, token) = signed_in_coach(&app).await;
+    age_sessions(&app, app.org.coach.id, idle - hour, idle - hour).await;
+    let rotated = ok_json(refresh(&app, &token).await).await;
+    let token = rotated["refresh_token"].as_str().unwrap();
+    age_sessions(&app, app.org.coach.id, idle + hour, idle + hour).await;
+    problem(refresh(&app, token).await, 401).await;
+}
+
+#[tokio::test]
+async fn reusing_a_refresh_token_is_audited() {
+    let app = TestApp::spawn().await;
+    let (_, first) = signed_in_coach(&app).await;
+    ok_json(refresh(&app, &first).await).await;
+    problem(refresh(&app, &first).await, 401).await;
+
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use tandem::db::schema::audit_events::dsl::*;
+    let rows: Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>, String)> = audit_events
+        .filter(action.eq("refresh_reuse"))
+        .select((actor_id, organization_id, outcome))
+        .load(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![(
+            Some(app.org.coach.id),
+            Some(app.org.id),
+            "denied".to_owned()
+        )]
+    );
 }

@@ -192,3 +192,24 @@ async fn a_token_claiming_a_role_the_user_does_not_have_is_refused() {
     assert_refused(&app, &signed(&with(base.clone(), "role", json!("admin")))).await;
     assert_refused(&app, &signed(&with(base, "ver", json!(7)))).await;
 }
+
+#[tokio::test]
+async fn a_token_living_longer_than_the_configured_lifetime_is_refused() {
+    let app = TestApp::spawn().await;
+    let base = claims_for(&app.org.coach);
+    let issued = now() - 5;
+    // Exactly the lifetime is accepted, so the refusals below are about the lifetime alone.
+    let full = with(base.clone(), "exp", json!(issued + 15 * 60));
+    let full = with(with(full, "iat", json!(issued)), "nbf", json!(issued));
+    let response = app.get("/me", &RawToken::new(signed(&full))).await;
+    assert_eq!(response.status(), 200);
+
+    let long = with(base.clone(), "exp", json!(issued + 24 * 3600));
+    assert_refused(&app, &signed(&with(long, "iat", json!(issued)))).await;
+    // An `iat` in the future cannot stretch the window either.
+    let later = now() + 24 * 3600;
+    let future = with(base.clone(), "iat", json!(later));
+    assert_refused(&app, &signed(&with(future, "exp", json!(later + 600)))).await;
+    // Nor can leaving `iat` out.
+    assert_refused(&app, &signed(&without(base, "iat"))).await;
+}

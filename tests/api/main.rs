@@ -19,5 +19,6 @@ mod pairings;
 mod participants;
 mod refusals;
 mod schema;
+mod throttles;
 mod users;
 mod validation_errors;

@@ -16,23 +16,27 @@ pub struct RefreshToken {
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the family's sign-in happened; the family's lifetime runs from here.
+    pub family_started_at: DateTime<Utc>,
+}
+
+/// A refresh token to store (its id and `created_at` are given here and by the database).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshToken<'a> {
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub family_started_at: DateTime<Utc>,
+    pub token_hash: &'a str,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    family_id: Uuid,
-    token_hash: &str,
-    expires_at: DateTime<Utc>,
+    token: &NewRefreshToken<'_>,
 ) -> QueryResult<RefreshToken> {
     diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::id.eq(Uuid::now_v7()),
-            refresh_tokens::user_id.eq(user_id),
-            refresh_tokens::family_id.eq(family_id),
-            refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::expires_at.eq(expires_at),
-        ))
+        .values((refresh_tokens::id.eq(Uuid::now_v7()), token))
         .returning(RefreshToken::as_returning())
         .get_result(conn)
         .await
