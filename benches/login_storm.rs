@@ -55,6 +55,10 @@ async fn run(admin_url: &str) {
             "TANDEM_JWT_SECRET",
             "storm-secret-storm-secret-storm-secret-00",
         ),
+        (
+            "TANDEM_AUDIT_KEY",
+            "storm-audit-key-storm-audit-key-storm-00",
+        ),
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let app = Application::build(&settings, &url).await.unwrap();

@@ -72,6 +72,7 @@ async fn run(admin_url: &str) {
     let vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", SECRET),
+        ("TANDEM_AUDIT_KEY", SECRET),
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let app = Application::build(&settings, &url).await.unwrap();

@@ -27,6 +27,7 @@ diesel::table! {
         outcome -> Text,
         request_id -> Text,
         ip -> Nullable<Text>,
+        participant_ids -> Array<Uuid>,
     }
 }
 

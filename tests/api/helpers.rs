@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const AUDIT_KEY: &str = "test-audit-key-test-audit-key-0123456789";
 pub const ISSUER: &str = "tandem";
 pub const AUDIENCE: &str = "tandem-api";
 
@@ -514,6 +515,7 @@ pub fn test_settings() -> Settings {
     let vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", JWT_SECRET),
+        ("TANDEM_AUDIT_KEY", AUDIT_KEY),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
     ]);
