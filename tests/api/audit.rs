@@ -497,6 +497,82 @@ async fn verify_refuses_a_garbled_earlier_head_and_knows_the_empty_chain() {
     assert_eq!(report["ok"], true);
 }
 
+/// The ids in an audit event's `participant_ids`.
+fn named(event: &Value) -> Vec<String> {
+    event["participant_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no participant_ids: {event}"))
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The audit events that name `participant`, as an admin finds them.
+async fn naming(app: &TestApp, participant: Uuid, rest: &str) -> Vec<Value> {
+    events(app, &format!("participant_id={participant}&{rest}")).await
+}
+
+#[tokio::test]
+async fn a_participant_list_names_every_participant_it_returned() {
+    let app = TestApp::spawn().await;
+    let first = app.org.participant_id;
+    let second = app.participant_of(&app.org.coach).await.id;
+    let elsewhere = app.participant_of(&app.org.other_coach).await.id;
+    assert_eq!(app.get("/participants", &app.org.coach).await.status(), 200);
+
+    for participant in [first, second] {
+        let rows = naming(&app, participant, "action=list").await;
+        assert_eq!(rows.len(), 1, "{participant}: {rows:?}");
+        assert_eq!(rows[0]["actor_id"], app.org.coach.id.to_string());
+        assert_eq!(rows[0]["resource_type"], "participant");
+        let mut listed = named(&rows[0]);
+        listed.sort();
+        assert_eq!(listed, vec![first.to_string(), second.to_string()]);
+    }
+    assert!(naming(&app, elsewhere, "action=list").await.is_empty());
+
+    // Only the rows the page shows are named, not the one fetched to find the next page.
+    let page = json(app.get("/participants?limit=1", &app.org.coach).await).await;
+    assert!(page["next_cursor"].is_string());
+    let rows = naming(&app, second, "action=list").await;
+    assert_eq!(rows.len(), 1, "the one-row page showed only {first}");
+    assert_eq!(naming(&app, first, "action=list").await.len(), 2);
+}
+
+#[tokio::test]
+async fn caseloads_pairing_lists_and_reassignments_name_their_participants() {
+    let app = TestApp::spawn().await;
+    let participant = app.org.participant_id;
+    let caseload = format!("/coaches/{}/caseload", app.org.coach.id);
+    assert_eq!(app.get(&caseload, &app.org.supervisor).await.status(), 200);
+    let rows = naming(&app, participant, "resource_type=caseload").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["action"], "read");
+    assert_eq!(named(&rows[0]), vec![participant.to_string()]);
+
+    assert_eq!(app.get("/pairings", &app.org.coach).await.status(), 200);
+    let rows = naming(&app, participant, "resource_type=pairing&action=list").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor_id"], app.org.coach.id.to_string());
+
+    let response = app
+        .post(
+            "/pairings/reassign",
+            Some(&app.org.supervisor),
+            &json!({
+                "from_coach_id": app.org.coach.id,
+                "to_coach_id": app.org.other_coach.id,
+                "reason": "the coach is on leave",
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let rows = naming(&app, participant, "action=reassign").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["outcome"], "success");
+    assert_eq!(named(&rows[0]), vec![participant.to_string()]);
+}
+
 #[tokio::test]
 async fn links_rebuilt_with_another_key_do_not_verify() {
     let app = TestApp::spawn().await;
