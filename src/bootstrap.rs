@@ -1,6 +1,6 @@
 //! Creating organizations and their first admin, from the command line or on an empty database.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use uuid::Uuid;
@@ -67,7 +67,23 @@ pub async fn create_organization(
 
 /// On an empty database, creates the first organization and admin. In development without
 /// bootstrap variables the admin is `admin@tandem.local` with a random password, printed once.
+/// Instances starting together on one database take turns, so only the first creates them.
 pub async fn ensure_first_admin(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+) -> Result<(), String> {
+    let result = conn
+        .transaction(async |conn| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7405232817263612)")
+                .execute(conn)
+                .await?;
+            Ok::<_, diesel::result::Error>(first_admin_unless_any(conn, settings).await)
+        })
+        .await;
+    result.map_err(|error| format!("database error: {error}"))?
+}
+
+async fn first_admin_unless_any(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
 ) -> Result<(), String> {

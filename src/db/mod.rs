@@ -67,7 +67,9 @@ fn establish_with_timeout(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<A
 }
 
 /// Applies pending migrations, returning the versions applied. Blocking: call it from a
-/// plain thread or `spawn_blocking`, never from an async worker.
+/// plain thread or `spawn_blocking`, never from an async worker. Instances starting together
+/// take turns (a session advisory lock, released with the connection), so one applies them
+/// and the others find nothing pending.
 pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     let url = database_url.to_owned();
     // The sync wrapper drives its own runtime, which must not be nested in the caller's.
@@ -75,6 +77,11 @@ pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
         use diesel::Connection;
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
             .map_err(|error| format!("cannot connect to the database: {error}"))?;
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "SELECT pg_advisory_lock(7405232817263613)",
+        )
+        .map_err(|error| format!("cannot lock the migrations: {error}"))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|error| format!("migration failed: {error}"))?;

@@ -511,6 +511,55 @@ impl Drop for TestApp {
     }
 }
 
+/// A fresh migrated database of its own, with no server and no rows, dropped with the value:
+/// for tests that run `tandem` processes against it.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        Self::make(&format!("TEMPLATE {}", server().template)).await
+    }
+
+    /// A database with no tables at all: migrations have not run.
+    pub async fn unmigrated() -> Self {
+        Self::make("").await
+    }
+
+    async fn make(options: &str) -> Self {
+        let server = server();
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        execute(
+            &server.admin_url,
+            &format!("CREATE DATABASE {name} {options}"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            url: with_database(&server.admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = server().admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                let _ = runtime.block_on(execute(&admin_url, &sql));
+            }
+        })
+        .join();
+    }
+}
+
 pub fn test_settings() -> Settings {
     let vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
