@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
 use crate::db::schema::{audit_chain, audit_events, audit_seal_gaps};
-use diesel::sql_types::Bool;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
