@@ -250,5 +250,8 @@ async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
         .iter()
         .filter(|stderr| !stderr.contains("0 migration(s) applied"))
         .count();
-    assert_eq!(fresh, 1, "one applied the migrations, the other found none: {applied:?}");
+    assert_eq!(
+        fresh, 1,
+        "one applied the migrations, the other found none: {applied:?}"
+    );
 }
