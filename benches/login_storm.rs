@@ -58,6 +58,10 @@ async fn run(admin_url: &str) {
         // Every storm sign-in fails and comes from one address: lift the address limit, or
         // most would be answered 429 without a password being checked.
         ("TANDEM_SIGNIN_ADDRESS_LIMIT", "1000000"),
+        (
+            "TANDEM_AUDIT_KEY",
+            "storm-audit-key-storm-audit-key-storm-00",
+        ),
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let app = Application::build(&settings, &url).await.unwrap();

@@ -352,6 +352,7 @@ impl Server {
             .env("TANDEM_ENV", "production")
             .env("TANDEM_BIND", format!("127.0.0.1:{port}"))
             .env("TANDEM_JWT_SECRET", SECRET)
+            .env("TANDEM_AUDIT_KEY", SECRET)
             .env("TANDEM_JWT_ISSUER", ISSUER)
             .env("TANDEM_JWT_AUDIENCE", AUDIENCE)
             .env("TANDEM_DB_POOL_SIZE", POOL_SIZE.to_string())

@@ -2,6 +2,9 @@
 //! organization of 50,000, over a real server and a real PostgreSQL (a private cluster, or
 //! `BENCH_DATABASE_URL`, whose server must allow CREATE DATABASE).
 //!
+//! Each list read writes one audit row naming every participant it returned; the last figure
+//! is an admin's `GET /api/v1/audit-events?participant_id=` over the rows those reads left.
+//!
 //! Run with `cargo bench --bench participants_list`. Prints figures; asserts nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,6 +75,7 @@ async fn run(admin_url: &str) {
     let vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", SECRET),
+        ("TANDEM_AUDIT_KEY", SECRET),
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let app = Application::build(&settings, &url).await.unwrap();
@@ -139,6 +143,16 @@ async fn run(admin_url: &str) {
         ),
     )
     .await;
+
+    let (participant, auditor) =
+        seed_auditor(&settings_url(admin_url, &name), organization, coach).await;
+    let auditor_token = tokens.issue(auditor, organization, Role::Admin, 0).unwrap();
+    let lookup = format!("{base}/api/v1/audit-events?participant_id={participant}&limit=50");
+    let latencies = measure(&client, &lookup, &auditor_token).await;
+    report(
+        "GET /audit-events?participant_id= as an admin (2,101 list reads name the participant)",
+        &latencies,
+    );
 
     admin
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
@@ -257,4 +271,29 @@ async fn seed_supervisor(url: &str, organization: Uuid) -> Uuid {
     .await
     .unwrap();
     id
+}
+
+/// An admin of the organization, and one of `coach`'s participants.
+async fn seed_auditor(url: &str, organization: Uuid, coach: Uuid) -> (Uuid, Uuid) {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    use diesel_async::RunQueryDsl;
+    let id = Uuid::now_v7();
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO users (id, organization_id, email, display_name, role, password_hash)
+         VALUES ('{id}', '{organization}', 'admin@bench.example', 'Admin', 'admin', 'x')"
+    ))
+    .await
+    .unwrap();
+    let participant: Id = diesel::sql_query(format!(
+        "SELECT participant_id AS id FROM pairings WHERE coach_id = '{coach}' LIMIT 1"
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    (participant.id, id)
 }

@@ -67,25 +67,26 @@ pub async fn create_organization(
 
 /// On an empty database, creates the first organization and admin. In development without
 /// bootstrap variables the admin is `admin@tandem.local` with a random password, printed once.
+/// Instances starting together on one database take turns, so only the first creates them.
 pub async fn ensure_first_admin(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
 ) -> Result<(), String> {
-    // Instances starting together on one empty database: one creates, the others then see it.
-    let lock = |sql: &'static str| diesel::sql_query(sql);
-    lock("SELECT pg_advisory_lock(7378713433213665282)")
-        .execute(conn)
-        .await
-        .map_err(|error| format!("database error: {error}"))?;
-    let created = create_if_empty(conn, settings).await;
-    lock("SELECT pg_advisory_unlock(7378713433213665282)")
-        .execute(conn)
-        .await
-        .map_err(|error| format!("database error: {error}"))?;
-    created
+    let result = conn
+        .transaction(async |conn| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7405232817263612)")
+                .execute(conn)
+                .await?;
+            Ok::<_, diesel::result::Error>(first_admin_unless_any(conn, settings).await)
+        })
+        .await;
+    result.map_err(|error| format!("database error: {error}"))?
 }
 
-async fn create_if_empty(conn: &mut AsyncPgConnection, settings: &Settings) -> Result<(), String> {
+async fn first_admin_unless_any(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+) -> Result<(), String> {
     let existing = organizations::count(conn)
         .await
         .map_err(|error| format!("database error: {error}"))?;

@@ -137,6 +137,14 @@ pub struct ReassignResponse {
     pub skipped: Vec<SkippedParticipant>,
 }
 
+impl ReassignResponse {
+    /// Every participant the response names, moved or skipped.
+    pub fn participant_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        let moved = self.moved.iter().map(|m| m.participant_id);
+        moved.chain(self.skipped.iter().map(|s| s.participant_id))
+    }
+}
+
 /// A caseload move: from whom, to whom, whom (everyone when `None`) and why.
 pub struct Reassignment<'a> {
     pub from_coach_id: Uuid,

@@ -57,6 +57,11 @@ pub struct Settings {
     /// Worker threads for the HTTP server; `None` means one per core.
     pub workers: Option<usize>,
     pub auth: AuthPolicy,
+    /// The key of the audit chain's links; `None` in development until
+    /// [`Settings::resolve_audit_key`] has generated or loaded one.
+    pub audit_key: Option<Vec<u8>>,
+    /// How often each organization's audit chain head is logged.
+    pub audit_head_log_interval: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -163,6 +168,7 @@ impl Settings {
                 "must be set together with its partner bootstrap variable".into(),
             ));
         }
+        let (audit_key, audit_head_log_interval) = audit_settings(&get, environment)?;
         Ok(Self {
             database_url,
             migration_database_url,
@@ -185,6 +191,8 @@ impl Settings {
                 raw => Some(parse_number(raw, "TANDEM_WORKERS", 1)?),
             },
             auth: AuthPolicy::from_lookup(&get)?,
+            audit_key,
+            audit_head_log_interval,
         })
     }
 
@@ -204,6 +212,43 @@ impl Settings {
         self.jwt_secret = Some(secret.into_bytes());
         Ok(())
     }
+}
+
+pub const MIN_AUDIT_KEY_BYTES: usize = 32;
+
+/// `TANDEM_AUDIT_KEY` (the HMAC key of the audit chain's links: required in production, in
+/// development generated and kept in the data dir) and `TANDEM_AUDIT_HEAD_LOG_SECONDS`.
+fn audit_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<(Option<Vec<u8>>, Duration), ConfigError> {
+    let key = match get("TANDEM_AUDIT_KEY") {
+        Some(key) if key.len() < MIN_AUDIT_KEY_BYTES => {
+            return Err(invalid(
+                "TANDEM_AUDIT_KEY",
+                format!("must be at least {MIN_AUDIT_KEY_BYTES} bytes"),
+            ))
+        }
+        Some(key) => {
+            if environment == Environment::Production {
+                check_production_secret("TANDEM_AUDIT_KEY", key.as_bytes())?;
+            }
+            Some(key.into_bytes())
+        }
+        None if environment == Environment::Production => {
+            return Err(invalid(
+                "TANDEM_AUDIT_KEY",
+                "is required when TANDEM_ENV=production".into(),
+            ))
+        }
+        None => None,
+    };
+    let seconds = parse_number(
+        get("TANDEM_AUDIT_HEAD_LOG_SECONDS"),
+        "TANDEM_AUDIT_HEAD_LOG_SECONDS",
+        3600,
+    )?;
+    Ok((key, Duration::from_secs(seconds as u64)))
 }
 
 /// Guessing limits and session lifetimes.
@@ -285,6 +330,25 @@ fn parse_number(
                 format!("`{raw}` is not a positive whole number"),
             )),
         },
+    }
+}
+
+impl Settings {
+    /// In development without `TANDEM_AUDIT_KEY`, loads the key kept in the data dir,
+    /// generating it the first time so the chain still verifies after a restart.
+    pub fn resolve_audit_key(&mut self) -> Result<(), ConfigError> {
+        if self.audit_key.is_some() {
+            return Ok(());
+        }
+        let path = self.data_dir.join("audit-key");
+        let key = load_or_create_secret(&path).map_err(|error| {
+            invalid(
+                "TANDEM_DATA_DIR",
+                format!("cannot keep the audit key at {}: {error}", path.display()),
+            )
+        })?;
+        self.audit_key = Some(key.into_bytes());
+        Ok(())
     }
 }
 
@@ -415,5 +479,26 @@ mod tests {
         assert_eq!(err.variable, "TANDEM_REFRESH_LIFETIME_DAYS");
         let err = settings(&[("TANDEM_SIGNIN_ADDRESS_LIMIT", "0")]).unwrap_err();
         assert_eq!(err.variable, "TANDEM_SIGNIN_ADDRESS_LIMIT");
+    }
+
+    #[test]
+    fn the_audit_key_is_required_in_production_and_long_enough() {
+        let err = settings(&[
+            ("TANDEM_ENV", "production"),
+            ("DATABASE_URL", "postgres://x@localhost/tandem"),
+            (
+                "TANDEM_JWT_SECRET",
+                "a-jwt-secret-of-at-least-32-bytes-long",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        let err = settings(&[("TANDEM_AUDIT_KEY", "short")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
+        let err = settings(&[("TANDEM_AUDIT_HEAD_LOG_SECONDS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_HEAD_LOG_SECONDS");
+        let s = settings(&[]).unwrap();
+        assert!(s.audit_key.is_none());
+        assert_eq!(s.audit_head_log_interval, Duration::from_secs(3600));
     }
 }

@@ -148,6 +148,9 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
             settings
                 .resolve_jwt_secret()
                 .map_err(|error| format!("invalid configuration: {error}"))?;
+            settings
+                .resolve_audit_key()
+                .map_err(|error| format!("invalid configuration: {error}"))?;
             local_db::check_serving_role(database, &settings).await?;
             let mut conn = connect(&database.url).await?;
             bootstrap::ensure_first_admin(&mut conn, &settings).await?;

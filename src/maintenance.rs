@@ -1,17 +1,17 @@
-//! Background upkeep: sealing audit events into their chains, and forgetting idempotency keys
-//! and sign-in throttles once they have served their time.
+//! Background upkeep: sealing audit events into their chains, logging the chains' heads, and
+//! forgetting idempotency keys and sign-in throttles once they have served their time.
 
 use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::audit::{self, SEAL_BATCH};
+use crate::audit::{self, ChainKey, SEAL_BATCH};
 use crate::db::models::{idempotency_keys, login_throttles};
 use crate::db::Pool;
 
 /// Runs the sealer, and prunes expired idempotency keys and stale sign-in throttles, until
 /// the process ends.
-pub fn spawn_background_work(pool: Pool, interval: Duration) {
+pub fn spawn_background_work(pool: Pool, interval: Duration, audit_key: ChainKey) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -23,7 +23,7 @@ pub fn spawn_background_work(pool: Pool, interval: Duration) {
                 continue;
             };
             loop {
-                match audit::seal_pending(&mut conn).await {
+                match audit::seal_pending(&mut conn, &audit_key).await {
                     Ok(n) if n as i64 == SEAL_BATCH => continue,
                     Ok(_) => break,
                     Err(error) => {
@@ -41,6 +41,24 @@ pub fn spawn_background_work(pool: Pool, interval: Duration) {
                 if let Err(error) = login_throttles::delete_stale(&mut conn, day_ago).await {
                     log::warn!("pruning login throttles: {error}");
                 }
+            }
+        }
+    });
+}
+
+/// Logs the head of every audit chain now and then every `interval` (see [`audit::log_heads`]).
+pub fn spawn_head_logging(pool: Pool, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let result = match pool.get().await {
+                Ok(mut conn) => audit::log_heads(&mut conn).await.map_err(|e| e.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(error) = result {
+                log::warn!("logging audit chain heads: {error}");
             }
         }
     });

@@ -62,6 +62,12 @@ impl PageRequest {
         self.limit + 1
     }
 
+    /// The rows of `rows` (fetched with [`Self::fetch_limit`]) that the page shows, e.g. to
+    /// name them in the audit row.
+    pub fn shown<'a, T>(&self, rows: &'a [T]) -> &'a [T] {
+        &rows[..rows.len().min(self.limit as usize)]
+    }
+
     /// Cuts the fetched rows to the page and computes the next cursor from the last row kept.
     pub fn finish<T, R>(
         &self,

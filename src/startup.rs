@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::audit::ChainKey;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
@@ -32,6 +33,8 @@ pub enum StartupError {
     Hashing(String),
     #[error("TANDEM_JWT_SECRET is not set")]
     MissingSecret,
+    #[error("TANDEM_AUDIT_KEY is not set")]
+    MissingAuditKey,
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -51,6 +54,11 @@ impl Application {
             .jwt_secret
             .as_deref()
             .ok_or(StartupError::MissingSecret)?;
+        let audit_key = settings
+            .audit_key
+            .as_deref()
+            .map(ChainKey::new)
+            .ok_or(StartupError::MissingAuditKey)?;
         let hasher =
             PasswordHasher::new().map_err(|error| StartupError::Hashing(error.to_string()))?;
         let state = web::Data::new(AppState {
@@ -67,7 +75,9 @@ impl Application {
         let document = openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let spec = web::Data::new(health::OpenApiJson(openapi::document_json()));
-        maintenance::spawn_background_work(pool, Duration::from_secs(1));
+        maintenance::spawn_background_work(pool.clone(), Duration::from_secs(1), audit_key.clone());
+        maintenance::spawn_head_logging(pool, settings.audit_head_log_interval);
+        let audit_key = web::Data::new(audit_key);
         let docs = settings.docs;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -75,6 +85,7 @@ impl Application {
                 .wrap(from_fn(request_log::log_request))
                 .app_data(state.clone())
                 .app_data(fingerprint_key.clone())
+                .app_data(audit_key.clone())
                 .app_data(routes.clone())
                 .app_data(spec.clone())
                 .app_data(web::PathConfig::default().error_handler(path_error))

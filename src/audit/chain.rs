@@ -1,23 +1,50 @@
-//! The hash chains: a background sealer links unsealed events into one chain per organization,
-//! and verification walks a chain recomputing every link.
+//! The hash chains: a background sealer links unsealed events into one chain per organization.
+//! Each link is an HMAC-SHA256 keyed with the audit key, which is configuration and never in
+//! the database, so whoever can write the tables still cannot forge or rebuild a link.
 
 use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::db::models::audit_events::{self, AuditEvent, ChainLink, SealGap};
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The `prev_hash` of a chain's first link, and the hash of an empty chain's head.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 pub const SEAL_BATCH: i64 = 1000;
 
-/// The link hash of `event` after `prev_hash`.
-pub fn link_hash(prev_hash: &str, event: &AuditEvent) -> String {
+/// The key of the chains' links (`TANDEM_AUDIT_KEY`). Every instance must use the same key.
+#[derive(Clone)]
+pub struct ChainKey(Arc<[u8]>);
+
+impl ChainKey {
+    pub fn new(key: &[u8]) -> Self {
+        Self(key.into())
+    }
+}
+
+impl fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChainKey(<redacted>)")
+    }
+}
+
+/// The link hash of `event` at `position` of chain `chain_id`, after `prev_hash`.
+pub fn link_hash(
+    key: &ChainKey,
+    chain_id: Uuid,
+    position: i64,
+    prev_hash: &str,
+    event: &AuditEvent,
+) -> String {
     let canonical = serde_json::json!([
+        chain_id,
+        position,
         event.id,
         event.at.timestamp_micros(),
         event.actor_id,
@@ -28,19 +55,22 @@ pub fn link_hash(prev_hash: &str, event: &AuditEvent) -> String {
         event.resource_type,
         event.resource_id,
         event.participant_id,
+        event.participant_ids,
         event.outcome,
         event.request_id,
         event.ip,
     ]);
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical.to_string().as_bytes());
-    hex::encode(hasher.finalize())
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(prev_hash.as_bytes());
+    mac.update(b"\n");
+    mac.update(canonical.to_string().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The chain an event belongs to: its organization's, or the nil chain.
-fn chain_of(event: &AuditEvent) -> Uuid {
+pub fn chain_of(event: &AuditEvent) -> Uuid {
     event.organization_id.unwrap_or(Uuid::nil())
 }
 
@@ -52,7 +82,10 @@ fn chain_of(event: &AuditEvent) -> Uuid {
 /// committed, or never will. Gaps are watched until no transaction that could fill them is
 /// still open, so an event that commits late is sealed late, never skipped, and with nothing
 /// pending a tick reads one index entry and an empty table, however long the chains are.
-pub async fn seal_pending(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+pub async fn seal_pending(
+    conn: &mut AsyncPgConnection,
+    key: &ChainKey,
+) -> diesel::QueryResult<usize> {
     conn.transaction(async |conn| {
         if !audit_events::try_lock_sealer(conn).await? {
             return Ok(0);
@@ -73,7 +106,7 @@ pub async fn seal_pending(conn: &mut AsyncPgConnection) -> diesel::QueryResult<u
         let fresh = audit_events::after(conn, head, SEAL_BATCH - late).await?;
         let gaps = gaps_above(head, &fresh);
         pending.extend(fresh);
-        let sealed = append_to_chains(conn, &pending).await?;
+        let sealed = append_to_chains(conn, key, &pending).await?;
         if !gaps.is_empty() {
             audit_events::record_gaps(conn, &gaps).await?;
         }
@@ -86,6 +119,24 @@ pub async fn seal_pending(conn: &mut AsyncPgConnection) -> diesel::QueryResult<u
         Ok(sealed)
     })
     .await
+}
+
+/// Logs the head of every chain at info, one line each, so an external log store keeps
+/// anchors to verify against later (`GET /audit-events/verify?position=&hash=`):
+///
+/// `audit chain head: chain=<organization id> position=<n> hash=<64 hex digits>`
+///
+/// (chain `00000000-…` holds events outside any organization, such as unknown sign-ins).
+pub async fn log_heads(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    for head in audit_events::chain_heads(conn).await? {
+        log::info!(
+            "audit chain head: chain={} position={} hash={}",
+            head.chain_id,
+            head.position,
+            head.hash
+        );
+    }
+    Ok(())
 }
 
 /// The runs of seqs above `head` that `events` (ascending, all above `head`) skip.
@@ -107,6 +158,7 @@ fn gaps_above(head: i64, events: &[AuditEvent]) -> Vec<SealGap> {
 /// Links `events`, in order, after the last link of each one's chain.
 async fn append_to_chains(
     conn: &mut AsyncPgConnection,
+    key: &ChainKey,
     events: &[AuditEvent],
 ) -> diesel::QueryResult<usize> {
     let mut heads: HashMap<Uuid, (i64, String)> = HashMap::new();
@@ -124,7 +176,7 @@ async fn append_to_chains(
             continue;
         };
         *position += 1;
-        let hash = link_hash(prev_hash, event);
+        let hash = link_hash(key, chain_id, *position, prev_hash, event);
         links.push(ChainLink {
             chain_id,
             position: *position,
@@ -137,51 +189,6 @@ async fn append_to_chains(
         return Ok(0);
     }
     audit_events::append_links(conn, &links).await
-}
-
-/// Result of walking an organization's chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Verification {
-    /// True when every sealed event still matches its link.
-    pub ok: bool,
-    /// How many sealed events were checked.
-    pub checked: i64,
-    /// The first event whose contents or link do not match, if any.
-    pub first_broken_id: Option<Uuid>,
-    /// Events recorded but not yet sealed into the chain (they are sealed within seconds).
-    pub unsealed: i64,
-}
-
-/// Walks an organization's chain in order, recomputing every link.
-pub async fn verify(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-) -> diesel::QueryResult<Verification> {
-    let mut checked = 0;
-    let mut after = 0;
-    let mut prev_hash = GENESIS.to_owned();
-    let mut first_broken_id = None;
-    'walk: loop {
-        let page = audit_events::chain_page(conn, organization_id, after, 5000).await?;
-        if page.is_empty() {
-            break;
-        }
-        for (link, event) in page {
-            if link.prev_hash != prev_hash || link_hash(&prev_hash, &event) != link.hash {
-                first_broken_id = Some(event.id);
-                break 'walk;
-            }
-            checked += 1;
-            after = link.position;
-            prev_hash = link.hash;
-        }
-    }
-    Ok(Verification {
-        ok: first_broken_id.is_none(),
-        checked,
-        first_broken_id,
-        unsealed: audit_events::count_unsealed(conn, organization_id).await?,
-    })
 }
 
 #[cfg(test)]
@@ -201,6 +208,7 @@ mod tests {
             resource_type: "participant".into(),
             resource_id: None,
             participant_id: None,
+            participant_ids: Vec::new(),
             outcome: "success".into(),
             request_id: String::new(),
             ip: None,
@@ -212,6 +220,23 @@ mod tests {
             first_seq,
             last_seq,
         }
+    }
+
+    #[test]
+    fn a_link_depends_on_the_key_the_chain_and_the_position() {
+        let key = ChainKey::new(b"one key");
+        let (chain, genesis, event) = (Uuid::nil(), GENESIS, event(1));
+        let hash = link_hash(&key, chain, 1, genesis, &event);
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, link_hash(&key, chain, 1, genesis, &event));
+        let other_key = ChainKey::new(b"another key");
+        assert_ne!(hash, link_hash(&other_key, chain, 1, genesis, &event));
+        assert_ne!(hash, link_hash(&key, chain, 2, genesis, &event));
+        assert_ne!(hash, link_hash(&key, Uuid::max(), 1, genesis, &event));
+        let mut listed = event.clone();
+        listed.participant_ids = vec![Uuid::max()];
+        assert_ne!(hash, link_hash(&key, chain, 1, genesis, &listed));
+        assert_eq!(format!("{key:?}"), "ChainKey(<redacted>)");
     }
 
     #[test]

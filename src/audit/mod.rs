@@ -18,8 +18,10 @@ use crate::error::AppError;
 use crate::request_log::RequestMeta;
 
 pub mod chain;
+pub mod verify;
 
-pub use chain::{seal_pending, verify, Verification, SEAL_BATCH};
+pub use chain::{log_heads, seal_pending, ChainKey, SEAL_BATCH};
+pub use verify::{verify, ChainHead, Verification};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -77,6 +79,8 @@ pub struct Target {
     pub resource_type: Cow<'static, str>,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
+    /// Every participant a list returned.
+    pub participant_ids: Vec<Uuid>,
 }
 
 impl Target {
@@ -86,6 +90,7 @@ impl Target {
             resource_type: Cow::Borrowed(resource_type),
             resource_id: None,
             participant_id: None,
+            participant_ids: Vec::new(),
         }
     }
 
@@ -104,6 +109,12 @@ impl Target {
     /// Names the participant once the work has found out who it is.
     pub fn set_participant(&mut self, participant_id: Uuid) {
         self.participant_id = Some(participant_id);
+    }
+
+    /// Names every participant a list (or a change to many) returned, so the audit log finds
+    /// the read under each of them: `target.set_participants(rows.iter().map(|p| p.id))`.
+    pub fn set_participants(&mut self, participant_ids: impl IntoIterator<Item = Uuid>) {
+        self.participant_ids = participant_ids.into_iter().collect();
     }
 
     /// Names the object once the work has made or found it.
@@ -130,6 +141,10 @@ pub async fn record(
         resource_type: target.resource_type.clone().into_owned(),
         resource_id: target.resource_id.clone(),
         participant_id: target.participant_id,
+        participant_ids: match outcome {
+            Outcome::Success => target.participant_ids.clone(),
+            Outcome::Denied => Vec::new(),
+        },
         outcome: outcome.as_str().to_owned(),
         request_id: actor.meta.request_id.clone(),
         ip: actor.meta.ip.clone(),

@@ -216,6 +216,7 @@ fn route_target(req: &HttpRequest) -> Target {
         resource_type: Cow::Owned(resource),
         resource_id,
         participant_id,
+        participant_ids: Vec::new(),
     }
 }
 

@@ -66,24 +66,20 @@ fn establish_with_timeout(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<A
     .boxed()
 }
 
-/// Advisory lock key serialising migrations across processes.
-const MIGRATION_LOCK: i64 = 0x7461_6e64_656d_0001;
-
 /// Applies pending migrations, returning the versions applied. Blocking: call it from a
-/// plain thread or `spawn_blocking`, never from an async worker.
+/// plain thread or `spawn_blocking`, never from an async worker. Instances starting together
+/// take turns (a session advisory lock, released with the connection), so one applies them
+/// and the others find nothing pending.
 pub fn migrate(database_url: &str) -> Result<Vec<String>, String> {
     let url = database_url.to_owned();
     // The sync wrapper drives its own runtime, which must not be nested in the caller's.
     let worker = std::thread::spawn(move || -> Result<Vec<String>, String> {
-        use diesel::connection::SimpleConnection;
         use diesel::Connection;
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
             .map_err(|error| format!("cannot connect to the database: {error}"))?;
-        // Instances starting together, or a command run beside a starting server, take turns:
-        // the lock is held until this connection closes.
-        SimpleConnection::batch_execute(
+        diesel::connection::SimpleConnection::batch_execute(
             &mut conn,
-            &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+            "SELECT pg_advisory_lock(7405232817263613)",
         )
         .map_err(|error| format!("cannot lock the migrations: {error}"))?;
         let applied = conn

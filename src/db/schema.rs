@@ -35,6 +35,7 @@ diesel::table! {
         outcome -> Text,
         request_id -> Text,
         ip -> Nullable<Text>,
+        participant_ids -> Array<Uuid>,
     }
 }
 

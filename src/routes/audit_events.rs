@@ -1,13 +1,13 @@
 //! The audit log of access to participant data (admins only).
 
-use actix_web::{get, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Verification};
+use crate::audit::{self, ChainHead, ChainKey, Verification};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
 use crate::error::{AppError, AppResult};
@@ -37,6 +37,9 @@ pub struct AuditEventResponse {
     pub resource_type: String,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
+    /// Every participant a list returned (or a reassignment moved or skipped); empty for
+    /// events about one object.
+    pub participant_ids: Vec<Uuid>,
     /// `success` or `denied` (refused, or out of scope).
     pub outcome: String,
     /// Matches the `X-Request-Id` of the response.
@@ -57,6 +60,7 @@ impl From<AuditEvent> for AuditEventResponse {
             resource_type: e.resource_type,
             resource_id: e.resource_id,
             participant_id: e.participant_id,
+            participant_ids: e.participant_ids,
             outcome: e.outcome,
             request_id: e.request_id,
             ip: e.ip,
@@ -69,6 +73,7 @@ impl From<AuditEvent> for AuditEventResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListAuditEventsQuery {
     pub actor_id: Option<Uuid>,
+    /// Events about this participant, including list reads that returned them.
     pub participant_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub action: Option<String>,
@@ -128,25 +133,73 @@ pub async fn list_audit_events(
     Ok(HttpResponse::Ok().json(page))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyAuditEventsQuery {
+    /// The `head.position` of an earlier verification (or of a logged chain head); give it
+    /// with `hash`.
+    #[param(minimum = 0)]
+    pub position: Option<i64>,
+    /// The `head.hash` that went with `position`: 64 hexadecimal digits.
+    #[param(pattern = "^[0-9a-fA-F]{64}$")]
+    pub hash: Option<String>,
+}
+
+impl VerifyAuditEventsQuery {
+    /// The earlier head to look for, if one was given; 400 when it is half given or malformed.
+    fn earlier_head(self) -> AppResult<Option<ChainHead>> {
+        match (self.position, self.hash) {
+            (None, None) => Ok(None),
+            (Some(position), Some(hash))
+                if position >= 0
+                    && hash.len() == 64
+                    && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Ok(Some(ChainHead {
+                    position,
+                    hash: hash.to_ascii_lowercase(),
+                }))
+            }
+            _ => Err(AppError::BadRequest(
+                "Query parameters `position` (0 or more) and `hash` (64 hexadecimal digits) \
+                 go together."
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// Verify the audit log's hash chain.
 ///
-/// Roles: admin. Each organization's events form their own chain. Walks the caller's
-/// organization's chain recomputing every link and reports the first event whose stored
-/// contents or link no longer match. Events are sealed
-/// into the chain within about a second of being written; `unsealed` counts those not yet
-/// sealed.
+/// Roles: admin. Each organization's events form their own chain, each link an HMAC keyed
+/// with a server key that is never stored in the database. Walks the caller's organization's
+/// chain recomputing every link and reports the first event whose stored contents or link no
+/// longer match, and the head of the chain. Keep that head (the server also logs every
+/// chain's head periodically) and pass it back later as `position` and `hash`: `ok` is then
+/// also false when that head is no longer in the chain, as when the latest events were
+/// removed. Events are sealed into the chain within about a second of being written;
+/// `unsealed` counts those not yet sealed.
 #[utoipa::path(
     tag = "audit",
+    params(VerifyAuditEventsQuery),
     responses(
         (status = 200, description = "The result of the walk", body = Verification),
-        Authenticated, Forbidden,
+        Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
 )]
 #[get("/audit-events/verify")]
-pub async fn verify_audit_events(Admin(admin): Admin) -> AppResult<HttpResponse> {
+pub async fn verify_audit_events(
+    Admin(admin): Admin,
+    key: web::Data<ChainKey>,
+    Query(query): Query<VerifyAuditEventsQuery>,
+) -> AppResult<HttpResponse> {
+    let earlier = query.earlier_head()?;
     let report = admin
-        .unaudited(async |conn, scope| Ok(audit::verify(conn, scope.organization_id).await?))
+        .unaudited(async |conn, scope| {
+            Ok(audit::verify(conn, &key, scope.organization_id, earlier.as_ref()).await?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

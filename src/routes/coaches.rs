@@ -321,9 +321,11 @@ pub async fn get_caseload(
     let id = id.into_inner();
     let target = Target::new("read", "caseload").id(id);
     let rows = user
-        .read(target, async |conn, scope, _| {
+        .read(target, async |conn, scope, target| {
             coach_profiles::find_visible(conn, scope, id).await?;
-            Ok(pairings::caseload(conn, scope, id, &page).await?)
+            let rows = pairings::caseload(conn, scope, id, &page).await?;
+            target.set_participants(page.shown(&rows).iter().map(|r| r.pairing.participant_id));
+            Ok(rows)
         })
         .await?;
     let page = page.finish(

@@ -242,8 +242,10 @@ pub async fn list_pairings(
     let mut target = Target::new("list", "pairing");
     target.participant_id = query.participant_id;
     let rows = user
-        .read(target, async |conn, scope, _| {
-            Ok(pairings::list(conn, scope, &filter, &page).await?)
+        .read(target, async |conn, scope, target| {
+            let rows = pairings::list(conn, scope, &filter, &page).await?;
+            target.set_participants(page.shown(&rows).iter().map(|p| p.participant_id));
+            Ok(rows)
         })
         .await?;
     let page = page.finish(rows, |p| Cursor::After(p.id), PairingSummary::from);
@@ -353,8 +355,10 @@ pub async fn reassign_pairings(
     };
     let target = Target::new("reassign", "caseload").id(body.from_coach_id);
     let outcome = user
-        .write(target, async |conn, scope, _| {
-            caseload::reassign(conn, scope, &request).await
+        .write(target, async |conn, scope, target| {
+            let outcome = caseload::reassign(conn, scope, &request).await?;
+            target.set_participants(outcome.participant_ids());
+            Ok(outcome)
         })
         .await?;
     Ok(HttpResponse::Ok().json(outcome))

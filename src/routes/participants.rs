@@ -220,8 +220,10 @@ pub async fn list_participants(
     };
     let target = Target::new("list", "participant");
     let rows = user
-        .read(target, async |conn, scope, _| {
-            Ok(participants::list(conn, scope, &filter, &page).await?)
+        .read(target, async |conn, scope, target| {
+            let rows = participants::list(conn, scope, &filter, &page).await?;
+            target.set_participants(page.shown(&rows).iter().map(|p| p.id));
+            Ok(rows)
         })
         .await?;
     let page = page.finish(rows, |p| Cursor::After(p.id), ParticipantResponse::from);

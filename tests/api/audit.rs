@@ -4,7 +4,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use serde_json::{json, Value};
-use tandem::db::models::audit_events::NewAuditEvent;
+use tandem::audit::chain::{link_hash, ChainKey, GENESIS};
+use tandem::db::models::audit_events::{AuditEvent, ChainLink, NewAuditEvent};
 use tandem::db::schema::{audit_chain, audit_events, audit_seal_gaps};
 use uuid::Uuid;
 
@@ -44,6 +45,7 @@ async fn insert_event(conn: &mut AsyncPgConnection, app: &TestApp) -> i64 {
         resource_type: "participant".into(),
         resource_id: Some(app.org.participant_id.to_string()),
         participant_id: Some(app.org.participant_id),
+        participant_ids: Vec::new(),
         outcome: "success".into(),
         request_id: Uuid::new_v4().simple().to_string(),
         ip: None,
@@ -385,4 +387,236 @@ async fn a_gap_left_by_a_rolled_back_event_is_forgotten_once_its_transaction_end
     let report = sealed(&app).await;
     assert_eq!(report["ok"], true);
     assert_eq!(report["checked"], 1);
+}
+
+async fn verify_against(app: &TestApp, position: &Value, hash: &Value) -> Value {
+    let path = format!(
+        "/audit-events/verify?position={position}&hash={}",
+        hash.as_str().unwrap()
+    );
+    json(app.get(&path, &app.org.admin).await).await
+}
+
+#[tokio::test]
+async fn verify_against_an_earlier_head_detects_that_the_latest_events_were_removed() {
+    let app = TestApp::spawn().await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    }
+    let report = sealed(&app).await;
+    assert_eq!(report["head"]["position"], 3);
+    let (position, hash) = (
+        report["head"]["position"].clone(),
+        report["head"]["hash"].clone(),
+    );
+    assert_eq!(hash.as_str().map(str::len), Some(64));
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    }
+    let later = sealed(&app).await;
+    assert_eq!(later["checked"], 6);
+    let report = verify_against(&app, &position, &hash).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["earlier_head_found"], true);
+
+    // Remove the last four events (the anchored one among them) and their links, with the
+    // rights of the tables' owner.
+    app.sql(&format!(
+        "SET session_replication_role = replica; \
+         CREATE TEMP TABLE doomed AS SELECT event_seq FROM audit_chain \
+             WHERE chain_id = '{org}' AND position >= 3; \
+         DELETE FROM audit_chain WHERE event_seq IN (SELECT event_seq FROM doomed); \
+         DELETE FROM audit_events WHERE seq IN (SELECT event_seq FROM doomed)",
+        org = app.org.id
+    ))
+    .await
+    .unwrap();
+    // What is left is a whole chain: only the earlier head shows that its end is gone.
+    let report = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["head"]["position"], 2);
+    let report = verify_against(&app, &position, &hash).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["earlier_head_found"], false);
+    assert_eq!(report["checked"], 2);
+
+    // New events take the removed positions, under other hashes.
+    for _ in 0..2 {
+        assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    }
+    let report = sealed(&app).await;
+    assert_eq!(report["ok"], true, "the chain itself is whole again");
+    assert_eq!(report["checked"], 4);
+    let report = verify_against(&app, &position, &hash).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["earlier_head_found"], false);
+}
+
+#[tokio::test]
+async fn verify_refuses_a_garbled_earlier_head_and_knows_the_empty_chain() {
+    let app = TestApp::spawn().await;
+    let empty = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+    assert_eq!(empty["ok"], true);
+    assert_eq!(empty["head"]["position"], 0);
+    let genesis = "0".repeat(64);
+    assert_eq!(empty["head"]["hash"], genesis);
+    let digits = "a".repeat(64);
+    for query in [
+        "position=1".to_owned(),
+        format!("hash={digits}"),
+        format!("position=-1&hash={digits}"),
+        format!("position=x&hash={digits}"),
+        "position=1&hash=nothex".to_owned(),
+        format!("position=1&hash={}", "g".repeat(64)),
+        format!("position=99999999999999999999&hash={digits}"),
+        format!("position=1&hash={digits}&extra=1"),
+    ] {
+        let response = app
+            .get(&format!("/audit-events/verify?{query}"), &app.org.admin)
+            .await;
+        problem(response, 400).await;
+    }
+    let report = json(
+        app.get(
+            &format!("/audit-events/verify?position=9223372036854775807&hash={digits}"),
+            &app.org.admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["ok"], false);
+    let report = json(
+        app.get(
+            &format!("/audit-events/verify?position=0&hash={genesis}"),
+            &app.org.admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["ok"], true);
+}
+
+/// The ids in an audit event's `participant_ids`.
+fn named(event: &Value) -> Vec<String> {
+    event["participant_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no participant_ids: {event}"))
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The audit events that name `participant`, as an admin finds them.
+async fn naming(app: &TestApp, participant: Uuid, rest: &str) -> Vec<Value> {
+    events(app, &format!("participant_id={participant}&{rest}")).await
+}
+
+#[tokio::test]
+async fn a_participant_list_names_every_participant_it_returned() {
+    let app = TestApp::spawn().await;
+    let first = app.org.participant_id;
+    let second = app.participant_of(&app.org.coach).await.id;
+    let elsewhere = app.participant_of(&app.org.other_coach).await.id;
+    assert_eq!(app.get("/participants", &app.org.coach).await.status(), 200);
+
+    for participant in [first, second] {
+        let rows = naming(&app, participant, "action=list").await;
+        assert_eq!(rows.len(), 1, "{participant}: {rows:?}");
+        assert_eq!(rows[0]["actor_id"], app.org.coach.id.to_string());
+        assert_eq!(rows[0]["resource_type"], "participant");
+        let mut listed = named(&rows[0]);
+        listed.sort();
+        assert_eq!(listed, vec![first.to_string(), second.to_string()]);
+    }
+    assert!(naming(&app, elsewhere, "action=list").await.is_empty());
+
+    // Only the rows the page shows are named, not the one fetched to find the next page.
+    let page = json(app.get("/participants?limit=1", &app.org.coach).await).await;
+    assert!(page["next_cursor"].is_string());
+    let rows = naming(&app, second, "action=list").await;
+    assert_eq!(rows.len(), 1, "the one-row page showed only {first}");
+    assert_eq!(naming(&app, first, "action=list").await.len(), 2);
+}
+
+#[tokio::test]
+async fn caseloads_pairing_lists_and_reassignments_name_their_participants() {
+    let app = TestApp::spawn().await;
+    let participant = app.org.participant_id;
+    let caseload = format!("/coaches/{}/caseload", app.org.coach.id);
+    assert_eq!(app.get(&caseload, &app.org.supervisor).await.status(), 200);
+    let rows = naming(&app, participant, "resource_type=caseload").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["action"], "read");
+    assert_eq!(named(&rows[0]), vec![participant.to_string()]);
+
+    assert_eq!(app.get("/pairings", &app.org.coach).await.status(), 200);
+    let rows = naming(&app, participant, "resource_type=pairing&action=list").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor_id"], app.org.coach.id.to_string());
+
+    let response = app
+        .post(
+            "/pairings/reassign",
+            Some(&app.org.supervisor),
+            &json!({
+                "from_coach_id": app.org.coach.id,
+                "to_coach_id": app.org.other_coach.id,
+                "reason": "the coach is on leave",
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let rows = naming(&app, participant, "action=reassign").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["outcome"], "success");
+    assert_eq!(named(&rows[0]), vec![participant.to_string()]);
+}
+
+#[tokio::test]
+async fn links_rebuilt_with_another_key_do_not_verify() {
+    let app = TestApp::spawn().await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    }
+    assert_eq!(sealed(&app).await["ok"], true);
+
+    // Whoever can write the tables but lacks the key rebuilds every link, correctly chained.
+    let mut conn = app.conn().await;
+    let chain: Vec<(ChainLink, AuditEvent)> = audit_chain::table
+        .inner_join(audit_events::table)
+        .filter(audit_chain::chain_id.eq(app.org.id))
+        .order(audit_chain::position.asc())
+        .select((ChainLink::as_select(), AuditEvent::as_select()))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let forger = ChainKey::new(b"a key that is not the server's audit key");
+    let mut prev_hash = GENESIS.to_owned();
+    let mut forged = Vec::new();
+    for (link, event) in &chain {
+        let hash = link_hash(&forger, link.chain_id, link.position, &prev_hash, event);
+        forged.push(ChainLink {
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+            ..link.clone()
+        });
+    }
+    conn.batch_execute(&format!(
+        "SET session_replication_role = replica; DELETE FROM audit_chain WHERE chain_id = '{}'",
+        app.org.id
+    ))
+    .await
+    .unwrap();
+    diesel::insert_into(audit_chain::table)
+        .values(&forged)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let report = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["checked"], 0);
+    assert_eq!(report["first_broken_id"], chain[0].1.id.to_string());
 }

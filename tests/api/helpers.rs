@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const AUDIT_KEY: &str = "test-audit-key-test-audit-key-0123456789";
 pub const ISSUER: &str = "tandem";
 pub const AUDIENCE: &str = "tandem-api";
 
@@ -582,11 +583,61 @@ impl Drop for TestApp {
     }
 }
 
+/// A fresh migrated database of its own, with no server and no rows, dropped with the value:
+/// for tests that run `tandem` processes against it.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        Self::make(&format!("TEMPLATE {}", server().template)).await
+    }
+
+    /// A database with no tables at all: migrations have not run.
+    pub async fn unmigrated() -> Self {
+        Self::make("").await
+    }
+
+    async fn make(options: &str) -> Self {
+        let server = server();
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        execute(
+            &server.admin_url,
+            &format!("CREATE DATABASE {name} {options}"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            url: with_database(&server.admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = server().admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                let _ = runtime.block_on(execute(&admin_url, &sql));
+            }
+        })
+        .join();
+    }
+}
+
 /// The test configuration with `extra` variables added (or replaced).
 pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
     let mut vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),
         ("TANDEM_JWT_SECRET", JWT_SECRET),
+        ("TANDEM_AUDIT_KEY", AUDIT_KEY),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
     ]);

@@ -12,6 +12,7 @@ mod errors;
 mod factories;
 mod helpers;
 mod idempotency;
+mod instances;
 mod jwt;
 mod limits;
 mod operations;

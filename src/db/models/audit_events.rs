@@ -1,9 +1,11 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::fragment::Fragment;
 use crate::db::schema::{audit_chain, audit_events, audit_seal_gaps};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,6 +22,8 @@ pub struct AuditEvent {
     pub resource_type: String,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
+    /// Every participant a list returned (empty for other events).
+    pub participant_ids: Vec<Uuid>,
     pub outcome: String,
     pub request_id: String,
     pub ip: Option<String>,
@@ -38,12 +42,14 @@ pub struct NewAuditEvent {
     pub resource_type: String,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
+    /// Every participant a list returned (empty for other events).
+    pub participant_ids: Vec<Uuid>,
     pub outcome: String,
     pub request_id: String,
     pub ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = audit_chain)]
 pub struct ChainLink {
     pub chain_id: Uuid,
@@ -201,6 +207,35 @@ pub async fn append_links(conn: &mut AsyncPgConnection, links: &[ChainLink]) -> 
         .await
 }
 
+/// The link at `position` of a chain, if there is one.
+pub async fn link_at(
+    conn: &mut AsyncPgConnection,
+    chain_id: Uuid,
+    position: i64,
+) -> QueryResult<Option<ChainLink>> {
+    audit_chain::table
+        .find((chain_id, position))
+        .select(ChainLink::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The last link of every organization's chain, and of the chain of events outside any
+/// organization: one step down the primary key per chain.
+pub async fn chain_heads(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ChainLink>> {
+    diesel::sql_query(
+        "SELECT head.chain_id, head.position, head.event_seq, head.prev_hash, head.hash \
+         FROM (SELECT id FROM organizations \
+               UNION ALL SELECT '00000000-0000-0000-0000-000000000000'::uuid) AS chains \
+         CROSS JOIN LATERAL (SELECT * FROM audit_chain WHERE audit_chain.chain_id = chains.id \
+                             ORDER BY position DESC LIMIT 1) AS head \
+         ORDER BY head.chain_id",
+    )
+    .load(conn)
+    .await
+}
+
 /// A page of a chain with its events, in chain order, after `after_position`.
 pub async fn chain_page(
     conn: &mut AsyncPgConnection,
@@ -273,7 +308,11 @@ pub async fn list(
         query = query.filter(audit_events::actor_id.eq(actor));
     }
     if let Some(participant) = filter.participant_id {
-        query = query.filter(audit_events::participant_id.eq(participant));
+        // Single-participant events, and lists that returned them. The literal `<> '{}'` lets
+        // the partial GIN index on `participant_ids` serve the second half.
+        let listed = Fragment::<Bool>::new("audit_events.participant_ids <> '{}'")
+            .and(audit_events::participant_ids.contains(vec![participant]));
+        query = query.filter(audit_events::participant_id.eq(participant).or(listed));
     }
     if let Some(resource_type) = &filter.resource_type {
         query = query.filter(audit_events::resource_type.eq(resource_type.clone()));
