@@ -60,9 +60,13 @@ mod tests {
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
-    const PRODUCTION: [(&str, &str); 2] = [
+    const PRODUCTION: [(&str, &str); 3] = [
         ("TANDEM_ENV", "production"),
         ("DATABASE_URL", "postgres://tandem_app:pw@db/tandem"),
+        (
+            "TANDEM_AUDIT_KEY",
+            "4b7e0c2d9a1f3e5b8c6d0a2f4e7b9c1d3f5a7e9b0c2d4f6a8e1b3c5d7f9a0b2c",
+        ),
     ];
     const RANDOM_SECRET: &str = "9f1c3a7be04d52e8a6b19c0d7f3e2a5b8c4d6e1f0a9b7c3d2e5f4a1b0c9d8e7f";
 
@@ -83,6 +87,12 @@ mod tests {
         ] {
             let err = production(&[("TANDEM_JWT_SECRET", secret)]).unwrap_err();
             assert_eq!(err.variable, "TANDEM_JWT_SECRET", "{secret}");
+            let err = production(&[
+                ("TANDEM_JWT_SECRET", RANDOM_SECRET),
+                ("TANDEM_AUDIT_KEY", secret),
+            ])
+            .unwrap_err();
+            assert_eq!(err.variable, "TANDEM_AUDIT_KEY", "{secret}");
         }
         assert!(production(&[("TANDEM_JWT_SECRET", RANDOM_SECRET)]).is_ok());
         // Development keeps working with any secret of the minimum length.

@@ -141,6 +141,8 @@ fn the_dockerfile_copies_every_declared_target() {
     }
 }
 
+const RANDOM_AUDIT_KEY: &str = "5e2a9c7f1b3d8e0a4c6f2b9d7e1a3c5f8b0d2e4a6c9f1b3d5e7a0c2f4b6d8e1a";
+
 fn tandem(env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
     command.arg("serve");
@@ -153,7 +155,8 @@ fn tandem(env: &[(&str, &str)]) -> Command {
         .env("RUST_LOG", "warn")
         .env("TANDEM_ENV", "production")
         .env("TANDEM_BIND", "127.0.0.1:0")
-        .env("TANDEM_JWT_SECRET", RANDOM_SECRET);
+        .env("TANDEM_JWT_SECRET", RANDOM_SECRET)
+        .env("TANDEM_AUDIT_KEY", RANDOM_AUDIT_KEY);
     for (key, value) in env {
         command.env(key, value);
     }

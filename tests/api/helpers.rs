@@ -586,7 +586,10 @@ impl Drop for TestApp {
 /// A fresh migrated database of its own, with no server and no rows, dropped with the value:
 /// for tests that run `tandem` processes against it.
 pub struct TestDatabase {
+    /// As the owner: what migrations run as.
     pub url: String,
+    /// As the run's least-privilege runtime login: what a server connects as.
+    pub runtime_url: String,
     name: String,
 }
 
@@ -609,8 +612,11 @@ impl TestDatabase {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+        let url = with_database(&server.admin_url, &name);
+        let (user, password) = &server.runtime_login;
         Self {
-            url: with_database(&server.admin_url, &name),
+            runtime_url: with_login(&url, user, password),
+            url,
             name,
         }
     }

@@ -40,13 +40,15 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(name: &'static str, database_url: &str, scratch: &Path) -> Self {
+    /// Serves as the runtime login and migrates as the owner, like a deployment.
+    fn start(name: &'static str, database: &TestDatabase, scratch: &Path) -> Self {
         let log = scratch.join(format!("{name}.log"));
         let out = std::fs::File::create(scratch.join(format!("{name}.out"))).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .arg("serve")
             .env_remove("TANDEM_ENV")
-            .env("DATABASE_URL", database_url)
+            .env("DATABASE_URL", &database.runtime_url)
+            .env("TANDEM_MIGRATION_DATABASE_URL", &database.url)
             .env("TANDEM_BIND", "127.0.0.1:0")
             .env("TANDEM_DATA_DIR", scratch.join(name))
             .env("TANDEM_JWT_SECRET", JWT_SECRET)
@@ -161,8 +163,8 @@ async fn verified(client: &reqwest::Client, base: &str, token: &str, query: &str
 async fn two_instances_on_one_database_serve_and_seal_one_verifiable_chain() {
     let database = TestDatabase::create().await;
     let scratch = Scratch::new();
-    let mut first = Instance::start("first", &database.url, &scratch.0);
-    let mut second = Instance::start("second", &database.url, &scratch.0);
+    let mut first = Instance::start("first", &database, &scratch.0);
+    let mut second = Instance::start("second", &database, &scratch.0);
     let bases = [first.listening().await, second.listening().await];
     let client = reqwest::Client::new();
     let token = sign_in(&client, &bases[0]).await;
