@@ -47,18 +47,9 @@ pub fn refuse_published(variable: &'static str, value: &[u8]) -> Result<(), Conf
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
+    use super::super::tests::settings;
     use super::*;
     use crate::config::Settings;
-
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
-    }
 
     const PRODUCTION: [(&str, &str); 3] = [
         ("TANDEM_ENV", "production"),
