@@ -38,7 +38,7 @@ const CLOCK_SKEW: Duration = Duration::minutes(5);
 #[serde(deny_unknown_fields)]
 pub struct CreateAssessmentRequest {
     /// The `id` of an instrument from `GET /instruments`, e.g. `barc-10`.
-    #[schema(example = "barc-10")]
+    #[schema(value_type = limits::InstrumentId, example = "barc-10")]
     pub instrument: String,
     /// One answer per item, in item order, each on the instrument's scale (BARC-10: ten
     /// answers, each 1 to 6).
@@ -143,10 +143,13 @@ fn validate_create(body: &CreateAssessmentRequest, now: DateTime<Utc>) -> AppRes
     let instrument = instruments::find(body.instrument.trim());
     match instrument {
         Some(instrument) => instrument.check_answers(&mut checks, "answers", &body.answers),
-        None => checks.add(
-            "instrument",
-            format!("must be one of {}", instruments::known_ids()),
-        ),
+        None => match limits::INSTRUMENT_ID.check(body.instrument.trim()) {
+            Err(message) => checks.add("instrument", message),
+            Ok(()) => checks.add(
+                "instrument",
+                format!("must be one of {}", instruments::known_ids()),
+            ),
+        },
     }
     let taken_at = body.taken_at.unwrap_or(now);
     if taken_at > now + CLOCK_SKEW {
