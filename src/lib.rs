@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod idempotency;
+pub mod instruments;
 pub mod lifecycle;
 pub mod limits;
 pub mod local_db;

@@ -84,6 +84,8 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// The `limit` of match suggestions.
 pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
 pub const DEFAULT_SUGGESTIONS: i64 = 10;
+/// The `instrument` an assessment names, such as `barc-10`.
+pub const INSTRUMENT_ID: Text = Text { min: 1, max: 40 };
 
 // A presented password must be allowed to be as long as any password that was accepted.
 const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
@@ -221,6 +223,7 @@ schema_types! {
     Search => SEARCH.schema("");
     PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
     Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
+    InstrumentId => INSTRUMENT_ID.schema("An instrument's `id` from `GET /instruments`.");
 }
 
 const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";

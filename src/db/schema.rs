@@ -9,6 +9,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    assessments (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        instrument -> Text,
+        answers -> Array<Int4>,
+        total -> Int4,
+        taken_at -> Timestamptz,
+        submitted_by -> Text,
+        submitted_by_user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_chain (chain_id, position) {
         chain_id -> Uuid,
         position -> Int8,
@@ -187,6 +202,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(assessments -> organizations (organization_id));
+diesel::joinable!(assessments -> participants (participant_id));
+diesel::joinable!(assessments -> users (submitted_by_user_id));
 diesel::joinable!(audit_chain -> audit_events (event_seq));
 diesel::joinable!(coach_profiles -> organizations (organization_id));
 diesel::joinable!(coach_profiles -> users (user_id));
@@ -201,6 +219,7 @@ diesel::joinable!(users -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     address_throttles,
+    assessments,
     audit_chain,
     audit_events,
     audit_seal_gaps,

@@ -1,10 +1,12 @@
 //! HTTP handlers, one module per resource.
 
+pub mod assessments;
 pub mod audit_events;
 pub mod auth;
 pub mod coaches;
 pub mod fallback;
 pub mod health;
+pub mod instruments;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
@@ -43,4 +45,6 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     coaches::configure(cfg);
     pairings::configure(cfg);
     audit_events::configure(cfg);
+    instruments::configure(cfg);
+    assessments::configure(cfg);
 }

@@ -83,7 +83,7 @@ struct Operation {
 }
 
 /// Fields that are checked for more than their length, and so can be refused at the limit.
-const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password"];
+const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password", "instrument"];
 
 fn tag() -> Value {
     json!("a")
@@ -313,6 +313,15 @@ fn operations() -> Vec<Operation> {
                 ("client_secret", Text(limits::CREDENTIAL)),
                 ("scope", Text(limits::OAUTH_SCOPE)),
             ],
+        ),
+        operation(
+            Method::POST,
+            "/participants/{id}/assessments",
+            participant,
+            Some(supervisor),
+            "CreateAssessmentRequest",
+            |_| json!({"instrument": "barc-10", "answers": [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]}),
+            vec![("instrument", Text(limits::INSTRUMENT_ID))],
         ),
     ]
 }

@@ -1,6 +1,7 @@
 //! HTTP tests against a real Tandem over a real PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assessments;
 mod audit;
 mod auth;
 mod cli;

@@ -1,5 +1,6 @@
 //! One module per table: the row types and the queries that read and write them.
 
+pub mod assessments;
 pub mod audit_events;
 pub mod coach_profiles;
 pub mod idempotency_keys;

@@ -29,6 +29,7 @@
 //!
 //! The runner reports every wrong cell at once.
 
+mod assessments;
 mod audit_events;
 mod coaches;
 mod match_suggestions;
