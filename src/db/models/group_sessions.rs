@@ -140,6 +140,22 @@ pub async fn find_visible(
         .await
 }
 
+/// Whether `scope`'s user facilitates the session `id` (false when there is no such session,
+/// so the answer says nothing about whether it exists).
+pub async fn facilitates(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        group_session_facilitators::table
+            .filter(group_session_facilitators::group_session_id.eq(id))
+            .filter(group_session_facilitators::user_id.eq(scope.user_id)),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// The session, locked for the current transaction, so changes to its attendance take turns.
 /// For staff of its organization (`NotFound` for anyone else).
 pub async fn lock_visible(

@@ -18,9 +18,10 @@ use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, N
 
 /// Replace a group session's attendance list.
 ///
-/// Roles: the session's facilitators, supervisors and admins. Other coaches of the
-/// organization get 403 (they may read the session but not set who attended); participants and
-/// integration clients get 403; another organization's session is 404. The body is the whole
+/// Roles: the session's facilitators, supervisors and admins. Any other coach gets 403 (they
+/// may read the organization's sessions but not set who attended), whether or not the session
+/// exists; participants and integration clients get 403; for supervisors and admins another
+/// organization's session is 404. The body is the whole
 /// new list: entries left out are removed, in one transaction. Each `participant_id` must be a
 /// participant of the organization, named once; 422 names each entry that is not
 /// (`[2].participant_id`). The answer is the session with its full list.
@@ -45,11 +46,12 @@ pub async fn set_group_attendance(
     let target = Target::new("set_attendance", "group_session").id(id);
     let session = user
         .write(target, async |conn, scope, target| {
-            let (session, facilitators): WithFacilitators =
-                group_sessions::lock_visible(conn, scope, id).await?;
-            if !scope.is_supervisor() && !facilitators.contains(&scope.user_id) {
+            // Checked by id first, so a coach's 403 is the same whether the session exists.
+            if !scope.is_supervisor() && !group_sessions::facilitates(conn, scope, id).await? {
                 return Err(AppError::Forbidden);
             }
+            let (session, facilitators): WithFacilitators =
+                group_sessions::lock_visible(conn, scope, id).await?;
             let ids: Vec<Uuid> = entries.iter().map(|(id, _)| *id).collect();
             let known =
                 group_attendance::participants_of_organization(conn, scope.organization_id, &ids)

@@ -31,6 +31,7 @@
 
 mod audit_events;
 mod coaches;
+mod group_sessions;
 mod match_suggestions;
 mod me;
 mod pairings;
@@ -190,6 +191,10 @@ pub fn post(path: impl Into<String>, body: &Value) -> Row {
 
 pub fn patch(path: impl Into<String>, body: &Value) -> Row {
     Row::new(Method::PATCH, path.into(), Some(body.clone()))
+}
+
+pub fn put(path: impl Into<String>, body: &Value) -> Row {
+    Row::new(Method::PUT, path.into(), Some(body.clone()))
 }
 
 impl Row {
