@@ -577,3 +577,69 @@ async fn the_latest_attended_group_is_one_function_call_away() {
         .unwrap();
     assert_eq!(latest(&mut conn, p).await.unwrap(), Some(expected));
 }
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The plan of `sql` with plenty of rows about, as one text.
+async fn plan(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> String {
+    let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN {sql}"))
+        .load(conn)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn the_lists_read_their_indexes_in_order_without_sorting() {
+    let app = TestApp::spawn().await;
+    let (org, p, admin) = (app.org.id, app.org.participant_id, app.org.admin.id);
+    app.sql(&format!(
+        "INSERT INTO group_sessions (id, organization_id, title, kind, occurred_at, duration_minutes, created_by)
+         SELECT gen_random_uuid(), '{org}', 'g', 'other', now() - i * interval '1 hour', 60, '{admin}'
+         FROM generate_series(1, 5000) i;
+         INSERT INTO group_attendance (group_session_id, participant_id, organization_id, occurred_at, status, recorded_by)
+         SELECT id, '{p}', organization_id, occurred_at, 'present', '{admin}' FROM group_sessions;
+         ANALYZE group_sessions; ANALYZE group_attendance;"
+    ))
+    .await
+    .unwrap();
+    let mut conn = app.conn().await;
+    let record = plan(&mut conn, &format!(
+        "SELECT a.group_session_id FROM group_attendance a JOIN group_sessions s ON s.id = a.group_session_id
+         WHERE a.participant_id = '{p}' AND a.organization_id = '{org}'
+           AND a.participant_id IN (SELECT id FROM participants WHERE organization_id = '{org}')
+           AND a.occurred_at <= now() AND (a.occurred_at < now() OR a.group_session_id < '{p}')
+         ORDER BY a.occurred_at DESC, a.group_session_id DESC LIMIT 51"
+    ))
+    .await;
+    assert!(
+        record.contains("group_attendance_participant_idx") && !record.contains("Sort"),
+        "{record}"
+    );
+    let list = plan(
+        &mut conn,
+        &format!(
+            "SELECT id FROM group_sessions WHERE organization_id = '{org}'
+         ORDER BY occurred_at DESC, id DESC LIMIT 51"
+        ),
+    )
+    .await;
+    assert!(
+        list.contains("group_sessions_organization_idx") && !list.contains("Sort"),
+        "{list}"
+    );
+    // The body of `tandem_last_group_contact`.
+    let latest = plan(&mut conn, &format!(
+        "SELECT max(occurred_at) FROM group_attendance WHERE participant_id = '{p}' AND status = 'present'"
+    ))
+    .await;
+    assert!(latest.contains("group_attendance_present_idx"), "{latest}");
+}
