@@ -643,3 +643,48 @@ async fn the_lists_read_their_indexes_in_order_without_sorting() {
     .await;
     assert!(latest.contains("group_attendance_present_idx"), "{latest}");
 }
+
+#[tokio::test]
+async fn two_attendance_lists_sent_at_once_leave_one_of_them_whole() {
+    let app = TestApp::spawn().await;
+    let coach = &app.org.coach;
+    let session = app.group_session(coach, 1).await;
+    let mut people = Vec::new();
+    for _ in 0..6 {
+        people.push(app.participant_of(coach).await.id);
+    }
+    let list = |ids: &[Uuid], status: &str| {
+        let entries: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"participant_id": id, "status": status}))
+            .collect();
+        json!(entries)
+    };
+    let (first, second) = (list(&people[..4], "present"), list(&people[2..], "absent"));
+    let path = attendance_path(session);
+    let (a, b) = tokio::join!(
+        app.put(&path, coach, &first),
+        app.put(&path, &app.org.supervisor, &second)
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let read = ok_json(
+        app.get(&format!("/group-sessions/{session}"), &app.org.admin)
+            .await,
+    )
+    .await;
+    let entries: Vec<Value> = read["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!({"participant_id": e["participant_id"], "status": e["status"]}))
+        .collect();
+    let sorted = |list: &Value| {
+        let mut list = list.as_array().unwrap().clone();
+        list.sort_by_key(|e| e["participant_id"].as_str().unwrap().to_owned());
+        list
+    };
+    assert!(
+        entries == sorted(&first) || entries == sorted(&second),
+        "{read}"
+    );
+}
