@@ -87,6 +87,17 @@ pub const DEFAULT_SUGGESTIONS: i64 = 10;
 /// The `instrument` an assessment names, such as `barc-10`.
 pub const INSTRUMENT_ID: Text = Text { min: 1, max: 40 };
 
+/// A group session's title.
+pub const GROUP_TITLE: Text = Text { min: 1, max: 200 };
+/// What happened in a group session.
+pub const GROUP_SUMMARY: Text = Text { min: 1, max: 2000 };
+/// How long a group session lasted, in minutes.
+pub const GROUP_DURATION: Range = Range { min: 1, max: 600 };
+/// Facilitators of one group session (at least one).
+pub const FACILITATORS: List = List { max: 20 };
+/// Entries in one group session's attendance list.
+pub const ATTENDANCE: List = List { max: 200 };
+
 // A presented password must be allowed to be as long as any password that was accepted.
 const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
 
@@ -224,6 +235,15 @@ schema_types! {
     PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
     Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
     InstrumentId => INSTRUMENT_ID.schema("An instrument's `id` from `GET /instruments`.");
+}
+
+schema_types! {
+    GroupTitle => GROUP_TITLE.schema("");
+    GroupSummary => GROUP_SUMMARY.schema("");
+    GroupDuration => GROUP_DURATION.schema();
+    Facilitators => FACILITATORS.schema(
+        ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
+    );
 }
 
 const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";

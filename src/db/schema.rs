@@ -234,3 +234,55 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_changes,
     users,
 );
+
+diesel::table! {
+    group_sessions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        title -> Text,
+        kind -> Text,
+        occurred_at -> Timestamptz,
+        duration_minutes -> Int4,
+        summary -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_session_facilitators (group_session_id, user_id) {
+        group_session_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    group_attendance (group_session_id, participant_id) {
+        group_session_id -> Uuid,
+        participant_id -> Uuid,
+        organization_id -> Uuid,
+        occurred_at -> Timestamptz,
+        status -> Text,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(group_attendance -> group_sessions (group_session_id));
+diesel::joinable!(group_attendance -> participants (participant_id));
+diesel::joinable!(group_session_facilitators -> group_sessions (group_session_id));
+diesel::joinable!(group_session_facilitators -> users (user_id));
+
+// Group sessions' tables, with each other and with the tables they join.
+diesel::allow_tables_to_appear_in_same_query!(
+    group_attendance,
+    group_sessions,
+    group_session_facilitators,
+);
+diesel::allow_tables_to_appear_in_same_query!(group_attendance, participants);
+diesel::allow_tables_to_appear_in_same_query!(group_attendance, pairings);
+diesel::allow_tables_to_appear_in_same_query!(group_sessions, participants);
+diesel::allow_tables_to_appear_in_same_query!(group_sessions, pairings);
+diesel::allow_tables_to_appear_in_same_query!(group_session_facilitators, participants);
+diesel::allow_tables_to_appear_in_same_query!(group_session_facilitators, users);

@@ -5,6 +5,7 @@ pub mod audit_events;
 pub mod auth;
 pub mod coaches;
 pub mod fallback;
+pub mod group_sessions;
 pub mod health;
 pub mod instruments;
 pub mod match_suggestions;
@@ -47,4 +48,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     audit_events::configure(cfg);
     instruments::configure(cfg);
     assessments::configure(cfg);
+    group_sessions::configure(cfg);
 }

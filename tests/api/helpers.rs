@@ -872,3 +872,35 @@ pub fn ids(page: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Group sessions: recorded and attended through the API.
+impl TestApp {
+    pub async fn put(&self, path: &str, caller: &dyn Caller, body: &Value) -> Response {
+        send(self.request(Method::PUT, path, Some(caller)).json(body)).await
+    }
+
+    /// A peer support group that `facilitator` ran `days_ago` days ago; returns its id.
+    pub async fn group_session(&self, facilitator: &TestUser, days_ago: i64) -> Uuid {
+        let occurred_at = Utc::now() - Duration::days(days_ago);
+        let body = json!({
+            "title": "Tuesday peer support", "kind": "peer_support", "occurred_at": occurred_at,
+            "duration_minutes": 90, "facilitator_ids": [facilitator.id],
+        });
+        let response = self.post("/group-sessions", Some(facilitator), &body).await;
+        let status = response.status();
+        let created = json(response).await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Sets the attendance list of `session` to `entries` (participant, status), as the
+    /// session's organization's supervisor; returns the session.
+    pub async fn set_attendance(&self, session: Uuid, entries: &[(Uuid, &str)]) -> Value {
+        let body: Vec<Value> = entries
+            .iter()
+            .map(|(id, status)| json!({"participant_id": id, "status": status}))
+            .collect();
+        let path = format!("/group-sessions/{session}/attendance");
+        ok_json(self.put(&path, &self.org.supervisor, &json!(body)).await).await
+    }
+}

@@ -261,6 +261,23 @@ fn operations() -> Vec<Operation> {
         ),
         operation(
             Method::POST,
+            "/group-sessions",
+            coach,
+            Some(supervisor),
+            "CreateGroupSessionRequest",
+            |org| {
+                json!({"title": "Group", "kind": "wellness", "occurred_at": "2026-01-05T18:00:00Z",
+                       "duration_minutes": 60, "facilitator_ids": [org.coach.id]})
+            },
+            vec![
+                ("title", Text(limits::GROUP_TITLE)),
+                ("summary", Text(limits::GROUP_SUMMARY)),
+                ("duration_minutes", Range(limits::GROUP_DURATION)),
+                ("facilitator_ids", List(limits::FACILITATORS, new_id)),
+            ],
+        ),
+        operation(
+            Method::POST,
             "/me/password",
             coach,
             Some(other_coach),
@@ -450,6 +467,8 @@ fn query_parameters() -> Vec<QueryParameter> {
         page("/coaches/{id}/caseload", coach),
         page("/pairings", coach),
         page("/audit-events", coach),
+        page("/group-sessions", coach),
+        page("/participants/{id}/group-attendance", participant),
     ]
 }
 

@@ -11,6 +11,7 @@ mod deployment;
 mod docs;
 mod errors;
 mod factories;
+mod group_sessions;
 mod helpers;
 mod idempotency;
 mod instances;

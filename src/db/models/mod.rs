@@ -3,6 +3,8 @@
 pub mod assessments;
 pub mod audit_events;
 pub mod coach_profiles;
+pub mod group_attendance;
+pub mod group_sessions;
 pub mod idempotency_keys;
 pub mod integration_clients;
 pub mod login_throttles;

@@ -32,6 +32,7 @@
 mod assessments;
 mod audit_events;
 mod coaches;
+mod group_sessions;
 mod match_suggestions;
 mod me;
 mod pairings;
@@ -191,6 +192,10 @@ pub fn post(path: impl Into<String>, body: &Value) -> Row {
 
 pub fn patch(path: impl Into<String>, body: &Value) -> Row {
     Row::new(Method::PATCH, path.into(), Some(body.clone()))
+}
+
+pub fn put(path: impl Into<String>, body: &Value) -> Row {
+    Row::new(Method::PUT, path.into(), Some(body.clone()))
 }
 
 impl Row {
