@@ -1,7 +1,10 @@
 //! One module per table: the row types and the queries that read and write them.
 
+pub mod action_items;
 pub mod audit_events;
 pub mod coach_profiles;
+pub mod goal_progress;
+pub mod goals;
 pub mod idempotency_keys;
 pub mod integration_clients;
 pub mod login_throttles;
