@@ -39,6 +39,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "User accounts (admins)"),
         (name = "operations", description = "Health, readiness and this document"),
+        (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
     )
 )]
 struct ApiDoc;

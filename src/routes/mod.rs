@@ -4,6 +4,7 @@ pub mod audit_events;
 pub mod auth;
 pub mod coaches;
 pub mod fallback;
+pub mod goals;
 pub mod health;
 pub mod match_suggestions;
 pub mod me;
@@ -43,4 +44,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     coaches::configure(cfg);
     pairings::configure(cfg);
     audit_events::configure(cfg);
+    goals::configure(cfg);
 }
