@@ -10,6 +10,7 @@ mod deployment;
 mod docs;
 mod errors;
 mod factories;
+mod goals;
 mod helpers;
 mod idempotency;
 mod instances;

@@ -31,6 +31,7 @@
 
 mod audit_events;
 mod coaches;
+mod goals;
 mod match_suggestions;
 mod me;
 mod pairings;
