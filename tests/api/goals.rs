@@ -667,3 +667,78 @@ async fn a_coach_loses_the_goals_when_the_pairing_ends() {
         "active"
     );
 }
+
+/// The plan PostgreSQL chooses for `query`, as the app's runtime role sees it.
+async fn plan(app: &TestApp, query: &str) -> String {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN (COSTS OFF) {query}"))
+        .load(&mut app.runtime_conn().await)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn goal_lists_and_progress_logs_read_an_index_in_order_without_sorting() {
+    let app = TestApp::spawn().await;
+    let (p, org, coach) = (app.org.participant_id, app.org.id, app.org.coach.id);
+    let goal = app.goal_of(p).await;
+    let seed = format!(
+        "INSERT INTO goals (id, organization_id, participant_id, title, domain, status, created_by)
+             SELECT gen_random_uuid(), '{org}', pa.id, 'Goal ' || n, 'housing',
+                    (ARRAY['active', 'paused', 'achieved', 'abandoned'])[1 + n % 4], '{coach}'
+             FROM participants pa, generate_series(1, 2000) n;
+         INSERT INTO goal_progress (id, goal_id, participant_id, note, author_id)
+             SELECT gen_random_uuid(), g.id, g.participant_id, 'Step ' || n, '{coach}'
+             FROM goals g, generate_series(1, 3) n;
+         INSERT INTO goal_progress (id, goal_id, participant_id, note, author_id)
+             SELECT gen_random_uuid(), '{goal}', '{p}', 'Step ' || n, '{coach}'
+             FROM generate_series(1, 3000) n;
+         ANALYZE goals; ANALYZE goal_progress;",
+        goal = id_of(&goal)
+    );
+    app.sql(&seed).await.unwrap();
+    let in_scope = format!(
+        "SELECT participants.id FROM participants WHERE participants.organization_id = '{org}'
+           AND EXISTS (SELECT 1 FROM pairings WHERE pairings.participant_id = participants.id
+                       AND pairings.coach_id = '{coach}' AND pairings.status <> 'ended')"
+    );
+    for status in ["", "AND goals.status = 'paused'"] {
+        let list = plan(
+            &app,
+            &format!(
+                "SELECT goals.id FROM goals WHERE goals.participant_id = '{p}'
+               AND goals.participant_id IN ({in_scope}) {status}
+             ORDER BY goals.id LIMIT 51"
+            ),
+        )
+        .await;
+        assert!(
+            list.contains("Index") && list.contains("goals_participant"),
+            "{list}"
+        );
+        assert!(!list.contains("Sort"), "{list}");
+    }
+    let log = plan(
+        &app,
+        &format!(
+            "SELECT goal_progress.id FROM goal_progress WHERE goal_progress.goal_id = '{}'
+           AND goal_progress.participant_id = '{p}' AND goal_progress.participant_id IN ({in_scope})
+         ORDER BY goal_progress.id DESC LIMIT 51",
+            id_of(&goal)
+        ),
+    )
+    .await;
+    assert!(
+        log.contains("goal_progress_goal_idx") && !log.contains("Sort"),
+        "{log}"
+    );
+}

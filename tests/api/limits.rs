@@ -524,13 +524,16 @@ async fn an_organization_name_past_its_limit_is_refused() {
 
 /// The limited fields of the recovery plan's bodies: `{goal}` and `{item}` are a goal of the
 /// first organization's participant and one of its action items.
-fn goal_operations() -> Vec<(
+/// Method, path, schema, a valid body, and the limited fields.
+type GoalOperation = (
     Method,
     &'static str,
     &'static str,
     Value,
     Vec<(&'static str, Limit)>,
-)> {
+);
+
+fn goal_operations() -> Vec<GoalOperation> {
     use Limit::{Range, Text};
     let title = ("title", Text(limits::GOAL_TITLE));
     let description = ("description", Text(limits::GOAL_DESCRIPTION));

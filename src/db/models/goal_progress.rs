@@ -59,15 +59,18 @@ pub async fn find_visible(
         .await
 }
 
-/// A goal's entries visible to `scope`, newest first.
+/// The entries of a goal of `participant_id` visible to `scope`, newest first. Naming the
+/// participant lets the planner read the goal's index in order instead of sorting its log.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     scope: Scope,
+    participant_id: Uuid,
     goal_id: Uuid,
     page: &PageRequest,
 ) -> QueryResult<Vec<ProgressEntry>> {
     let mut query = goal_progress::table
         .filter(goal_progress::goal_id.eq(goal_id))
+        .filter(goal_progress::participant_id.eq(participant_id))
         .filter(goal_progress::participant_id.eq_any(scope::participant_ids(scope)))
         .select(ProgressEntry::as_select())
         .order(goal_progress::id.desc())

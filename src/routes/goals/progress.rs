@@ -102,7 +102,8 @@ pub async fn list_progress_entries(
         .read(target, async |conn, scope, target| {
             let goal = goals::find_visible(conn, scope, goal_id).await?;
             target.set_participant(goal.participant_id);
-            let rows = goal_progress::list(conn, scope, goal_id, &page).await?;
+            let rows =
+                goal_progress::list(conn, scope, goal.participant_id, goal_id, &page).await?;
             target.set_participants(page.shown(&rows).iter().map(|e| e.participant_id));
             Ok(rows)
         })
