@@ -742,3 +742,25 @@ async fn goal_lists_and_progress_logs_read_an_index_in_order_without_sorting() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn two_status_changes_at_once_make_one_move_and_the_other_is_409() {
+    let app = TestApp::spawn().await;
+    let goal = app.goal_of(app.org.participant_id).await;
+    let path = format!("/goals/{}/status", id_of(&goal));
+    let achieve = json!({"status": "achieved", "reason": "moved in"});
+    let abandon = json!({"status": "abandoned", "reason": "gave up"});
+    let (first, second) = tokio::join!(
+        app.post(&path, Some(&app.org.coach), &achieve),
+        app.post(&path, Some(&app.org.supervisor), &abandon),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let read = ok_json(
+        app.get(&format!("/goals/{}", id_of(&goal)), &app.org.coach)
+            .await,
+    )
+    .await;
+    assert_eq!(read["history"].as_array().unwrap().len(), 2);
+}
