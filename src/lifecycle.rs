@@ -1,5 +1,5 @@
 //! State machines: which status may follow which, as data, and the history every change
-//! leaves. Pairings and participants use it; goals and referrals will too.
+//! leaves. Pairings, participants and goals use it; referrals will too.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::models::goals::GoalStatus;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::ParticipantStatus;
 use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
@@ -44,6 +45,21 @@ pub const PARTICIPANT: Machine<ParticipantStatus> = {
             (Active, &[Inactive, Discharged]),
             (Inactive, &[Active, Discharged]),
             (Discharged, &[Active]),
+        ],
+    }
+};
+
+/// `active ↔ paused`, `active | paused → achieved | abandoned`; `achieved` and `abandoned`
+/// are final.
+pub const GOAL: Machine<GoalStatus> = {
+    use GoalStatus::*;
+    Machine {
+        subject: "goal",
+        moves: &[
+            (Active, &[Paused, Achieved, Abandoned]),
+            (Paused, &[Active, Achieved, Abandoned]),
+            (Achieved, &[]),
+            (Abandoned, &[]),
         ],
     }
 };

@@ -253,6 +253,26 @@ fn uuid_format() -> SchemaFormat {
     SchemaFormat::KnownFormat(KnownFormat::Uuid)
 }
 
+/// A goal's title, and an action item's.
+pub const GOAL_TITLE: Text = Text { min: 1, max: 200 };
+/// A goal's description.
+pub const GOAL_DESCRIPTION: Text = Text { min: 1, max: 4000 };
+/// The note of a progress entry.
+pub const PROGRESS_NOTE: Text = Text { min: 1, max: 4000 };
+/// How complete a goal is, in percent.
+pub const PERCENT_COMPLETE: Range = Range { min: 0, max: 100 };
+/// Open action items on one goal.
+pub const OPEN_ACTION_ITEMS: List = List { max: 100 };
+/// How far ahead a goal's target date or an action item's due date may be, in years.
+pub const PLAN_YEARS_AHEAD: i32 = 100;
+
+schema_types! {
+    GoalTitle => GOAL_TITLE.schema("");
+    GoalDescription => GOAL_DESCRIPTION.schema("");
+    ProgressNote => PROGRESS_NOTE.schema("");
+    PercentComplete => PERCENT_COMPLETE.schema();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -205,6 +205,49 @@ diesel::table! {
 diesel::joinable!(assessments -> organizations (organization_id));
 diesel::joinable!(assessments -> participants (participant_id));
 diesel::joinable!(assessments -> users (submitted_by_user_id));
+diesel::table! {
+    action_items (id) {
+        id -> Uuid,
+        goal_id -> Uuid,
+        participant_id -> Uuid,
+        title -> Text,
+        due_date -> Nullable<Date>,
+        completed_at -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    goal_progress (id) {
+        id -> Uuid,
+        goal_id -> Uuid,
+        participant_id -> Uuid,
+        note -> Text,
+        percent_complete -> Nullable<Int4>,
+        author_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    goals (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        domain -> Text,
+        target_date -> Nullable<Date>,
+        status -> Text,
+        closed_at -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(audit_chain -> audit_events (event_seq));
 diesel::joinable!(coach_profiles -> organizations (organization_id));
 diesel::joinable!(coach_profiles -> users (user_id));
@@ -216,6 +259,10 @@ diesel::joinable!(participants -> organizations (organization_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> organizations (organization_id));
+
+diesel::joinable!(action_items -> goals (goal_id));
+diesel::joinable!(goal_progress -> goals (goal_id));
+diesel::joinable!(goals -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     address_throttles,
@@ -233,6 +280,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     status_changes,
     users,
+    action_items,
+    goal_progress,
+    goals,
 );
 
 diesel::table! {

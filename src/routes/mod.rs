@@ -6,6 +6,7 @@ pub mod auth;
 pub mod coaches;
 pub mod fallback;
 pub mod group_sessions;
+pub mod goals;
 pub mod health;
 pub mod instruments;
 pub mod match_suggestions;
@@ -49,4 +50,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     instruments::configure(cfg);
     assessments::configure(cfg);
     group_sessions::configure(cfg);
+    goals::configure(cfg);
 }

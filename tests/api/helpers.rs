@@ -904,3 +904,47 @@ impl TestApp {
         ok_json(self.put(&path, &self.org.supervisor, &json!(body)).await).await
     }
 }
+
+/// Factories for the recovery plan: goals and their action items, made through the API.
+impl TestApp {
+    /// A new active goal of `participant_id` (of the first organization unless it is the other
+    /// organization's), created by that organization's supervisor; returns the goal.
+    pub async fn goal_of(&self, participant_id: Uuid) -> Value {
+        let organization_id: Uuid = participants::table
+            .find(participant_id)
+            .select(participants::organization_id)
+            .get_result(&mut self.conn().await)
+            .await
+            .unwrap_or_else(|e| panic!("no participant {participant_id}: {e}"));
+        let response = self
+            .post(
+                &format!("/participants/{participant_id}/goals"),
+                Some(&self.org_of(organization_id).supervisor),
+                &json!({"title": "Find stable housing", "domain": "housing"}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating a goal");
+        json(response).await
+    }
+
+    /// A new open action item on `goal` (a goal response), added by its organization's
+    /// supervisor; returns the action item.
+    pub async fn action_item_of(&self, goal: &Value) -> Value {
+        let organization_id: Uuid = goal["organization_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("not a goal: {goal}"));
+        let response = self
+            .post(
+                &format!(
+                    "/goals/{}/action-items",
+                    goal["id"].as_str().unwrap_or_default()
+                ),
+                Some(&self.org_of(organization_id).supervisor),
+                &json!({"title": "Call the housing office"}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "adding an action item");
+        json(response).await
+    }
+}

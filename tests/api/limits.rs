@@ -466,6 +466,7 @@ fn query_parameters() -> Vec<QueryParameter> {
         page("/coaches", coach),
         page("/coaches/{id}/caseload", coach),
         page("/pairings", coach),
+        page("/participants/{id}/goals", participant),
         page("/audit-events", coach),
         page("/group-sessions", coach),
         page("/participants/{id}/group-attendance", participant),
@@ -547,4 +548,100 @@ async fn an_organization_name_past_its_limit_is_refused() {
     assert!(refused.unwrap_err().starts_with("name must be at most"));
     let created = create(&mut conn, &"a".repeat(max), "second@example.org").await;
     assert_eq!(created.unwrap().0.name.chars().count(), max);
+}
+
+/// The limited fields of the recovery plan's bodies: `{goal}` and `{item}` are a goal of the
+/// first organization's participant and one of its action items.
+/// Method, path, schema, a valid body, and the limited fields.
+type GoalOperation = (
+    Method,
+    &'static str,
+    &'static str,
+    Value,
+    Vec<(&'static str, Limit)>,
+);
+
+fn goal_operations() -> Vec<GoalOperation> {
+    use Limit::{Range, Text};
+    let title = ("title", Text(limits::GOAL_TITLE));
+    let description = ("description", Text(limits::GOAL_DESCRIPTION));
+    vec![
+        (
+            Method::POST,
+            "/participants/{participant}/goals",
+            "CreateGoalRequest",
+            json!({"title": "Housing", "domain": "housing"}),
+            vec![title, description],
+        ),
+        (
+            Method::PATCH,
+            "/goals/{goal}",
+            "UpdateGoalRequest",
+            json!({}),
+            vec![title, description],
+        ),
+        (
+            Method::POST,
+            "/goals/{goal}/status",
+            "GoalStatusRequest",
+            json!({"status": "paused"}),
+            vec![("reason", Text(limits::REASON))],
+        ),
+        (
+            Method::POST,
+            "/goals/{goal}/action-items",
+            "CreateActionItemRequest",
+            json!({"title": "Call"}),
+            vec![title],
+        ),
+        (
+            Method::PATCH,
+            "/action-items/{item}",
+            "UpdateActionItemRequest",
+            json!({}),
+            vec![title],
+        ),
+        (
+            Method::POST,
+            "/goals/{goal}/progress",
+            "CreateProgressRequest",
+            json!({"note": "Going well"}),
+            vec![
+                ("note", Text(limits::PROGRESS_NOTE)),
+                ("percent_complete", Range(limits::PERCENT_COMPLETE)),
+            ],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_limited_goal_field_states_its_limit_and_refuses_one_past_it() {
+    let app = TestApp::spawn().await;
+    let document = served_document(&app).await;
+    let goal = app.goal_of(app.org.participant_id).await;
+    let item = app.action_item_of(&goal).await;
+    for (method, path, schema, valid, fields) in goal_operations() {
+        let path = path
+            .replace("{participant}", &app.org.participant_id.to_string())
+            .replace("{goal}", goal["id"].as_str().unwrap())
+            .replace("{item}", item["id"].as_str().unwrap());
+        for (field, limit) in fields {
+            let what = format!("{method} {path} {field}");
+            limit.assert_stated_by(property(&document, schema, field), &what);
+            for past in [true, false] {
+                let body = with_value(valid.clone(), field, limit.value(past));
+                let request = app.request(method.clone(), &path, Some(&app.org.supervisor));
+                let response = send(request.json(&body)).await;
+                if past {
+                    let refused = problem(response, 422).await;
+                    assert_eq!(error_fields(&refused), vec![field], "{what}: {refused}");
+                } else {
+                    assert!(
+                        response.status().is_success(),
+                        "{what}: the limit itself was refused"
+                    );
+                }
+            }
+        }
+    }
 }

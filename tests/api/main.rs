@@ -12,6 +12,7 @@ mod docs;
 mod errors;
 mod factories;
 mod group_sessions;
+mod goals;
 mod helpers;
 mod idempotency;
 mod instances;

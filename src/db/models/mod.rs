@@ -1,8 +1,11 @@
 //! One module per table: the row types and the queries that read and write them.
 
+pub mod action_items;
 pub mod assessments;
 pub mod audit_events;
 pub mod coach_profiles;
+pub mod goal_progress;
+pub mod goals;
 pub mod group_attendance;
 pub mod group_sessions;
 pub mod idempotency_keys;

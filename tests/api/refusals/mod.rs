@@ -33,6 +33,7 @@ mod assessments;
 mod audit_events;
 mod coaches;
 mod group_sessions;
+mod goals;
 mod match_suggestions;
 mod me;
 mod pairings;

@@ -1,0 +1,3 @@
+DROP TABLE goal_progress;
+DROP TABLE action_items;
+DROP TABLE goals;
