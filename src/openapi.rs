@@ -39,6 +39,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "User accounts (admins)"),
         (name = "operations", description = "Health, readiness and this document"),
+        (name = "session notes", description = "Session notes: visibility, signing and amendments"),
     )
 )]
 struct ApiDoc;

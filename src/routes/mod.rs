@@ -11,6 +11,7 @@ pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
 pub mod responses;
+pub mod session_notes;
 pub mod users;
 
 use actix_web::http::header;
@@ -43,4 +44,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     coaches::configure(cfg);
     pairings::configure(cfg);
     audit_events::configure(cfg);
+    session_notes::configure(cfg);
 }
