@@ -23,3 +23,5 @@ mod schema;
 mod throttles;
 mod users;
 mod validation_errors;
+mod session_notes;
+mod session_notes_caseload;
