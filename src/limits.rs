@@ -88,7 +88,10 @@ pub const DEFAULT_SUGGESTIONS: i64 = 10;
 /// A session note's summary.
 pub const NOTE_SUMMARY: Text = Text { min: 1, max: 500 };
 /// A session note's body, or an amendment's.
-pub const NOTE_BODY: Text = Text { min: 1, max: 20_000 };
+pub const NOTE_BODY: Text = Text {
+    min: 1,
+    max: 20_000,
+};
 /// What is to follow a session.
 pub const FOLLOW_UP: Text = Text { min: 1, max: 1000 };
 /// How long a session lasted, in minutes.

@@ -194,7 +194,10 @@ pub async fn create_session_note(
         session_notes::participant_in_scope(conn, scope, participant_id).await?;
         let foreign = session_notes::foreign_goals(conn, participant_id, &body.goal_ids).await?;
         if let Some(goal) = foreign.first() {
-            return Err(AppError::invalid("goal_ids", format!("unknown goal {goal}")));
+            return Err(AppError::invalid(
+                "goal_ids",
+                format!("unknown goal {goal}"),
+            ));
         }
         let note = session_notes::insert(conn, &new_note(scope, participant_id, &body)).await?;
         Ok(note.id)
@@ -331,7 +334,10 @@ pub async fn update_session_note(
                 let pid = current.participant_id;
                 let foreign = session_notes::foreign_goals(conn, pid, goal_ids).await?;
                 if let Some(goal) = foreign.first() {
-                    return Err(AppError::invalid("goal_ids", format!("unknown goal {goal}")));
+                    return Err(AppError::invalid(
+                        "goal_ids",
+                        format!("unknown goal {goal}"),
+                    ));
                 }
             }
             if_match.check(&detail(conn, current).await?)?;

@@ -65,10 +65,15 @@ async fn a_coach_records_a_note_and_reads_it_back() {
     assert_eq!(note["visibility"], "care_team");
     assert_eq!(note["author_id"], app.org.coach.id.to_string());
     assert_eq!(note["participant_id"], p.to_string());
-    assert_eq!((note["mood"].clone(), note["craving"].clone()), (json!(4), json!(2)));
+    assert_eq!(
+        (note["mood"].clone(), note["craving"].clone()),
+        (json!(4), json!(2))
+    );
     assert_eq!(note["signed"], false);
     assert_eq!(note["amendments"], json!([]));
-    let read = app.get(location.trim_start_matches("/api/v1"), &app.org.coach).await;
+    let read = app
+        .get(location.trim_start_matches("/api/v1"), &app.org.coach)
+        .await;
     assert!(read.headers().contains_key("etag"));
     assert_eq!(ok_json(read).await, note);
 }
@@ -83,10 +88,22 @@ async fn every_bound_is_refused_naming_its_field_and_nothing_is_created() {
         "duration_minutes": 601, "summary": "   ", "body": "a".repeat(20_001),
         "mood": 6, "craving": 11, "follow_up": "a".repeat(1001),
     });
-    let refused = problem(app.post(&notes_of(p), Some(&app.org.coach), &bad).await, 422).await;
+    let refused = problem(
+        app.post(&notes_of(p), Some(&app.org.coach), &bad).await,
+        422,
+    )
+    .await;
     let mut fields = error_fields(&refused);
     fields.sort();
-    let expected = ["body", "craving", "duration_minutes", "follow_up", "mood", "occurred_at", "summary"];
+    let expected = [
+        "body",
+        "craving",
+        "duration_minutes",
+        "follow_up",
+        "mood",
+        "occurred_at",
+        "summary",
+    ];
     assert_eq!(fields, expected);
     for (field, value) in [
         ("duration_minutes", json!(0)),
@@ -99,12 +116,20 @@ async fn every_bound_is_refused_naming_its_field_and_nothing_is_created() {
     ] {
         let mut body = a_note();
         body[field] = value;
-        let refused = problem(app.post(&notes_of(p), Some(&app.org.coach), &body).await, 422).await;
+        let refused = problem(
+            app.post(&notes_of(p), Some(&app.org.coach), &body).await,
+            422,
+        )
+        .await;
         assert_eq!(error_fields(&refused), vec![field], "{refused}");
     }
     let mut unknown = a_note();
     unknown["author_id"] = json!(app.org.admin.id);
-    let refused = problem(app.post(&notes_of(p), Some(&app.org.coach), &unknown).await, 422).await;
+    let refused = problem(
+        app.post(&notes_of(p), Some(&app.org.coach), &unknown).await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), vec!["author_id"]);
     assert_eq!(count_notes(&app).await, 0);
 }
@@ -117,7 +142,11 @@ async fn a_session_in_the_future_is_refused_beyond_five_minutes_of_clock_skew() 
     body["occurred_at"] = json!((Utc::now() + Duration::minutes(3)).to_rfc3339());
     create(&app, &app.org.coach, p, &body).await;
     body["occurred_at"] = json!((Utc::now() + Duration::minutes(7)).to_rfc3339());
-    let refused = problem(app.post(&notes_of(p), Some(&app.org.coach), &body).await, 422).await;
+    let refused = problem(
+        app.post(&notes_of(p), Some(&app.org.coach), &body).await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), vec!["occurred_at"]);
     assert_eq!(count_notes(&app).await, 1);
 }
@@ -129,9 +158,16 @@ async fn goal_ids_must_be_goals_of_the_participant() {
     let p = app.org.participant_id;
     let mut body = a_note();
     body["goal_ids"] = json!([Uuid::now_v7()]);
-    let refused = problem(app.post(&notes_of(p), Some(&app.org.coach), &body).await, 422).await;
+    let refused = problem(
+        app.post(&notes_of(p), Some(&app.org.coach), &body).await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), vec!["goal_ids"]);
-    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("unknown goal"));
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown goal"));
     body["goal_ids"] = json!([]);
     let note = create(&app, &app.org.coach, p, &body).await;
     let path = format!("/session-notes/{}", id_of(&note));
@@ -151,12 +187,21 @@ async fn only_the_author_changes_an_unsigned_note() {
     problem(app.patch(&path, &app.org.coach, &change).await, 403).await;
     problem(app.patch(&path, &app.org.admin, &change).await, 403).await;
     problem(app.patch(&path, &app.org.other_coach, &change).await, 404).await;
-    problem(app.patch(&path, &app.other_org.supervisor, &change).await, 404).await;
+    problem(
+        app.patch(&path, &app.other_org.supervisor, &change).await,
+        404,
+    )
+    .await;
     assert_eq!(ok_json(app.get(&path, &app.org.coach).await).await, note);
     let updated = ok_json(app.patch(&path, &app.org.supervisor, &change).await).await;
     assert_eq!(updated["summary"], "Rescheduled");
     assert_eq!(updated["body"], "Longer account.");
-    let refused = problem(app.patch(&path, &app.org.supervisor, &json!({"summary": ""})).await, 422).await;
+    let refused = problem(
+        app.patch(&path, &app.org.supervisor, &json!({"summary": ""}))
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), vec!["summary"]);
 }
 
@@ -184,12 +229,21 @@ async fn a_signed_note_never_changes_and_is_signed_once() {
     let note = create(&app, &app.org.coach, app.org.participant_id, &a_note()).await;
     let path = format!("/session-notes/{}", id_of(&note));
     let sign = format!("{path}/sign");
-    problem(app.post(&sign, Some(&app.org.supervisor), &json!({})).await, 403).await;
+    problem(
+        app.post(&sign, Some(&app.org.supervisor), &json!({})).await,
+        403,
+    )
+    .await;
     let signed = ok_json(app.post(&sign, Some(&app.org.coach), &json!({})).await).await;
     assert_eq!(signed["signed"], true);
     assert!(signed["signed_at"].is_string());
     problem(app.post(&sign, Some(&app.org.coach), &json!({})).await, 409).await;
-    let refused = problem(app.patch(&path, &app.org.coach, &json!({"summary": "Later"})).await, 409).await;
+    let refused = problem(
+        app.patch(&path, &app.org.coach, &json!({"summary": "Later"}))
+            .await,
+        409,
+    )
+    .await;
     assert!(refused["type"].as_str().unwrap().ends_with("note-signed"));
     assert_eq!(ok_json(app.get(&path, &app.org.coach).await).await, signed);
 }
@@ -201,15 +255,52 @@ async fn amendments_need_a_signed_note_and_come_back_oldest_first() {
     let path = format!("/session-notes/{}", id_of(&note));
     let amendments = format!("{path}/amendments");
     let amend = |body: &str| json!({"body": body, "reason": "a detail was missing"});
-    problem(app.post(&amendments, Some(&app.org.coach), &amend("early")).await, 409).await;
-    ok_json(app.post(&format!("{path}/sign"), Some(&app.org.coach), &json!({})).await).await;
-    let first = app.post(&amendments, Some(&app.org.coach), &amend("first")).await;
+    problem(
+        app.post(&amendments, Some(&app.org.coach), &amend("early"))
+            .await,
+        409,
+    )
+    .await;
+    ok_json(
+        app.post(&format!("{path}/sign"), Some(&app.org.coach), &json!({}))
+            .await,
+    )
+    .await;
+    let first = app
+        .post(&amendments, Some(&app.org.coach), &amend("first"))
+        .await;
     assert_eq!(first.status(), 201);
-    assert_eq!(first.headers()["location"], format!("/api/v1{path}").as_str());
-    let second = json(app.post(&amendments, Some(&app.org.supervisor), &amend("second")).await).await;
-    problem(app.post(&amendments, Some(&app.org.admin), &amend("admin")).await, 403).await;
-    problem(app.post(&amendments, Some(&app.org.other_coach), &amend("x")).await, 404).await;
-    let refused = problem(app.post(&amendments, Some(&app.org.coach), &json!({"body": "", "reason": ""})).await, 422).await;
+    assert_eq!(
+        first.headers()["location"],
+        format!("/api/v1{path}").as_str()
+    );
+    let second = json(
+        app.post(&amendments, Some(&app.org.supervisor), &amend("second"))
+            .await,
+    )
+    .await;
+    problem(
+        app.post(&amendments, Some(&app.org.admin), &amend("admin"))
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        app.post(&amendments, Some(&app.org.other_coach), &amend("x"))
+            .await,
+        404,
+    )
+    .await;
+    let refused = problem(
+        app.post(
+            &amendments,
+            Some(&app.org.coach),
+            &json!({"body": "", "reason": ""}),
+        )
+        .await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), vec!["body", "reason"]);
     let list = second["amendments"].as_array().unwrap();
     let bodies: Vec<&str> = list.iter().map(|a| a["body"].as_str().unwrap()).collect();
@@ -245,7 +336,12 @@ async fn one_idempotency_key_creates_one_note() {
 }
 
 /// Notes of `participant` by `author`, `hours_ago` each, of `session_type`.
-async fn notes_at(app: &TestApp, author: &TestUser, participant: Uuid, at: &[(i64, &str)]) -> Vec<String> {
+async fn notes_at(
+    app: &TestApp,
+    author: &TestUser,
+    participant: Uuid,
+    at: &[(i64, &str)],
+) -> Vec<String> {
     let (now, mut made) = (Utc::now(), Vec::new());
     for (hours_ago, session_type) in at {
         let mut body = a_note();
@@ -260,11 +356,23 @@ async fn notes_at(app: &TestApp, author: &TestUser, participant: Uuid, at: &[(i6
 async fn a_list_pages_newest_first_and_filters_by_time_and_type() {
     let app = TestApp::spawn().await;
     let p = app.org.participant_id;
-    let plan = [(5, "phone"), (1, "individual"), (3, "phone"), (3, "video"), (48, "phone")];
+    let plan = [
+        (5, "phone"),
+        (1, "individual"),
+        (3, "phone"),
+        (3, "video"),
+        (48, "phone"),
+    ];
     let made = notes_at(&app, &app.org.coach, p, &plan).await;
     let (h1, h3a, h3b, h5, h48) = (&made[1], &made[2], &made[3], &made[0], &made[4]);
     // Equal times come newest id first.
-    let newest_first = vec![h1.clone(), h3b.clone(), h3a.clone(), h5.clone(), h48.clone()];
+    let newest_first = vec![
+        h1.clone(),
+        h3b.clone(),
+        h3a.clone(),
+        h5.clone(),
+        h48.clone(),
+    ];
     let mut seen = Vec::new();
     let mut path = format!("{}?limit=2", notes_of(p));
     loop {
@@ -276,11 +384,25 @@ async fn a_list_pages_newest_first_and_filters_by_time_and_type() {
         }
     }
     assert_eq!(seen, newest_first);
-    let phones = ok_json(app.get(&format!("{}?session_type=phone", notes_of(p)), &app.org.coach).await).await;
+    let phones = ok_json(
+        app.get(
+            &format!("{}?session_type=phone", notes_of(p)),
+            &app.org.coach,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(ids(&phones), vec![h3a.clone(), h5.clone(), h48.clone()]);
     let from = (Utc::now() - Duration::hours(4)).format("%Y-%m-%dT%H:%M:%SZ");
     let to = (Utc::now() - Duration::hours(2)).format("%Y-%m-%dT%H:%M:%SZ");
-    let window = ok_json(app.get(&format!("{}?from={from}&to={to}", notes_of(p)), &app.org.coach).await).await;
+    let window = ok_json(
+        app.get(
+            &format!("{}?from={from}&to={to}", notes_of(p)),
+            &app.org.coach,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(ids(&window), vec![h3b.clone(), h3a.clone()]);
     for bad in [
         format!("from={to}&to={from}"),
@@ -291,7 +413,12 @@ async fn a_list_pages_newest_first_and_filters_by_time_and_type() {
         "cursor=garbage".to_owned(),
         "session_type=sauna".to_owned(),
     ] {
-        problem(app.get(&format!("{}?{bad}", notes_of(p)), &app.org.coach).await, 400).await;
+        problem(
+            app.get(&format!("{}?{bad}", notes_of(p)), &app.org.coach)
+                .await,
+            400,
+        )
+        .await;
     }
 }
 
@@ -317,6 +444,10 @@ async fn a_former_coach_loses_every_note_even_their_own() {
     app.end_pairing(participant.pairing_id).await;
     problem(app.get(&path, &coach).await, 404).await;
     problem(app.get(&notes_of(participant.id), &coach).await, 404).await;
-    problem(app.patch(&path, &coach, &json!({"summary": "late"})).await, 404).await;
+    problem(
+        app.patch(&path, &coach, &json!({"summary": "late"})).await,
+        404,
+    )
+    .await;
     ok_json(app.get(&path, &app.org.supervisor).await).await;
 }

@@ -10,7 +10,13 @@ use uuid::Uuid;
 use crate::helpers::{ok_json, problem, TestApp, TestParticipant, TestUser};
 
 /// A note by `author` about `participant`, `days_ago` days old, with a follow-up due then.
-async fn note(app: &TestApp, author: &TestUser, participant: Uuid, days_ago: i64, due: Option<&str>) {
+async fn note(
+    app: &TestApp,
+    author: &TestUser,
+    participant: Uuid,
+    days_ago: i64,
+    due: Option<&str>,
+) {
     let due = due.map_or("NULL".to_owned(), |d| format!("'{d}'"));
     let sql = format!(
         "INSERT INTO session_notes (id, organization_id, participant_id, author_id, session_type,
@@ -44,7 +50,10 @@ fn entry<'a>(page: &'a Value, participant: &TestParticipant) -> &'a Value {
 
 fn participants(page: &Value) -> Vec<String> {
     let items = page["items"].as_array().unwrap();
-    items.iter().map(|e| e["participant_id"].as_str().unwrap().to_owned()).collect()
+    items
+        .iter()
+        .map(|e| e["participant_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -54,9 +63,20 @@ async fn a_caseload_shows_the_last_contact_and_the_next_follow_up_due() {
     let seen = app.participant_of(&coach).await;
     let never = app.participant_of(&coach).await;
     let today = Utc::now().date_naive();
-    let (past, soon, later) = (today - Duration::days(1), today + Duration::days(3), today + Duration::days(9));
+    let (past, soon, later) = (
+        today - Duration::days(1),
+        today + Duration::days(3),
+        today + Duration::days(9),
+    );
     // Another author's restricted notes count too: only their dates are shown.
-    note(&app, &app.org.supervisor, seen.id, 4, Some(&past.to_string())).await;
+    note(
+        &app,
+        &app.org.supervisor,
+        seen.id,
+        4,
+        Some(&past.to_string()),
+    )
+    .await;
     note(&app, &coach, seen.id, 2, Some(&later.to_string())).await;
     note(&app, &coach, seen.id, 6, Some(&soon.to_string())).await;
     let path = format!("/coaches/{}/caseload", coach.id);
@@ -65,7 +85,12 @@ async fn a_caseload_shows_the_last_contact_and_the_next_follow_up_due() {
         let contacted = entry(&page, &seen);
         let last = contacted["last_contact_at"].as_str().unwrap();
         let last = chrono::DateTime::parse_from_rfc3339(last).unwrap();
-        assert!((Utc::now() - Duration::days(2) - last.to_utc()).num_minutes().abs() < 5);
+        assert!(
+            (Utc::now() - Duration::days(2) - last.to_utc())
+                .num_minutes()
+                .abs()
+                < 5
+        );
         assert_eq!(contacted["days_since_contact"], 2);
         assert_eq!(contacted["next_follow_up_due"], soon.to_string());
         let untouched = entry(&page, &never);
@@ -89,18 +114,39 @@ async fn no_contact_days_keeps_only_participants_not_seen_in_that_many_days() {
     note(&app, &coach, recent.id, 0, None).await;
     let path = format!("/coaches/{}/caseload", coach.id);
     let week = ok_json(app.get(&format!("{path}?no_contact_days=7"), &coach).await).await;
-    assert_eq!(participants(&week), vec![lapsed.id.to_string(), never_long.id.to_string()]);
-    let one = ok_json(app.get(&format!("{path}?no_contact_days=1&limit=1"), &coach).await).await;
+    assert_eq!(
+        participants(&week),
+        vec![lapsed.id.to_string(), never_long.id.to_string()]
+    );
+    let one = ok_json(
+        app.get(&format!("{path}?no_contact_days=1&limit=1"), &coach)
+            .await,
+    )
+    .await;
     assert_eq!(participants(&one), vec![lapsed.id.to_string()]);
     let cursor = one["next_cursor"].as_str().unwrap();
-    let rest = ok_json(app.get(&format!("{path}?no_contact_days=1&cursor={cursor}"), &coach).await).await;
+    let rest = ok_json(
+        app.get(&format!("{path}?no_contact_days=1&cursor={cursor}"), &coach)
+            .await,
+    )
+    .await;
     assert_eq!(participants(&rest), vec![never_long.id.to_string()]);
     let month = ok_json(app.get(&format!("{path}?no_contact_days=60"), &coach).await).await;
     assert!(participants(&month).is_empty());
     for bad in ["0", "366", "-1", "week"] {
-        problem(app.get(&format!("{path}?no_contact_days={bad}"), &coach).await, 400).await;
+        problem(
+            app.get(&format!("{path}?no_contact_days={bad}"), &coach)
+                .await,
+            400,
+        )
+        .await;
     }
-    problem(app.get(&format!("{path}?no_contact_days=7"), &app.org.other_coach).await, 404).await;
+    problem(
+        app.get(&format!("{path}?no_contact_days=7"), &app.org.other_coach)
+            .await,
+        404,
+    )
+    .await;
     // Paired today and never contacted: not yet a week without contact.
     assert!(!participants(&week).contains(&never_new.id.to_string()));
 }
@@ -143,11 +189,17 @@ async fn the_second_page_of_a_participants_notes_is_an_index_scan_without_a_sort
          ORDER BY session_notes.occurred_at DESC, session_notes.id DESC LIMIT 51",
         Uuid::max()
     );
-    let plan: Vec<PlanLine> = diesel::sql_query(sql).load(&mut app.conn().await).await.unwrap();
+    let plan: Vec<PlanLine> = diesel::sql_query(sql)
+        .load(&mut app.conn().await)
+        .await
+        .unwrap();
     let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
     let text = plan.join("\n");
     eprintln!("{text}");
-    assert!(text.contains("Index Scan using session_notes_participant_occurred_idx"), "{text}");
+    assert!(
+        text.contains("Index Scan using session_notes_participant_occurred_idx"),
+        "{text}"
+    );
     assert!(!text.contains("Sort"), "{text}");
     assert!(!text.contains("Seq Scan on session_notes"), "{text}");
 }

@@ -222,16 +222,21 @@ pub async fn list(
     }
     if let Some(after) = after {
         // `occurred_at <= x` bounds the index scan; the rest breaks ties by id.
-        query = query.filter(session_notes::occurred_at.le(after.occurred_at)).filter(
-            session_notes::occurred_at
-                .lt(after.occurred_at)
-                .or(session_notes::id.lt(after.id)),
-        );
+        query = query
+            .filter(session_notes::occurred_at.le(after.occurred_at))
+            .filter(
+                session_notes::occurred_at
+                    .lt(after.occurred_at)
+                    .or(session_notes::id.lt(after.id)),
+            );
     }
     query.load(conn).await
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewSessionNote) -> QueryResult<SessionNote> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewSessionNote,
+) -> QueryResult<SessionNote> {
     diesel::insert_into(session_notes::table)
         .values(new)
         .returning(SessionNote::as_returning())

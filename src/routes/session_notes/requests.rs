@@ -171,7 +171,11 @@ pub fn new_note(
 pub fn validate_create(body: &CreateSessionNoteRequest) -> AppResult<()> {
     let mut checks = Checks::new();
     check_occurred_at(&mut checks, body.occurred_at);
-    checks.range("duration_minutes", body.duration_minutes, limits::SESSION_MINUTES);
+    checks.range(
+        "duration_minutes",
+        body.duration_minutes,
+        limits::SESSION_MINUTES,
+    );
     checks.text("summary", &body.summary, limits::NOTE_SUMMARY);
     checks.optional_text("body", body.body.as_deref(), limits::NOTE_BODY);
     check_goals(&mut checks, &body.goal_ids);
@@ -195,7 +199,11 @@ pub fn validate_update(body: UpdateSessionNoteRequest) -> AppResult<SessionNoteC
         checks.range("duration_minutes", minutes, limits::SESSION_MINUTES);
     }
     checks.optional_text("summary", body.summary.as_deref(), limits::NOTE_SUMMARY);
-    checks.optional_text("body", body.body.as_ref().and_then(|b| b.as_deref()), limits::NOTE_BODY);
+    checks.optional_text(
+        "body",
+        body.body.as_ref().and_then(|b| b.as_deref()),
+        limits::NOTE_BODY,
+    );
     if let Some(goal_ids) = &body.goal_ids {
         check_goals(&mut checks, goal_ids);
     }
