@@ -98,6 +98,26 @@ pub const FACILITATORS: List = List { max: 20 };
 /// Entries in one group session's attendance list.
 pub const ATTENDANCE: List = List { max: 200 };
 
+/// A session note's summary.
+pub const NOTE_SUMMARY: Text = Text { min: 1, max: 500 };
+/// A session note's body, or an amendment's.
+pub const NOTE_BODY: Text = Text {
+    min: 1,
+    max: 20_000,
+};
+/// What is to follow a session.
+pub const FOLLOW_UP: Text = Text { min: 1, max: 1000 };
+/// How long a session lasted, in minutes.
+pub const SESSION_MINUTES: Range = Range { min: 1, max: 600 };
+/// Mood at a session, 1 (very low) to 5 (very good).
+pub const MOOD: Range = Range { min: 1, max: 5 };
+/// Craving at a session, 0 (none) to 10 (overwhelming).
+pub const CRAVING: Range = Range { min: 0, max: 10 };
+/// Goals one session note is about.
+pub const NOTE_GOALS: List = List { max: 20 };
+/// The `no_contact_days` of a caseload.
+pub const NO_CONTACT_DAYS: Range = Range { min: 1, max: 365 };
+
 // A presented password must be allowed to be as long as any password that was accepted.
 const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
 
@@ -244,6 +264,19 @@ schema_types! {
     Facilitators => FACILITATORS.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );
+}
+
+schema_types! {
+    NoteSummary => NOTE_SUMMARY.schema("");
+    NoteBody => NOTE_BODY.schema("");
+    FollowUp => FOLLOW_UP.schema("");
+    SessionMinutes => SESSION_MINUTES.schema();
+    Mood => MOOD.schema();
+    Craving => CRAVING.schema();
+    NoteGoals => NOTE_GOALS.schema(
+        ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
+    );
+    NoContactDays => NO_CONTACT_DAYS.schema();
 }
 
 const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";

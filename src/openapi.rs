@@ -42,6 +42,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "assessments", description = "Recovery-capital instruments (BARC-10) and participants' assessments"),
         (name = "group-sessions", description = "Group sessions and who attended them"),
         (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
+        (name = "session notes", description = "Session notes: visibility, signing and amendments"),
     )
 )]
 struct ApiDoc;

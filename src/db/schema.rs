@@ -175,6 +175,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_note_amendments (id) {
+        id -> Uuid,
+        note_id -> Uuid,
+        author_id -> Uuid,
+        body -> Text,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_notes (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        author_id -> Uuid,
+        session_type -> Text,
+        occurred_at -> Timestamptz,
+        duration_minutes -> Int4,
+        summary -> Text,
+        body -> Nullable<Text>,
+        visibility -> Text,
+        goal_ids -> Array<Uuid>,
+        mood -> Nullable<Int4>,
+        craving -> Nullable<Int4>,
+        follow_up -> Nullable<Text>,
+        follow_up_due -> Nullable<Date>,
+        signed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     status_changes (id) {
         id -> Uuid,
         subject_type -> Text,
@@ -258,6 +292,11 @@ diesel::joinable!(pairings -> users (coach_id));
 diesel::joinable!(participants -> organizations (organization_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(session_note_amendments -> session_notes (note_id));
+diesel::joinable!(session_note_amendments -> users (author_id));
+diesel::joinable!(session_notes -> organizations (organization_id));
+diesel::joinable!(session_notes -> participants (participant_id));
+diesel::joinable!(session_notes -> users (author_id));
 diesel::joinable!(users -> organizations (organization_id));
 
 diesel::joinable!(action_items -> goals (goal_id));
@@ -278,6 +317,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pairings,
     participants,
     refresh_tokens,
+    session_note_amendments,
+    session_notes,
     status_changes,
     users,
     action_items,

@@ -11,11 +11,11 @@ use crate::audit::Target;
 use crate::auth::{Role, Staff, Supervisor};
 use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
 use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
 use crate::http::{self, IfMatch};
 use crate::limits;
-use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
+use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
@@ -130,11 +130,15 @@ pub struct CaseloadEntry {
     pub pairing_id: Uuid,
     pub pairing_status: PairingStatus,
     pub paired_since: DateTime<Utc>,
-    /// When the coach last recorded a session with the participant; `null` when never.
+    /// When the participant's latest session note says the session happened (any author,
+    /// any visibility: only the date is shown); `null` when there is none.
     pub last_contact_at: Option<DateTime<Utc>>,
+    /// Whole days since `last_contact_at`; `null` when the participant was never contacted.
+    pub days_since_contact: Option<i64>,
     /// The participant's goals that are active or paused.
     pub open_goal_count: i64,
-    /// The earliest follow-up due from the participant's session notes, if any.
+    /// The earliest `follow_up_due` of the participant's session notes that is today (UTC) or
+    /// later; `null` when none is.
     pub next_follow_up_due: Option<chrono::NaiveDate>,
 }
 
@@ -148,9 +152,12 @@ impl From<CaseloadRow> for CaseloadEntry {
             pairing_id: row.pairing.id,
             pairing_status: row.pairing.status,
             paired_since: row.pairing.created_at,
-            last_contact_at: None,
+            last_contact_at: row.last_contact_at,
+            days_since_contact: row
+                .last_contact_at
+                .map(|at| (Utc::now() - at).num_days().max(0)),
             open_goal_count: 0,
-            next_follow_up_due: None,
+            next_follow_up_due: row.next_follow_up_due,
         }
     }
 }
@@ -295,15 +302,30 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
     })
 }
 
-/// A coach's current participants.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseloadQuery {
+    /// Only participants with no session note in this many days (counted back from now);
+    /// participants never contacted count from when their pairing was made.
+    #[param(value_type = Option<limits::NoContactDays>, inline)]
+    pub no_contact_days: Option<i64>,
+    /// Page size.
+    #[param(value_type = Option<limits::PageSize>, inline)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A coach's current participants, with their last contact and next follow-up.
 ///
 /// Roles: admin, supervisor, coach (their own caseload; other coaches' are 404).
+/// `no_contact_days=N` keeps only participants with no session note in the last N days.
 #[utoipa::path(
     tag = "coaches",
     params(
         ("id" = Uuid, Path, description = "The coach's user id"),
-        ("limit" = inline(Option<limits::PageSize>), Query, description = "Page size"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        CaseloadQuery,
     ),
     responses(
         (status = 200, description = "A page of the caseload", body = Page<CaseloadEntry>),
@@ -315,15 +337,16 @@ fn validate_update(role: Role, body: UpdateCoachRequest) -> AppResult<CoachProfi
 pub async fn get_caseload(
     Staff(user): Staff,
     id: web::Path<Uuid>,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<CaseloadQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let since = no_contact_since(query.no_contact_days)?;
     let id = id.into_inner();
     let target = Target::new("read", "caseload").id(id);
     let rows = user
         .read(target, async |conn, scope, target| {
             coach_profiles::find_visible(conn, scope, id).await?;
-            let rows = pairings::caseload(conn, scope, id, &page).await?;
+            let rows = pairings::caseload(conn, scope, id, since, &page).await?;
             target.set_participants(page.shown(&rows).iter().map(|r| r.pairing.participant_id));
             Ok(rows)
         })
@@ -334,4 +357,15 @@ pub async fn get_caseload(
         CaseloadEntry::from,
     );
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The time before which a participant's last contact counts as none in `days` days.
+fn no_contact_since(days: Option<i64>) -> AppResult<Option<DateTime<Utc>>> {
+    let Some(days) = days else { return Ok(None) };
+    if let Err(message) = limits::NO_CONTACT_DAYS.check(days) {
+        return Err(AppError::BadRequest(format!(
+            "Query parameter `no_contact_days` {message}."
+        )));
+    }
+    Ok(Some(Utc::now() - chrono::Duration::days(days)))
 }

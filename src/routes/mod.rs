@@ -15,6 +15,7 @@ pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
 pub mod responses;
+pub mod session_notes;
 pub mod users;
 
 use actix_web::http::header;
@@ -51,4 +52,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     assessments::configure(cfg);
     group_sessions::configure(cfg);
     goals::configure(cfg);
+    session_notes::configure(cfg);
 }

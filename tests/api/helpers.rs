@@ -948,3 +948,33 @@ impl TestApp {
         json(response).await
     }
 }
+
+/// Session-note factories.
+impl TestApp {
+    /// A session note by `author` about `participant_id` with `visibility`, written with SQL
+    /// as the API stores one (unsigned, an individual session an hour ago). The author need
+    /// not be able to write it through the API now: a former coach's note stays theirs.
+    pub async fn session_note(
+        &self,
+        author: &TestUser,
+        participant_id: Uuid,
+        visibility: &str,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO session_notes (id, organization_id, participant_id, author_id,
+                 session_type, occurred_at, duration_minutes, summary, visibility)
+             VALUES ('{id}', '{}', '{participant_id}', '{}', 'individual',
+                 now() - interval '1 hour', 45, 'Talked through the week', '{visibility}')",
+            author.organization_id, author.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    /// Signs a note as `POST /session-notes/{id}/sign` does.
+    pub async fn sign_note(&self, id: Uuid) {
+        let sql = format!("UPDATE session_notes SET signed_at = now() WHERE id = '{id}'");
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+}

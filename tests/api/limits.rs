@@ -147,7 +147,50 @@ fn operations() -> Vec<Operation> {
         body,
         fields,
     };
+    let note_fields = || {
+        vec![
+            ("duration_minutes", Range(limits::SESSION_MINUTES)),
+            ("summary", Text(limits::NOTE_SUMMARY)),
+            ("body", Text(limits::NOTE_BODY)),
+            ("mood", Range(limits::MOOD)),
+            ("craving", Range(limits::CRAVING)),
+            ("follow_up", Text(limits::FOLLOW_UP)),
+        ]
+    };
     vec![
+        operation(
+            Method::POST,
+            "/participants/{id}/session-notes",
+            participant,
+            Some(supervisor),
+            "CreateSessionNoteRequest",
+            |_| {
+                json!({"session_type": "phone", "occurred_at": "2026-01-05T10:00:00Z",
+                       "duration_minutes": 30, "summary": "Check-in"})
+            },
+            note_fields(),
+        ),
+        operation(
+            Method::PATCH,
+            "/session-notes/{id}",
+            participant,
+            Some(supervisor),
+            "UpdateSessionNoteRequest",
+            |_| json!({}),
+            note_fields(),
+        ),
+        operation(
+            Method::POST,
+            "/session-notes/{id}/amendments",
+            participant,
+            Some(supervisor),
+            "CreateAmendmentRequest",
+            |_| json!({"body": "Added detail", "reason": "missing"}),
+            vec![
+                ("body", Text(limits::NOTE_BODY)),
+                ("reason", Text(limits::REASON)),
+            ],
+        ),
         operation(
             Method::POST,
             "/participants",
@@ -461,6 +504,13 @@ fn query_parameters() -> Vec<QueryParameter> {
             limit: Limit::Range(limits::SUGGESTIONS),
             id: participant,
         },
+        QueryParameter {
+            path: "/coaches/{id}/caseload",
+            parameter: "no_contact_days",
+            limit: Limit::Range(limits::NO_CONTACT_DAYS),
+            id: coach,
+        },
+        page("/participants/{id}/session-notes", participant),
         page("/participants", participant),
         page("/users", coach),
         page("/coaches", coach),

@@ -23,6 +23,8 @@ mod pairings;
 mod participants;
 mod refusals;
 mod schema;
+mod session_notes;
+mod session_notes_caseload;
 mod throttles;
 mod users;
 mod validation_errors;

@@ -15,5 +15,6 @@ pub mod organizations;
 pub mod pairings;
 pub mod participants;
 pub mod refresh_tokens;
+pub mod session_notes;
 pub mod status_changes;
 pub mod users;

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::models::session_notes;
 use crate::db::models::users::Role;
 use crate::db::schema::{pairings, participants};
 use crate::db::scope::{self, pairing_is_current, Scope};
@@ -203,14 +204,18 @@ pub struct CaseloadRow {
     pub first_name: String,
     pub last_name: String,
     pub preferred_name: Option<String>,
+    pub last_contact_at: Option<DateTime<Utc>>,
+    pub next_follow_up_due: Option<chrono::NaiveDate>,
 }
 
-/// A coach's current pairings with the participants' names, by pairing id: only participants
-/// `scope` may see.
+/// A coach's current pairings with the participants' names and contact dates, by pairing id:
+/// only participants `scope` may see; with `no_contact_since`, only those whose last contact
+/// (or, never contacted, whose pairing) is older.
 pub async fn caseload(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     coach_id: Uuid,
+    no_contact_since: Option<DateTime<Utc>>,
     page: &PageRequest,
 ) -> QueryResult<Vec<CaseloadRow>> {
     let mut query = pairings::table
@@ -224,10 +229,15 @@ pub async fn caseload(
             participants::first_name,
             participants::last_name,
             participants::preferred_name,
+            session_notes::last_contact_at(),
+            session_notes::next_follow_up_due(),
         ))
         .order(pairings::id.asc())
         .limit(page.fetch_limit())
         .into_boxed();
+    if let Some(since) = no_contact_since {
+        query = query.filter(session_notes::contact_or_paired_at().lt(since));
+    }
     if let Some(Cursor::After(after)) = page.cursor {
         query = query.filter(pairings::id.gt(after));
     }

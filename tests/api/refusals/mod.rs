@@ -14,6 +14,8 @@
 //! - [`HIDDEN`]: 200, and the answer contains none of them (a list scoped to the caller).
 //! - [`ALLOW`]: the caller may make this write; it is not sent here (the resource's own tests
 //!   cover it).
+//! - [`SEEN_403`]: 403 from a caller who may read the object but not do this to it (only a
+//!   note's author edits it); the same request naming a missing object is that caller's 404.
 //!
 //! For every refusal the runner also checks that
 //! - the body is problem+json, and a 404 is byte-identical to the 404 of an object that does
@@ -38,6 +40,7 @@ mod match_suggestions;
 mod me;
 mod pairings;
 mod participants;
+mod session_notes;
 mod users;
 
 use diesel::prelude::*;
@@ -56,6 +59,8 @@ pub const SHOWN: u16 = 1200;
 pub const HIDDEN: u16 = 2200;
 /// Allowed write, not sent here.
 pub const ALLOW: u16 = 0;
+/// 403 for a caller who can read the object; a missing object is 404 to them.
+pub const SEEN_403: u16 = 1403;
 
 /// The callers every table is run against, in column order.
 pub struct Cast {
@@ -404,6 +409,8 @@ async fn check_refused(
     missing_404: &str,
 ) -> Vec<String> {
     let label = row.label();
+    let seen = expected == SEEN_403;
+    let expected = if seen { 403 } else { expected };
     let seq = last_seq(conn).await;
     let answer = call(app, row, &row.path, Some(column.caller)).await;
     if answer.status != expected {
@@ -428,7 +435,12 @@ async fn check_refused(
     wrong.extend(check_audit(row, column, events_since(conn, seq).await));
     if let Some(path) = row.for_missing_object() {
         let missing = call(app, row, &path, Some(column.caller)).await;
-        if (missing.status, &missing.body) != (answer.status, &answer.body) {
+        let refused = if seen {
+            (404, missing_404)
+        } else {
+            (answer.status, answer.body.as_str())
+        };
+        if (missing.status, missing.body.as_str()) != refused {
             wrong.push(format!(
                 "{label}: a missing object answers {} {}, this one {} {}",
                 missing.status, missing.body, answer.status, answer.body

@@ -1,0 +1,2 @@
+DROP TABLE session_note_amendments;
+DROP TABLE session_notes;
