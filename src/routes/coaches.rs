@@ -130,8 +130,9 @@ pub struct CaseloadEntry {
     pub pairing_id: Uuid,
     pub pairing_status: PairingStatus,
     pub paired_since: DateTime<Utc>,
-    /// When the participant's latest session note says the session happened (any author,
-    /// any visibility: only the date is shown); `null` when there is none.
+    /// The participant's latest contact: when their latest session note says the session
+    /// happened (any author, any visibility: only the date is shown) or the latest group
+    /// session they attended (`present`), whichever is later; `null` when there is none.
     pub last_contact_at: Option<DateTime<Utc>>,
     /// Whole days since `last_contact_at`; `null` when the participant was never contacted.
     pub days_since_contact: Option<i64>,
@@ -156,7 +157,7 @@ impl From<CaseloadRow> for CaseloadEntry {
             days_since_contact: row
                 .last_contact_at
                 .map(|at| (Utc::now() - at).num_days().max(0)),
-            open_goal_count: 0,
+            open_goal_count: row.open_goal_count,
             next_follow_up_due: row.next_follow_up_due,
         }
     }

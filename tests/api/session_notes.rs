@@ -153,7 +153,7 @@ async fn a_session_in_the_future_is_refused_beyond_five_minutes_of_clock_skew() 
 
 #[tokio::test]
 async fn goal_ids_must_be_goals_of_the_participant() {
-    // No goals exist yet, so any goal id is unknown; an empty list is fine.
+    // An id that names no goal is refused; an empty list is fine.
     let app = TestApp::spawn().await;
     let p = app.org.participant_id;
     let mut body = a_note();
@@ -174,6 +174,30 @@ async fn goal_ids_must_be_goals_of_the_participant() {
     let change = json!({"goal_ids": [Uuid::now_v7()]});
     let refused = problem(app.patch(&path, &app.org.coach, &change).await, 422).await;
     assert_eq!(error_fields(&refused), vec!["goal_ids"]);
+
+    // The participant's own goal may be named; another participant's may not.
+    let own = app.goal_of(p).await["id"].as_str().unwrap().to_owned();
+    let other = app.participant_of(&app.org.coach).await;
+    let theirs = app.goal_of(other.id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = problem(
+        app.patch(&path, &app.org.coach, &json!({"goal_ids": [own, theirs]}))
+            .await,
+        422,
+    )
+    .await;
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&theirs));
+    let changed = json(
+        app.patch(&path, &app.org.coach, &json!({"goal_ids": [own]}))
+            .await,
+    )
+    .await;
+    assert_eq!(changed["goal_ids"], json!([own]));
 }
 
 #[tokio::test]

@@ -151,6 +151,40 @@ async fn no_contact_days_keeps_only_participants_not_seen_in_that_many_days() {
     assert!(!participants(&week).contains(&never_new.id.to_string()));
 }
 
+#[tokio::test]
+async fn attended_groups_are_contact_and_open_goals_are_counted() {
+    let app = TestApp::spawn().await;
+    let coach = app.coach().await;
+    let grouped = app.participant_of(&coach).await;
+    let absent = app.participant_of(&coach).await;
+    paired_days_ago(&app, &grouped, 30).await;
+    paired_days_ago(&app, &absent, 30).await;
+    note(&app, &coach, grouped.id, 20, None).await;
+    let session = app.group_session(&coach, 3).await;
+    app.set_attendance(session, &[(grouped.id, "present"), (absent.id, "absent")])
+        .await;
+    app.goal_of(grouped.id).await;
+    for to in ["paused", "achieved", "abandoned"] {
+        let goal = app.goal_of(grouped.id).await;
+        let path = format!("/goals/{}/status", goal["id"].as_str().unwrap());
+        let body = serde_json::json!({"status": to, "reason": "Reviewed together"});
+        ok_json(app.post(&path, Some(&app.org.supervisor), &body).await).await;
+    }
+
+    let path = format!("/coaches/{}/caseload", coach.id);
+    let page = ok_json(app.get(&path, &coach).await).await;
+    let row = entry(&page, &grouped);
+    assert_eq!(row["days_since_contact"], 3, "{row}");
+    assert_eq!(row["open_goal_count"], 2, "{row}");
+    let row = entry(&page, &absent);
+    assert!(row["last_contact_at"].is_null(), "{row}");
+    assert_eq!(row["open_goal_count"], 0, "{row}");
+    // A group the participant attended three days ago is recent contact; being marked absent
+    // is not contact.
+    let week = ok_json(app.get(&format!("{path}?no_contact_days=7"), &coach).await).await;
+    assert_eq!(participants(&week), vec![absent.id.to_string()]);
+}
+
 #[derive(QueryableByName)]
 struct PlanLine {
     #[diesel(sql_type = Text, column_name = "QUERY PLAN")]

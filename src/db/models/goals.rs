@@ -104,6 +104,37 @@ pub struct GoalRow {
     pub percent_complete: Option<i32>,
 }
 
+/// How many of a participant's goals are open (active or paused), for a query over
+/// `participants`.
+pub fn open_goal_count() -> Fragment<BigInt> {
+    Fragment::new(
+        "(SELECT count(*) FROM goals g WHERE g.participant_id = participants.id \
+         AND g.status IN ('active', 'paused'))",
+    )
+}
+
+/// The ids among `goal_ids` that are not goals of `participant_id`.
+pub async fn not_of_participant(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+    goal_ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    if goal_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<Uuid> = goals::table
+        .filter(goals::participant_id.eq(participant_id))
+        .filter(goals::id.eq_any(goal_ids))
+        .select(goals::id)
+        .load(conn)
+        .await?;
+    Ok(goal_ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}
+
 fn open_action_items() -> Fragment<BigInt> {
     Fragment::new(
         "(SELECT count(*) FROM action_items a \

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::session_notes;
 use crate::db::models::users::Role;
+use crate::db::models::{goals, session_notes};
 use crate::db::schema::{pairings, participants};
 use crate::db::scope::{self, pairing_is_current, Scope};
 use crate::pagination::{Cursor, PageRequest};
@@ -206,6 +206,7 @@ pub struct CaseloadRow {
     pub preferred_name: Option<String>,
     pub last_contact_at: Option<DateTime<Utc>>,
     pub next_follow_up_due: Option<chrono::NaiveDate>,
+    pub open_goal_count: i64,
 }
 
 /// A coach's current pairings with the participants' names and contact dates, by pairing id:
@@ -231,6 +232,7 @@ pub async fn caseload(
             participants::preferred_name,
             session_notes::last_contact_at(),
             session_notes::next_follow_up_due(),
+            goals::open_goal_count(),
         ))
         .order(pairings::id.asc())
         .limit(page.fetch_limit())

@@ -11,6 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
+use crate::db::models::goals;
 use crate::db::models::users::Role;
 use crate::db::schema::{participants, session_note_amendments, session_notes, users};
 use crate::db::scope::{self, Scope};
@@ -325,26 +326,23 @@ pub async fn note_of_amendment(
         .await
 }
 
-/// The goals among `goal_ids` that are not goals of `participant_id`.
-///
-/// Goals do not exist yet, so no id names one of the participant's goals and every id given
-/// is returned (a note naming any goal is refused). Once the `goals` table exists, this is
-/// the one place to change: select the ids of `goal_ids` in `goals` whose `participant_id` is
-/// this participant, and return the rest.
+/// The ids of `goal_ids` that are not goals of the participant (a note may only name the
+/// participant's own goals).
 pub async fn foreign_goals(
-    _conn: &mut AsyncPgConnection,
-    _participant_id: Uuid,
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
     goal_ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
-    Ok(goal_ids.to_vec())
+    goals::not_of_participant(conn, participant_id, goal_ids).await
 }
 
 /// When a participant was last in a session, over all their notes (whatever the tier: a
 /// restricted session is still contact), for a query over `participants`.
 pub fn last_contact_at() -> Fragment<Nullable<Timestamptz>> {
     Fragment::new(
-        "(SELECT max(n.occurred_at) FROM session_notes n \
-         WHERE n.participant_id = participants.id)",
+        "greatest((SELECT max(n.occurred_at) FROM session_notes n \
+         WHERE n.participant_id = participants.id), \
+         tandem_last_group_contact(participants.id))",
     )
 }
 
@@ -361,7 +359,8 @@ pub fn next_follow_up_due() -> Fragment<Nullable<Date>> {
 /// `no_contact_days` compares, for a query over `participants` joined with `pairings`.
 pub fn contact_or_paired_at() -> Fragment<Timestamptz> {
     Fragment::new(
-        "coalesce((SELECT max(n.occurred_at) FROM session_notes n \
-         WHERE n.participant_id = participants.id), pairings.created_at)",
+        "coalesce(greatest((SELECT max(n.occurred_at) FROM session_notes n \
+         WHERE n.participant_id = participants.id), \
+         tandem_last_group_contact(participants.id)), pairings.created_at)",
     )
 }

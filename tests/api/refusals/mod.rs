@@ -34,8 +34,8 @@
 mod assessments;
 mod audit_events;
 mod coaches;
-mod group_sessions;
 mod goals;
+mod group_sessions;
 mod match_suggestions;
 mod me;
 mod pairings;
