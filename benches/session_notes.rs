@@ -980,7 +980,7 @@ impl StatementStats {
 
 /// The value of the parameter that follows `before` in the page-2 statement: `Bind` for the
 /// server's bind parameters (given as SQL literals for `EXECUTE`), `Inline` for constants the
-/// service writes as literals, which `pg_stat_statements` shows as parameters too.
+/// service writes as literals, should `pg_stat_statements` show them as parameters.
 enum Value {
     Bind(String),
     Inline(&'static str),
