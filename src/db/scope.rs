@@ -9,6 +9,7 @@ use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
@@ -59,4 +60,17 @@ pub fn participant_ids<'a>(
     scope: Scope,
 ) -> participants::BoxedQuery<'a, Pg, diesel::sql_types::Uuid> {
     participants(scope).select(participants::id)
+}
+
+/// The participant's id when `scope` may see them, `NotFound` otherwise: the check that comes
+/// first in every endpoint under `/participants/{id}/…`.
+pub async fn visible_participant(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    participant_id: Uuid,
+) -> QueryResult<Uuid> {
+    participant_ids(scope)
+        .filter(participants::id.eq(participant_id))
+        .first(conn)
+        .await
 }

@@ -194,8 +194,8 @@ pub async fn create_assessment(
     let participant_id = id.into_inner();
     let submission = validate_create(&body, Utc::now())?;
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        let organization_id =
-            assessments::participant_organization(conn, scope, participant_id).await?;
+        crate::db::scope::visible_participant(conn, scope, participant_id).await?;
+        let organization_id = scope.organization_id;
         let new = NewAssessment {
             id: Uuid::now_v7(),
             organization_id,
@@ -284,7 +284,7 @@ pub async fn list_assessments(
     let target = Target::new("list", "assessment").participant(participant_id);
     let (rows, ends) = user
         .read(target, async |conn, scope, target| {
-            assessments::participant_organization(conn, scope, participant_id).await?;
+            crate::db::scope::visible_participant(conn, scope, participant_id).await?;
             let (id, limit) = (instrument.id, page.fetch_limit());
             let rows = assessments::list(conn, participant_id, id, start, limit).await?;
             target.set_participants(page.shown(&rows).first().map(|a| a.participant_id));

@@ -93,7 +93,7 @@ pub async fn create_goal(
     validate_create(&body)?;
     let participant_id = id.into_inner();
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        goals::participant_visible(conn, scope, participant_id).await?;
+        crate::db::scope::visible_participant(conn, scope, participant_id).await?;
         let goal = goals::insert(conn, &new_goal(scope, participant_id, &body)).await?;
         let change = Change {
             subject_id: goal.id,
@@ -152,7 +152,7 @@ pub async fn list_goals(
     let target = Target::new("list", "goal").participant(participant_id);
     let rows = user
         .read(target, async |conn, scope, target| {
-            goals::participant_visible(conn, scope, participant_id).await?;
+            crate::db::scope::visible_participant(conn, scope, participant_id).await?;
             let rows = goals::list(conn, scope, participant_id, &filter, &page).await?;
             target.set_participants(page.shown(&rows).iter().map(|r| r.goal.participant_id));
             Ok(rows)

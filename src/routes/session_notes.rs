@@ -191,7 +191,7 @@ pub async fn create_session_note(
     validate_create(&body)?;
     let participant_id = id.into_inner();
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        session_notes::participant_in_scope(conn, scope, participant_id).await?;
+        crate::db::scope::visible_participant(conn, scope, participant_id).await?;
         let foreign = session_notes::foreign_goals(conn, participant_id, &body.goal_ids).await?;
         if let Some(goal) = foreign.first() {
             return Err(AppError::invalid(
@@ -234,7 +234,7 @@ pub async fn list_session_notes(
     let target = Target::new("list", "session_note").participant(participant_id);
     let rows = user
         .read(target, async |conn, scope, target| {
-            session_notes::participant_in_scope(conn, scope, participant_id).await?;
+            crate::db::scope::visible_participant(conn, scope, participant_id).await?;
             let rows =
                 session_notes::list(conn, scope, participant_id, &filter, &page, after).await?;
             target.set_participants(page.shown(&rows).iter().map(|n| n.participant_id));

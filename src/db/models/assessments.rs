@@ -5,7 +5,7 @@ use diesel::sql_types::{Bool, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{assessments, participants};
+use crate::db::schema::assessments;
 use crate::db::scope::{self, Scope};
 use crate::pagination::Cursor;
 
@@ -51,19 +51,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewAssessment<'_>) -> Qu
         .values(new)
         .returning(assessments::id)
         .get_result(conn)
-        .await
-}
-
-/// The organization of the participant `id`, when `scope` may see them.
-pub async fn participant_organization(
-    conn: &mut AsyncPgConnection,
-    scope: Scope,
-    id: Uuid,
-) -> QueryResult<Uuid> {
-    scope::participants(scope)
-        .filter(participants::id.eq(id))
-        .select(participants::organization_id)
-        .first(conn)
         .await
 }
 

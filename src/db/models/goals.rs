@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
-use crate::db::schema::{goals, participants};
+use crate::db::schema::goals;
 use crate::db::scope::{self, Scope};
 use crate::pagination::{Cursor, PageRequest};
 
@@ -148,19 +148,6 @@ fn latest_percent_complete() -> Fragment<Nullable<Integer>> {
          WHERE p.goal_id = goals.id AND p.percent_complete IS NOT NULL \
          ORDER BY p.id DESC LIMIT 1)",
     )
-}
-
-/// The id of the participant, when `scope` may see them.
-pub async fn participant_visible(
-    conn: &mut AsyncPgConnection,
-    scope: Scope,
-    participant_id: Uuid,
-) -> QueryResult<Uuid> {
-    scope::participants(scope)
-        .filter(participants::id.eq(participant_id))
-        .select(participants::id)
-        .first(conn)
-        .await
 }
 
 pub async fn find_visible(

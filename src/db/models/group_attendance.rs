@@ -164,18 +164,6 @@ pub struct AttendanceRecord {
     pub status: AttendanceStatus,
 }
 
-/// Whether `scope` may see the participant: their id, or `NotFound`.
-pub async fn visible_participant(
-    conn: &mut AsyncPgConnection,
-    scope: Scope,
-    participant_id: Uuid,
-) -> QueryResult<Uuid> {
-    scope::participant_ids(scope)
-        .filter(participants::id.eq(participant_id))
-        .first(conn)
-        .await
-}
-
 /// A page of the sessions the participant is on the attendance list of, newest first
 /// (`occurred_at`, then session id), read from `group_attendance_participant_idx`.
 pub async fn of_participant(

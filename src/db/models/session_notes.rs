@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::db::fragment::Fragment;
 use crate::db::models::goals;
 use crate::db::models::users::Role;
-use crate::db::schema::{participants, session_note_amendments, session_notes, users};
+use crate::db::schema::{session_note_amendments, session_notes, users};
 use crate::db::scope::{self, Scope};
 use crate::pagination::PageRequest;
 
@@ -153,18 +153,6 @@ fn not_restricted() -> Fragment<Bool> {
 
 fn shared_with_participant() -> Fragment<Bool> {
     Fragment::new("session_notes.visibility = 'participant'")
-}
-
-/// The participant, when `scope` may see them (`NotFound` otherwise).
-pub async fn participant_in_scope(
-    conn: &mut AsyncPgConnection,
-    scope: Scope,
-    participant_id: Uuid,
-) -> QueryResult<Uuid> {
-    scope::participant_ids(scope)
-        .filter(participants::id.eq(participant_id))
-        .first(conn)
-        .await
 }
 
 pub async fn find_visible(

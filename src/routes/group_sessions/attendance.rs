@@ -97,7 +97,7 @@ pub async fn list_group_attendance(
     let fetch = page.fetch_limit();
     let rows = user
         .read(target, async |conn, scope, target| {
-            group_attendance::visible_participant(conn, scope, id).await?;
+            crate::db::scope::visible_participant(conn, scope, id).await?;
             let rows = group_attendance::of_participant(conn, scope, id, after, fetch).await?;
             target.set_participants([id]);
             Ok(rows)
