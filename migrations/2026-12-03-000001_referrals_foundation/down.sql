@@ -1,0 +1,12 @@
+DROP TABLE webhook_events;
+DROP TABLE disclosures;
+DROP TABLE referrals;
+DROP TABLE consents;
+DROP TABLE integration_client_resources;
+ALTER TABLE integration_clients
+    DROP COLUMN webhook_url,
+    DROP COLUMN webhook_secret,
+    DROP COLUMN webhook_disabled_at,
+    DROP COLUMN webhook_disabled_reason,
+    DROP COLUMN created_by;
+DROP TABLE resources;
