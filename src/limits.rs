@@ -306,6 +306,41 @@ schema_types! {
     PercentComplete => PERCENT_COMPLETE.schema();
 }
 
+/// A directory resource's name, and the name of the organization that runs it.
+pub const RESOURCE_NAME: Text = Text { min: 1, max: 200 };
+/// What a directory resource offers.
+pub const RESOURCE_DESCRIPTION: Text = Text { min: 0, max: 4000 };
+/// Who a resource is for, and when it is open.
+pub const RESOURCE_NOTE: Text = Text { min: 1, max: 2000 };
+/// A resource's web address.
+pub const URL: Text = Text { min: 0, max: 2000 };
+/// A street address line.
+pub const ADDRESS_LINE: Text = Text { min: 1, max: 200 };
+/// A city, or a state or province.
+pub const PLACE_NAME: Text = Text { min: 1, max: 100 };
+/// A postal code, also the `postal_code` of a directory search.
+pub const POSTAL_CODE: Text = Text { min: 1, max: 20 };
+/// An ISO 3166-1 alpha-2 country code.
+pub const COUNTRY: Text = Text { min: 2, max: 2 };
+/// Categories of one resource (each at most once).
+pub const CATEGORIES: List = List { max: 12 };
+
+schema_types! {
+    ResourceName => RESOURCE_NAME.schema("");
+    ResourceDescription => RESOURCE_DESCRIPTION.schema("");
+    ResourceNote => RESOURCE_NOTE.schema("");
+    Url => URL.schema("An `http` or `https` URL.");
+    AddressLine => ADDRESS_LINE.schema("");
+    PlaceName => PLACE_NAME.schema("");
+    PostalCode => POSTAL_CODE.schema("");
+    Country => COUNTRY.schema("An ISO 3166-1 alpha-2 code such as `US`.");
+    Categories => CATEGORIES.schema(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(crate::db::models::resources::ResourceCategory::ALL.iter().map(|c| c.as_str()))),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "group-sessions", description = "Group sessions and who attended them"),
         (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
         (name = "session notes", description = "Session notes: visibility, signing and amendments"),
+        (name = "resources", description = "The community-resource directory, also as Open Referral HSDS 3.0 services"),
     )
 )]
 struct ApiDoc;

@@ -14,6 +14,7 @@ pub mod me;
 pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
+pub mod resources;
 pub mod responses;
 pub mod session_notes;
 pub mod users;
@@ -53,4 +54,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     group_sessions::configure(cfg);
     goals::configure(cfg);
     session_notes::configure(cfg);
+    resources::configure(cfg);
 }

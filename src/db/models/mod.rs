@@ -15,6 +15,7 @@ pub mod organizations;
 pub mod pairings;
 pub mod participants;
 pub mod refresh_tokens;
+pub mod resources;
 pub mod session_notes;
 pub mod status_changes;
 pub mod users;

@@ -1,0 +1,340 @@
+//! The directory as Open Referral HSDS 3.0 services, so tools that speak HSDS can read it.
+//!
+//! Each resource is one fully nested `service`: its `organization`, `phones`, `schedules`,
+//! `service_at_locations` → `location` → `addresses`, `languages`, and `attributes` whose
+//! `taxonomy_term`s are Tandem's categories. Nested objects have no table of their own; their
+//! ids are derived from the resource's id (or, for the organization, the organization's
+//! name; for taxonomy terms, the category), so they are the same on every read.
+//!
+//! Lists use Tandem's `{items, next_cursor}` with keyset pagination rather than HSDS's
+//! page-numbered `Page`, which needs `OFFSET` (see `docs/API-DESIGN.md`).
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{cursor_of, list_request, read_one, ListResourcesQuery};
+use crate::auth::AuthUser;
+use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus};
+use crate::error::AppResult;
+use crate::extract::Query;
+use crate::http;
+use crate::pagination::Page;
+use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_hsds_services).service(get_hsds_service);
+}
+
+/// The taxonomy Tandem's categories belong to.
+pub const TAXONOMY_NAME: &str = "Tandem recovery resource categories";
+
+/// An HSDS 3.0 `service`, fully nested.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsService {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub url: Option<String>,
+    pub email: Option<String>,
+    /// `active`, `inactive`, `defunct` or `temporarily closed`.
+    pub status: ResourceStatus,
+    pub eligibility_description: Option<String>,
+    /// When the details were last checked (the date of `verified_at`).
+    pub assured_date: Option<NaiveDate>,
+    pub last_modified: DateTime<Utc>,
+    pub organization: HsdsOrganization,
+    pub phones: Vec<HsdsPhone>,
+    pub schedules: Vec<HsdsSchedule>,
+    pub service_at_locations: Vec<HsdsServiceAtLocation>,
+    pub languages: Vec<HsdsLanguage>,
+    pub attributes: Vec<HsdsAttribute>,
+}
+
+/// The organization that runs the service. Its id is derived from the name, so services of
+/// one organization share it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsOrganization {
+    pub id: Uuid,
+    pub name: String,
+    /// Always empty: Tandem keeps no description of the organization.
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsPhone {
+    pub id: Uuid,
+    pub number: String,
+}
+
+/// When the service is open, in words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsSchedule {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsServiceAtLocation {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub location: HsdsLocation,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsLocation {
+    pub id: Uuid,
+    /// Always `physical`.
+    pub location_type: &'static str,
+    pub addresses: Vec<HsdsAddress>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsAddress {
+    pub id: Uuid,
+    pub location_id: Uuid,
+    pub address_1: String,
+    pub address_2: Option<String>,
+    pub city: String,
+    pub state_province: String,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// Always `physical`.
+    pub address_type: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsLanguage {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    /// The language's English name, when Tandem knows it.
+    pub name: Option<&'static str>,
+    /// A BCP 47 tag such as `en` or `es`.
+    pub code: String,
+}
+
+/// One of the service's categories, as a taxonomy term.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsAttribute {
+    pub id: Uuid,
+    pub link_id: Uuid,
+    /// Always `service`.
+    pub link_entity: &'static str,
+    pub taxonomy_term_id: Uuid,
+    pub taxonomy_term: HsdsTaxonomyTerm,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsTaxonomyTerm {
+    pub id: Uuid,
+    /// The category's code, e.g. `moud`.
+    pub code: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub taxonomy: &'static str,
+    pub taxonomy_id: Uuid,
+    pub taxonomy_detail: HsdsTaxonomy,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HsdsTaxonomy {
+    pub id: Uuid,
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// A stable id for `what` (a version 8 UUID from a SHA-256 digest).
+fn derived_id(parts: &[&[u8]]) -> Uuid {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update((part.len() as u64).to_be_bytes());
+        digest.update(part);
+    }
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.finalize()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+fn part_id(resource: Uuid, what: &str) -> Uuid {
+    derived_id(&[b"resource", resource.as_bytes(), what.as_bytes()])
+}
+
+fn taxonomy() -> HsdsTaxonomy {
+    HsdsTaxonomy {
+        id: derived_id(&[b"taxonomy", TAXONOMY_NAME.as_bytes()]),
+        name: TAXONOMY_NAME,
+        description: "What a community resource offers people in recovery.",
+    }
+}
+
+fn attribute(service: Uuid, category: ResourceCategory) -> HsdsAttribute {
+    let detail = taxonomy();
+    let term_id = derived_id(&[b"taxonomy_term", category.as_str().as_bytes()]);
+    HsdsAttribute {
+        id: part_id(service, &format!("attribute:{category}")),
+        link_id: service,
+        link_entity: "service",
+        taxonomy_term_id: term_id,
+        taxonomy_term: HsdsTaxonomyTerm {
+            id: term_id,
+            code: category.as_str(),
+            name: category.label(),
+            description: category.label(),
+            taxonomy: TAXONOMY_NAME,
+            taxonomy_id: detail.id,
+            taxonomy_detail: detail,
+        },
+    }
+}
+
+/// The service's one location, when its address is complete enough for HSDS (which requires
+/// `address_1`, `city`, `state_province`, `postal_code` and `country`).
+fn location(r: &Resource) -> Option<HsdsServiceAtLocation> {
+    let location_id = part_id(r.id, "location");
+    let address = HsdsAddress {
+        id: part_id(r.id, "address"),
+        location_id,
+        address_1: r.address_1.clone()?,
+        address_2: r.address_2.clone(),
+        city: r.city.clone()?,
+        state_province: r.state_province.clone()?,
+        postal_code: r.postal_code.clone()?,
+        country: r.country.clone()?,
+        address_type: "physical",
+    };
+    Some(HsdsServiceAtLocation {
+        id: part_id(r.id, "service_at_location"),
+        service_id: r.id,
+        location: HsdsLocation {
+            id: location_id,
+            location_type: "physical",
+            addresses: vec![address],
+        },
+    })
+}
+
+fn language_name(code: &str) -> Option<&'static str> {
+    let primary = code.split('-').next().unwrap_or_default();
+    LANGUAGE_NAMES
+        .iter()
+        .find(|(tag, _)| *tag == primary)
+        .map(|(_, name)| *name)
+}
+
+const LANGUAGE_NAMES: &[(&str, &str)] = &[
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("pt", "Portuguese"),
+    ("zh", "Chinese"),
+    ("vi", "Vietnamese"),
+    ("ko", "Korean"),
+    ("ar", "Arabic"),
+    ("ru", "Russian"),
+    ("ht", "Haitian Creole"),
+    ("tl", "Tagalog"),
+    ("ase", "American Sign Language"),
+];
+
+impl From<Resource> for HsdsService {
+    fn from(r: Resource) -> Self {
+        let id = r.id;
+        let organization = HsdsOrganization {
+            id: derived_id(&[
+                b"organization",
+                r.organization_id.as_bytes(),
+                r.organization_name.as_bytes(),
+            ]),
+            name: r.organization_name.clone(),
+            description: String::new(),
+        };
+        let phones = r.phone.iter().map(|number| HsdsPhone {
+            id: part_id(id, "phone"),
+            number: number.clone(),
+        });
+        let schedules = r.schedule_description.iter().map(|text| HsdsSchedule {
+            id: part_id(id, "schedule"),
+            service_id: id,
+            description: text.clone(),
+        });
+        let languages = r.languages.iter().map(|code| HsdsLanguage {
+            id: part_id(id, &format!("language:{code}")),
+            service_id: id,
+            name: language_name(code),
+            code: code.clone(),
+        });
+        Self {
+            id,
+            organization_id: organization.id,
+            phones: phones.collect(),
+            schedules: schedules.collect(),
+            service_at_locations: location(&r).into_iter().collect(),
+            languages: languages.collect(),
+            attributes: r.categories.iter().map(|c| attribute(id, *c)).collect(),
+            organization,
+            name: r.name,
+            description: r.description,
+            url: r.url,
+            email: r.email,
+            status: r.status,
+            eligibility_description: r.eligibility_description,
+            assured_date: r.verified_at.map(|at| at.date_naive()),
+            last_modified: r.updated_at,
+        }
+    }
+}
+
+/// The directory as HSDS 3.0 services.
+///
+/// Roles: admin, supervisor, coach, participant. The same filters, order and pagination as
+/// `GET /resources`; each item is a fully nested HSDS 3.0 service, in Tandem's
+/// `{items, next_cursor}` list.
+#[utoipa::path(
+    tag = "resources",
+    params(ListResourcesQuery),
+    responses(
+        (status = 200, description = "A page of HSDS services", body = Page<HsdsService>),
+        Authenticated, BadRequest, Forbidden,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/hsds/services")]
+pub async fn list_hsds_services(
+    user: AuthUser,
+    Query(query): Query<ListResourcesQuery>,
+) -> AppResult<HttpResponse> {
+    let (filter, page, after) = list_request(query)?;
+    let rows = user
+        .unaudited(async |conn, scope| {
+            let limit = page.fetch_limit();
+            let organization_id = scope.organization_id;
+            Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
+        })
+        .await?;
+    let page = page.finish(rows, cursor_of, |(row, _)| HsdsService::from(row));
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One resource as a fully nested HSDS 3.0 service.
+///
+/// Roles: admin, supervisor, coach, participant. Another organization's resource is 404.
+#[utoipa::path(
+    tag = "resources",
+    params(("id" = Uuid, Path, description = "Resource id")),
+    responses(
+        (status = 200, description = "The service; `ETag` identifies this version", body = HsdsService),
+        Authenticated, BadRequest, Forbidden, NotFound,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/hsds/services/{id}")]
+pub async fn get_hsds_service(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let resource = read_one(user, id.into_inner()).await?;
+    Ok(http::ok(&HsdsService::from(resource)))
+}
