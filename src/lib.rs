@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod caseload;
 pub mod config;
 pub mod db;
+pub mod directory_seed;
 pub mod embedded_pg;
 pub mod error;
 pub mod extract;

@@ -20,6 +20,8 @@ Commands:
                                                     Create an organization and its first admin;
                                                     the password comes from TANDEM_ADMIN_PASSWORD
                                                     or, on a terminal, a prompt
+  seed-directory --organization UUID                Add the example community-resource directory
+                                                    to an organization (skips names it has)
   openapi                                           Print the OpenAPI document
   help                                              Show this message
 
@@ -29,6 +31,7 @@ enum Command {
     Serve,
     Migrate,
     CreateOrganization { name: String, admin_email: String },
+    SeedDirectory { organization: uuid::Uuid },
     OpenApi,
     Help,
 }
@@ -57,6 +60,13 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 _ => Err("create-organization needs --name NAME and --admin-email EMAIL".into()),
             }
         }
+        Some("seed-directory") => match &args[1..] {
+            [flag, id] if flag == "--organization" => id
+                .parse()
+                .map(|organization| Command::SeedDirectory { organization })
+                .map_err(|_| format!("`{id}` is not an organization id (a UUID)")),
+            _ => Err("seed-directory needs --organization UUID".into()),
+        },
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }
@@ -103,6 +113,7 @@ fn main() -> ExitCode {
     let purpose = match &command {
         Command::Migrate => Purpose::Command("migrate"),
         Command::CreateOrganization { .. } => Purpose::Command("create-organization"),
+        Command::SeedDirectory { .. } => Purpose::Command("seed-directory"),
         _ => Purpose::Serve,
     };
     let database = match local_db::resolve(&settings, purpose) {
@@ -142,6 +153,17 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
                 "Created organization \"{}\" ({}) with admin {}",
                 organization.name, organization.id, admin.email
             );
+            Ok(())
+        }
+        Command::SeedDirectory { organization } => {
+            let mut conn = connect(&database.url).await?;
+            let added = tandem::directory_seed::seed(&mut conn, organization)
+                .await
+                .map_err(|error| match error {
+                    diesel::result::Error::NotFound => format!("no organization {organization}"),
+                    other => format!("cannot seed the directory: {other}"),
+                })?;
+            println!("Added {added} resources to the directory of {organization}");
             Ok(())
         }
         _ => {

@@ -369,3 +369,37 @@ async fn a_killed_server_leaves_nothing_that_blocks_commands_or_the_next_server(
         200
     );
 }
+
+fn seed_directory(app: &TestApp, organization: &str) -> Output {
+    tandem(
+        &["seed-directory", "--organization", organization],
+        &[("DATABASE_URL", &app.database_url)],
+    )
+}
+
+#[tokio::test]
+async fn seed_directory_adds_the_example_directory_once() {
+    let app = TestApp::spawn().await;
+    let org = app.org.id.to_string();
+    let first = seed_directory(&app, &org);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    let count = tandem::directory_seed::RESOURCES.len();
+    assert!(String::from_utf8_lossy(&first.stdout).contains(&format!("Added {count} resources")));
+    let again = seed_directory(&app, &org);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Added 0 resources"));
+    let page = json(app.get("/resources?limit=200", &app.org.coach).await).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), count);
+    let spanish = json(
+        app.get("/resources?language=es&q=recuperacion", &app.org.coach)
+            .await,
+    )
+    .await;
+    assert_eq!(spanish["items"][0]["name"], "Centro Camino de Recuperación");
+    let other = json(app.get("/resources", &app.other_org.admin).await).await;
+    assert_eq!(other["items"], serde_json::json!([]));
+    let missing = seed_directory(&app, &Uuid::now_v7().to_string());
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no organization"));
+}

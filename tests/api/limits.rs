@@ -83,7 +83,7 @@ struct Operation {
 }
 
 /// Fields that are checked for more than their length, and so can be refused at the limit.
-const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password", "instrument"];
+const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password", "instrument", "url"];
 
 fn tag() -> Value {
     json!("a")
@@ -376,6 +376,15 @@ fn operations() -> Vec<Operation> {
         ),
         operation(
             Method::POST,
+            "/resources",
+            coach,
+            Some(supervisor),
+            "CreateResourceRequest",
+            |_| json!({"name": "Harbor", "organization_name": "Harbor Collective"}),
+            resource_fields(),
+        ),
+        operation(
+            Method::POST,
             "/participants/{id}/assessments",
             participant,
             Some(supervisor),
@@ -384,6 +393,33 @@ fn operations() -> Vec<Operation> {
             vec![("instrument", Text(limits::INSTRUMENT_ID))],
         ),
     ]
+}
+
+/// The limited fields of a directory resource.
+fn resource_fields() -> Vec<(&'static str, Limit)> {
+    use Limit::{Digits, Email, List, Text};
+    vec![
+        ("name", Text(limits::RESOURCE_NAME)),
+        ("organization_name", Text(limits::RESOURCE_NAME)),
+        ("description", Text(limits::RESOURCE_DESCRIPTION)),
+        ("email", Email(limits::EMAIL)),
+        ("phone", Digits(limits::PHONE)),
+        ("address_1", Text(limits::ADDRESS_LINE)),
+        ("address_2", Text(limits::ADDRESS_LINE)),
+        ("city", Text(limits::PLACE_NAME)),
+        ("state_province", Text(limits::PLACE_NAME)),
+        ("postal_code", Text(limits::POSTAL_CODE)),
+        ("country", Text(limits::COUNTRY)),
+        ("url", Text(limits::URL)),
+        ("languages", List(limits::LANGUAGES, language)),
+        ("eligibility_description", Text(limits::RESOURCE_NOTE)),
+        ("schedule_description", Text(limits::RESOURCE_NOTE)),
+        ("categories", List(limits::CATEGORIES, category)),
+    ]
+}
+
+fn category() -> Value {
+    json!("food")
 }
 
 /// The schema a property or parameter points at, with `$ref` and `oneOf: [null, …]` undone.
@@ -510,6 +546,20 @@ fn query_parameters() -> Vec<QueryParameter> {
             limit: Limit::Range(limits::NO_CONTACT_DAYS),
             id: coach,
         },
+        QueryParameter {
+            path: "/resources",
+            parameter: "q",
+            limit: Limit::Text(limits::SEARCH),
+            id: participant,
+        },
+        QueryParameter {
+            path: "/resources",
+            parameter: "postal_code",
+            limit: Limit::Text(limits::POSTAL_CODE),
+            id: participant,
+        },
+        page("/resources", participant),
+        page("/hsds/services", participant),
         page("/participants/{id}/session-notes", participant),
         page("/participants", participant),
         page("/users", coach),

@@ -27,3 +27,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Org
 pub async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     organizations::table.count().get_result(conn).await
 }
+
+/// Locks the organization's row for the current transaction (NotFound when there is none), so
+/// work that fills an organization in does not run twice at once.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Uuid> {
+    organizations::table
+        .find(id)
+        .select(organizations::id)
+        .for_update()
+        .first(conn)
+        .await
+}
