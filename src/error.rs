@@ -56,6 +56,9 @@ pub enum AppError {
     Unauthorized(String),
     #[error("forbidden")]
     Forbidden,
+    /// An integration client's token lacks the scope the operation needs.
+    #[error("missing scope {0}")]
+    MissingScope(&'static str),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -100,6 +103,11 @@ impl AppError {
                 "forbidden",
                 "Forbidden",
                 "Your role may not use this operation.".into(),
+            ),
+            Self::MissingScope(scope) => (
+                "insufficient-scope",
+                "Forbidden",
+                format!("This operation needs the `{scope}` scope, which the client's token does not carry."),
             ),
             Self::NotFound => (
                 "not-found",
@@ -173,7 +181,7 @@ impl ResponseError for AppError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::db::models::users::Role;
 
-/// The `role` claim: a user's role, or `integration_client` for a machine client.
+/// The `role` claim: a user's role, or `integration` for a machine client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenRole {
@@ -15,7 +15,7 @@ pub enum TokenRole {
     Supervisor,
     Coach,
     Participant,
-    IntegrationClient,
+    Integration,
 }
 
 impl From<Role> for TokenRole {
@@ -50,6 +50,18 @@ pub struct Claims {
     /// The subject's token version when issued; a later deactivation, role change or
     /// password change bumps it and so ends this token.
     pub ver: i32,
+    /// An integration client's public `client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// An integration client's scopes, space-separated (RFC 9068).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What a client token carries beyond the common claims.
+pub struct ClientClaims<'a> {
+    pub client_id: &'a str,
+    pub scope: &'a str,
 }
 
 /// Signs and checks access tokens.
@@ -87,11 +99,39 @@ impl TokenKeys {
         role: impl Into<TokenRole>,
         version: i32,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.issue_with(subject, organization, role.into(), version, None)
+    }
+
+    /// Issues a token for an integration client, naming its `client_id` and scopes.
+    pub fn issue_client(
+        &self,
+        subject: Uuid,
+        organization: Uuid,
+        version: i32,
+        client: ClientClaims<'_>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.issue_with(
+            subject,
+            organization,
+            TokenRole::Integration,
+            version,
+            Some(client),
+        )
+    }
+
+    fn issue_with(
+        &self,
+        subject: Uuid,
+        organization: Uuid,
+        role: TokenRole,
+        version: i32,
+        client: Option<ClientClaims<'_>>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: subject,
             org: organization,
-            role: role.into(),
+            role,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             exp: now + ACCESS_TOKEN_SECONDS,
@@ -99,6 +139,8 @@ impl TokenKeys {
             iat: now,
             jti: Uuid::new_v4(),
             ver: version,
+            client_id: client.as_ref().map(|c| c.client_id.to_owned()),
+            scope: client.as_ref().map(|c| c.scope.to_owned()),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(TOKEN_TYPE.into());

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
 use crate::db::models::{integration_clients, users};
-use crate::db::scope::Scope;
+use crate::db::scope::{ClientScope, Grants, Scope, Viewer};
 use crate::db::PooledConnection;
 use crate::error::{AppError, AppResult};
 use crate::http::Created;
@@ -34,26 +34,58 @@ use jwt::{Claims, TokenRole};
 
 pub use crate::db::models::users::Role;
 
-/// An authenticated user whose account is active and whose token is still current, with the
-/// one database connection the request uses.
-pub struct AuthUser {
-    pub scope: Scope,
+/// Whoever a request runs for: a user ([`Scope`]), an integration client ([`ClientScope`]),
+/// or either ([`Viewer`]).
+pub trait Principal: Copy {
+    fn actor(self, meta: RequestMeta) -> Actor;
+}
+
+impl Principal for Scope {
+    fn actor(self, meta: RequestMeta) -> Actor {
+        Actor::user(self, meta)
+    }
+}
+
+impl Principal for ClientScope {
+    fn actor(self, meta: RequestMeta) -> Actor {
+        Actor::client(self.client_id, self.organization_id, meta)
+    }
+}
+
+impl Principal for Viewer {
+    fn actor(self, meta: RequestMeta) -> Actor {
+        match self {
+            Self::User(scope) => scope.actor(meta),
+            Self::Client(client) => client.actor(meta),
+        }
+    }
+}
+
+/// A caller whose account or client is active and whose token is still current, with the one
+/// database connection the request uses.
+pub struct Authenticated<S: Principal> {
+    pub scope: S,
     pub meta: RequestMeta,
     conn: PooledConnection,
 }
 
-impl AuthUser {
+/// A signed-in user of any role.
+pub type AuthUser = Authenticated<Scope>;
+/// An integration client (machine to machine).
+pub type AuthClient = Authenticated<ClientScope>;
+/// A signed-in user of any role, or an integration client: for operations open to both. A
+/// client's scopes are checked with [`Viewer::require`] inside the unit of work.
+pub type Caller = Authenticated<Viewer>;
+
+impl<S: Principal> Authenticated<S> {
     pub fn actor(&self) -> Actor {
-        Actor::user(self.scope, self.meta.clone())
+        self.scope.actor(self.meta.clone())
     }
 
     /// Runs `step` on the request's connection ahead of its unit of work and outside any
     /// transaction, so what it writes stays even when the unit of work is rolled back: a
     /// throttle counting a guess before the guess is checked.
-    pub async fn before<T>(
-        &mut self,
-        step: impl AsyncFnOnce(&mut AsyncPgConnection, Scope) -> T,
-    ) -> T {
+    pub async fn before<T>(&mut self, step: impl AsyncFnOnce(&mut AsyncPgConnection, S) -> T) -> T {
         step(&mut self.conn, self.scope).await
     }
 
@@ -62,7 +94,7 @@ impl AuthUser {
     pub async fn read<T>(
         mut self,
         target: Target,
-        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<T>,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::read(&mut self.conn, &actor, target, async |conn, target| {
@@ -75,7 +107,7 @@ impl AuthUser {
     pub async fn write<T>(
         mut self,
         target: Target,
-        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<T>,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::write(&mut self.conn, &actor, target, async |conn, target| {
@@ -88,7 +120,7 @@ impl AuthUser {
     /// about neither participants nor users, such as the audit log itself.
     pub async fn unaudited<T>(
         mut self,
-        work: impl AsyncFnOnce(&mut AsyncPgConnection, Scope) -> AppResult<T>,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, S) -> AppResult<T>,
     ) -> AppResult<T> {
         work(&mut self.conn, self.scope).await
     }
@@ -99,13 +131,8 @@ impl AuthUser {
         target: Target,
         key: &IdempotencyKey,
         body: &impl Serialize,
-        make: impl AsyncFnOnce(&mut AsyncPgConnection, Scope, &mut Target) -> AppResult<Uuid>,
-        show: impl AsyncFnOnce(
-            &mut AsyncPgConnection,
-            Scope,
-            Uuid,
-            &mut Target,
-        ) -> AppResult<Created<T>>,
+        make: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<Uuid>,
+        show: impl AsyncFnOnce(&mut AsyncPgConnection, S, Uuid, &mut Target) -> AppResult<Created<T>>,
     ) -> AppResult<HttpResponse> {
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::create(
@@ -123,24 +150,6 @@ impl AuthUser {
 
 type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
-/// Whoever a valid token speaks for.
-enum Identity {
-    User(Scope),
-    Client { id: Uuid, organization_id: Uuid },
-}
-
-impl Identity {
-    fn actor(&self, meta: RequestMeta) -> Actor {
-        match *self {
-            Self::User(scope) => Actor::user(scope, meta),
-            Self::Client {
-                id,
-                organization_id,
-            } => Actor::client(id, organization_id, meta),
-        }
-    }
-}
-
 fn stale_token() -> AppError {
     AppError::Unauthorized("The access token is no longer valid; sign in again.".into())
 }
@@ -151,21 +160,27 @@ fn stale_token() -> AppError {
 async fn authenticate(
     state: &AppState,
     token: &str,
-) -> Result<(Identity, PooledConnection), AppError> {
+) -> Result<(Viewer, PooledConnection), AppError> {
     let claims: Claims = state
         .tokens
         .verify(token)
         .ok_or_else(|| AppError::Unauthorized("The access token is invalid or expired.".into()))?;
     let mut conn = state.pool.get().await?;
-    if claims.role == TokenRole::IntegrationClient {
+    if claims.role == TokenRole::Integration {
         return match integration_clients::session_state(&mut conn, claims.sub).await? {
-            Some((org, true, version)) if org == claims.org && version == claims.ver => Ok((
-                Identity::Client {
-                    id: claims.sub,
-                    organization_id: org,
-                },
-                conn,
-            )),
+            Some(live)
+                if live.organization_id == claims.org && live.token_version == claims.ver =>
+            {
+                let token_grants =
+                    Grants::from_names(claims.scope.as_deref().unwrap_or_default().split(' '));
+                let live_grants = Grants::from_names(live.scopes.iter().map(String::as_str));
+                let client = ClientScope {
+                    organization_id: live.organization_id,
+                    client_id: claims.sub,
+                    grants: token_grants.intersect(live_grants),
+                };
+                Ok((Viewer::Client(client), conn))
+            }
             _ => Err(stale_token()),
         };
     }
@@ -180,7 +195,7 @@ async fn authenticate(
                 user_id: claims.sub,
                 role,
             };
-            Ok((Identity::User(scope), conn))
+            Ok((Viewer::User(scope), conn))
         }
         _ => Err(stale_token()),
     }
@@ -232,7 +247,7 @@ fn singular(collection: &str) -> &str {
 /// Records a request refused for its role, then returns the 403.
 async fn refuse(
     conn: &mut AsyncPgConnection,
-    identity: &Identity,
+    identity: Viewer,
     meta: RequestMeta,
     target: Target,
 ) -> AppError {
@@ -242,8 +257,11 @@ async fn refuse(
     }
 }
 
-/// A user whose role is in `allowed`; anyone else with a valid token gets an audited 403.
-fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
+/// The caller when `admit` accepts them; anyone else with a valid token gets an audited 403.
+fn require<S: Principal + 'static>(
+    req: &HttpRequest,
+    admit: impl FnOnce(Viewer) -> Option<S> + 'static,
+) -> ExtractFuture<Authenticated<S>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer_token(req);
     let meta = RequestMeta::of(req);
@@ -251,13 +269,40 @@ fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<A
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
         let (identity, mut conn) = authenticate(&state, &token?).await?;
-        match identity {
-            Identity::User(scope) if allowed.contains(&scope.role) => {
-                Ok(AuthUser { scope, meta, conn })
-            }
-            identity => Err(refuse(&mut conn, &identity, meta, target).await),
+        match admit(identity) {
+            Some(scope) => Ok(Authenticated { scope, meta, conn }),
+            None => Err(refuse(&mut conn, identity, meta, target).await),
         }
     })
+}
+
+/// A user whose role is in `allowed`.
+fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
+    require(req, move |identity| match identity {
+        Viewer::User(scope) if allowed.contains(&scope.role) => Some(scope),
+        _ => None,
+    })
+}
+
+impl FromRequest for AuthClient {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require(req, |identity| match identity {
+            Viewer::Client(client) => Some(client),
+            Viewer::User(_) => None,
+        })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require(req, Some)
+    }
 }
 
 impl FromRequest for AuthUser {

@@ -13,11 +13,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
-use crate::auth::jwt::{TokenRole, ACCESS_TOKEN_SECONDS};
+use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
 use crate::auth::throttle::{Attempt, Key};
 use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
 use crate::db::models::{integration_clients, refresh_tokens, users};
+use crate::db::scope::{ApiScope, Grants};
 use crate::error::{AppError, AppResult};
 use crate::extract::{FormOrJson, Json};
 use crate::limits;
@@ -341,7 +342,9 @@ pub struct ClientTokenRequest {
     pub client_id: String,
     #[schema(value_type = limits::Credential)]
     pub client_secret: String,
-    /// Ignored: a client always receives all of its scopes.
+    /// The scopes wanted, space-separated (`referrals:read referrals:write directory:read`);
+    /// without it the token carries every scope the client holds. Asking for a scope the
+    /// client does not hold is a 422.
     #[schema(value_type = Option<limits::OauthScope>)]
     pub scope: Option<String>,
 }
@@ -354,7 +357,7 @@ pub struct ClientTokenResponse {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: i64,
-    /// The client's scopes, space-separated.
+    /// The scopes the token carries, space-separated.
     pub scope: String,
 }
 
@@ -370,7 +373,8 @@ fn same_digest(a: &str, b: &str) -> bool {
 /// Get an access token for an integration client (OAuth 2.0 client credentials).
 ///
 /// Roles: integration clients (by `client_id` and `client_secret`). The token carries the
-/// role `integration_client`; user endpoints answer it with 403. Every attempt is audited.
+/// role `integration`, the `client_id` and the granted `scope`; operations outside those
+/// scopes, and user-only endpoints, answer it with 403. Every attempt is audited.
 /// Failures for one `client_id` lock it as failed sign-ins lock an email, and count towards
 /// the address's limit on sign-ins; a locked client or address gets 429 with `Retry-After`.
 #[utoipa::path(
@@ -407,26 +411,53 @@ pub async fn client_token(
             "The client credentials are invalid.".into(),
         ));
     };
+    let scope = granted_scope(&client, body.scope.as_deref())?;
     conn.transaction(async move |conn| {
         attempt.succeeded(conn).await?;
         audit::record(conn, &actor, &target, Outcome::Success).await
     })
     .await?;
+    let claims = ClientClaims {
+        client_id: &client.client_id,
+        scope: &scope,
+    };
     let access_token = state
         .tokens
-        .issue(
+        .issue_client(
             client.id,
             client.organization_id,
-            TokenRole::IntegrationClient,
             client.token_version,
+            claims,
         )
         .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
     Ok(HttpResponse::Ok().json(ClientTokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: ACCESS_TOKEN_SECONDS,
-        scope: client.scopes.join(" "),
+        scope,
     }))
+}
+
+/// The scopes a token gets: those asked for, each of which the client must hold, or all the
+/// client holds.
+fn granted_scope(client: &IntegrationClient, requested: Option<&str>) -> AppResult<String> {
+    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
+    let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(held.names().join(" "));
+    };
+    let mut grants = Grants::default();
+    for name in requested.split_ascii_whitespace() {
+        match ApiScope::parse(name).filter(|scope| held.contains(*scope)) {
+            Some(scope) => grants = grants.with(scope),
+            None => {
+                return Err(AppError::invalid(
+                    "scope",
+                    format!("`{name}` is not a scope this client holds."),
+                ))
+            }
+        }
+    }
+    Ok(grants.names().join(" "))
 }
 
 /// Who asked for a client token and what for, as the audit log records it: the client when

@@ -265,7 +265,10 @@ async fn integration_clients_get_tokens_by_client_credentials() {
     assert_eq!(form.status(), 200);
     let body = json(form).await;
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["scope"], "referrals");
+    assert_eq!(
+        body["scope"],
+        "referrals:read referrals:write directory:read"
+    );
     assert!(body["access_token"].is_string());
     let as_json = app
         .post("/auth/token", None, &json!({"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret}))

@@ -16,8 +16,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
+use tandem::auth::jwt::ClientClaims;
 use tandem::auth::jwt::TokenKeys;
-use tandem::auth::jwt::TokenRole;
 use tandem::auth::Role;
 use tandem::config::Settings;
 use tandem::db::schema::{
@@ -448,6 +448,11 @@ impl TestApp {
         insert_user(&mut self.conn().await, &self.tokens, org.id, role).await
     }
 
+    /// A new integration client of `org` holding `scopes`, with a token carrying them all.
+    pub async fn client_in(&self, org: &TestOrg, scopes: &[&str]) -> TestClient {
+        insert_client(&mut self.conn().await, &self.tokens, org.id, scopes).await
+    }
+
     /// A new coach of the first organization, with the default coach profile and a token.
     pub async fn coach(&self) -> TestUser {
         self.coach_in(&self.org).await
@@ -667,7 +672,7 @@ async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) 
     let participant_id =
         insert_participant(conn, id, Some(participant.id), &format!("Seeded {name}")).await;
     let pairing_id = insert_pairing(conn, participant_id, &coach, admin.id).await;
-    let client = insert_client(conn, tokens, id).await;
+    let client = insert_client(conn, tokens, id, ALL_SCOPES).await;
     TestOrg {
         id,
         admin,
@@ -774,10 +779,14 @@ async fn insert_pairing(
     id
 }
 
+/// Every scope a client may hold.
+pub const ALL_SCOPES: &[&str] = &["referrals:read", "referrals:write", "directory:read"];
+
 async fn insert_client(
     conn: &mut AsyncPgConnection,
     tokens: &TokenKeys,
     organization_id: Uuid,
+    scopes: &[&str],
 ) -> TestClient {
     let id = Uuid::now_v7();
     let client_id = format!("clinic-{}", id.simple());
@@ -789,17 +798,26 @@ async fn insert_client(
             integration_clients::name.eq("Riverside Clinic"),
             integration_clients::client_id.eq(&client_id),
             integration_clients::secret_hash.eq(tandem::routes::auth::hash_client_secret(&secret)),
-            integration_clients::scopes.eq(vec!["referrals".to_owned()]),
+            integration_clients::scopes
+                .eq(scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
         ))
         .execute(conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     TestClient {
         id,
-        client_id,
+        client_id: client_id.clone(),
         secret,
         token: tokens
-            .issue(id, organization_id, TokenRole::IntegrationClient, 0)
+            .issue_client(
+                id,
+                organization_id,
+                0,
+                ClientClaims {
+                    client_id: &client_id,
+                    scope: &scopes.join(" "),
+                },
+            )
             .unwrap_or_else(|e| panic!("{e}")),
     }
 }

@@ -5,6 +5,7 @@ mod assessments;
 mod audit;
 mod auth;
 mod cli;
+mod client_tokens;
 mod coaches;
 mod db_roles;
 mod deployment;

@@ -32,18 +32,24 @@ pub async fn find_by_client_id(
         .optional()
 }
 
-/// The live state of a client token's subject: organization, active, token version.
+/// The live state of a client token's subject.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = integration_clients)]
+pub struct SessionState {
+    pub organization_id: Uuid,
+    pub token_version: i32,
+    pub scopes: Vec<String>,
+}
+
+/// The live state of an active client, `None` when it does not exist or is deactivated.
 pub async fn session_state(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-) -> QueryResult<Option<(Uuid, bool, i32)>> {
+) -> QueryResult<Option<SessionState>> {
     integration_clients::table
         .find(id)
-        .select((
-            integration_clients::organization_id,
-            integration_clients::active,
-            integration_clients::token_version,
-        ))
+        .filter(integration_clients::active.eq(true))
+        .select(SessionState::as_select())
         .first(conn)
         .await
         .optional()
