@@ -13,9 +13,9 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::audit::Target;
-use crate::auth::{AuthUser, Supervisor};
+use crate::auth::{Caller, Supervisor};
 use crate::db::models::resources::{self, After, Ranked, Resource, ResourceFilter};
-use crate::db::scope::Scope;
+use crate::db::scope::{ApiScope, Scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
 use crate::http::{self, Created, IfMatch};
@@ -90,7 +90,8 @@ async fn created(
 
 /// Search the organization's directory.
 ///
-/// Roles: admin, supervisor, coach, participant. Without `q`, resources come in the order
+/// Roles: admin, supervisor, coach, participant; integration clients with the
+/// `directory:read` scope (403 without it). Without `q`, resources come in the order
 /// they were added; with `q`, best match first. Each filter that is malformed is a 400
 /// naming it.
 #[utoipa::path(
@@ -104,17 +105,16 @@ async fn created(
 )]
 #[get("/resources")]
 pub async fn list_resources(
-    user: AuthUser,
+    caller: Caller,
     Query(query): Query<ListResourcesQuery>,
 ) -> AppResult<HttpResponse> {
     let (filter, page, after) = list_request(query)?;
-    let rows = user
-        .unaudited(async |conn, scope| {
-            let limit = page.fetch_limit();
-            let organization_id = scope.organization_id;
-            Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
-        })
-        .await?;
+    let target = Target::new("list", "resource");
+    let rows = read_directory(caller, target, async |conn, organization_id| {
+        let limit = page.fetch_limit();
+        Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
+    })
+    .await?;
     let page = page.finish(rows, cursor_of, |(row, _)| ResourceResponse::from(row));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -168,7 +168,8 @@ fn bad_cursor() -> AppError {
 
 /// Get one resource of the organization's directory.
 ///
-/// Roles: admin, supervisor, coach, participant. Another organization's resource is 404.
+/// Roles: admin, supervisor, coach, participant; integration clients with the
+/// `directory:read` scope (403 without it). Another organization's resource is 404.
 #[utoipa::path(
     tag = "resources",
     params(("id" = Uuid, Path, description = "Resource id")),
@@ -179,14 +180,38 @@ fn bad_cursor() -> AppError {
     security(("bearer" = []))
 )]
 #[get("/resources/{id}")]
-pub async fn get_resource(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    let resource = read_one(user, id.into_inner()).await?;
+pub async fn get_resource(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let resource = read_one(caller, id.into_inner()).await?;
     Ok(http::ok(&ResourceResponse::from(resource)))
 }
 
 /// One resource of the caller's organization (404 otherwise).
-pub(crate) async fn read_one(user: AuthUser, id: Uuid) -> AppResult<Resource> {
-    user.unaudited(async |conn, scope| Ok(resources::find(conn, scope.organization_id, id).await?))
+pub(crate) async fn read_one(caller: Caller, id: Uuid) -> AppResult<Resource> {
+    let target = Target::new("read", "resource").id(id);
+    read_directory(caller, target, async |conn, organization_id| {
+        Ok(resources::find(conn, organization_id, id).await?)
+    })
+    .await
+}
+
+/// Reads the caller's organization's directory. The directory is not participant data, so
+/// reads are not audited; a client without `directory:read` gets a 403 that is audited as
+/// `target`, like any refusal.
+pub(crate) async fn read_directory<T>(
+    caller: Caller,
+    target: Target,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid) -> AppResult<T>,
+) -> AppResult<T> {
+    if let Err(refused) = caller.scope.require(ApiScope::DirectoryRead) {
+        return caller
+            .read(target, async |_, viewer, _| {
+                viewer.require(ApiScope::DirectoryRead)?;
+                Err(refused)
+            })
+            .await;
+    }
+    caller
+        .unaudited(async |conn, viewer| work(conn, viewer.organization_id()).await)
         .await
 }
 

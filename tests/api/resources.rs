@@ -399,3 +399,68 @@ async fn pages_cover_every_resource_once_with_and_without_a_search() {
     assert_eq!(sorted.len(), 5, "no duplicates, no gaps: {searched:?}");
     assert!(!searched.contains(&all[3]));
 }
+
+#[tokio::test]
+async fn a_client_with_directory_read_reads_only_its_own_organizations_directory() {
+    let app = TestApp::spawn().await;
+    let created = resource(&app, harbor()).await;
+    let id = created["id"].as_str().unwrap();
+    let client = app.client_in(&app.org, &["directory:read"]).await;
+    assert_eq!(ids(&list(&app, "", &client).await), [id]);
+    assert_eq!(
+        ok_json(app.get(&format!("/resources/{id}"), &client).await).await,
+        created
+    );
+    let service = ok_json(app.get(&format!("/hsds/services/{id}"), &client).await).await;
+    assert_eq!(service["id"], id);
+    let outsider = app.client_in(&app.other_org, &["directory:read"]).await;
+    assert_eq!(list(&app, "?q=harbor", &outsider).await["items"], json!([]));
+    let hsds = ok_json(app.get("/hsds/services", &outsider).await).await;
+    assert_eq!(hsds["items"], json!([]));
+    problem(app.get(&format!("/resources/{id}"), &outsider).await, 404).await;
+    problem(
+        app.get(&format!("/hsds/services/{id}"), &outsider).await,
+        404,
+    )
+    .await;
+    problem(app.post("/resources", Some(&client), &harbor()).await, 403).await;
+    problem(
+        app.patch(&format!("/resources/{id}"), &client, &json!({"name": "X"}))
+            .await,
+        403,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_without_directory_read_gets_an_audited_403_naming_the_scope() {
+    let app = TestApp::spawn().await;
+    let created = resource(&app, harbor()).await;
+    let id = created["id"].as_str().unwrap();
+    let client = app.client_in(&app.org, &["referrals:read"]).await;
+    let paths = [
+        "/resources".to_owned(),
+        format!("/resources/{id}"),
+        "/hsds/services".to_owned(),
+        format!("/hsds/services/{id}"),
+    ];
+    for path in &paths {
+        let refused = problem(app.get(path, &client).await, 403).await;
+        assert!(
+            refused["detail"]
+                .as_str()
+                .unwrap()
+                .contains("directory:read"),
+            "{path}: {refused}"
+        );
+    }
+    let query = "/audit-events?outcome=denied&resource_type=resource";
+    let events = ok_json(app.get(query, &app.org.admin).await).await;
+    let by_client = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["client_id"] == json!(client.id))
+        .count();
+    assert_eq!(by_client, paths.len());
+}

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{cursor_of, list_request, read_one, ListResourcesQuery};
-use crate::auth::AuthUser;
+use super::{cursor_of, list_request, read_directory, read_one, ListResourcesQuery};
+use crate::audit::Target;
+use crate::auth::Caller;
 use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus};
 use crate::error::AppResult;
 use crate::extract::Query;
@@ -292,7 +293,8 @@ impl From<Resource> for HsdsService {
 
 /// The directory as HSDS 3.0 services.
 ///
-/// Roles: admin, supervisor, coach, participant. The same filters, order and pagination as
+/// Roles: admin, supervisor, coach, participant; integration clients with the
+/// `directory:read` scope (403 without it). The same filters, order and pagination as
 /// `GET /resources`; each item is a fully nested HSDS 3.0 service, in Tandem's
 /// `{items, next_cursor}` list.
 #[utoipa::path(
@@ -306,24 +308,24 @@ impl From<Resource> for HsdsService {
 )]
 #[get("/hsds/services")]
 pub async fn list_hsds_services(
-    user: AuthUser,
+    caller: Caller,
     Query(query): Query<ListResourcesQuery>,
 ) -> AppResult<HttpResponse> {
     let (filter, page, after) = list_request(query)?;
-    let rows = user
-        .unaudited(async |conn, scope| {
-            let limit = page.fetch_limit();
-            let organization_id = scope.organization_id;
-            Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
-        })
-        .await?;
+    let target = Target::new("list", "resource");
+    let rows = read_directory(caller, target, async |conn, organization_id| {
+        let limit = page.fetch_limit();
+        Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
+    })
+    .await?;
     let page = page.finish(rows, cursor_of, |(row, _)| HsdsService::from(row));
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// One resource as a fully nested HSDS 3.0 service.
 ///
-/// Roles: admin, supervisor, coach, participant. Another organization's resource is 404.
+/// Roles: admin, supervisor, coach, participant; integration clients with the
+/// `directory:read` scope (403 without it). Another organization's resource is 404.
 #[utoipa::path(
     tag = "resources",
     params(("id" = Uuid, Path, description = "Resource id")),
@@ -334,7 +336,7 @@ pub async fn list_hsds_services(
     security(("bearer" = []))
 )]
 #[get("/hsds/services/{id}")]
-pub async fn get_hsds_service(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    let resource = read_one(user, id.into_inner()).await?;
+pub async fn get_hsds_service(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let resource = read_one(caller, id.into_inner()).await?;
     Ok(http::ok(&HsdsService::from(resource)))
 }

@@ -1,5 +1,6 @@
-//! The community-resource directory: every role of the organization reads it, admins and
-//! supervisors change it, and no other organization sees it.
+//! The community-resource directory: every role of the organization and its clients with
+//! `directory:read` read it, admins and supervisors change it, and no other organization
+//! sees it.
 
 use serde_json::json;
 
@@ -17,11 +18,11 @@ fn table(id: &str) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,      404,    404,    404,    404,    403]).about(&about),
-        get(&hsds)                                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,      404,    404,    404,    404,    403]).about(&about),
-        get("/resources")                           .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&about),
-        get("/resources?q=harbor")                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&about),
-        get("/hsds/services")                       .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&about),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).about(&about),
+        get(&hsds)                                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).about(&about),
+        get("/resources")                           .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
+        get("/resources?q=harbor")                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
+        get("/hsds/services")                       .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
         patch(&one, &rename)                        .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited(),
         post("/resources", &new)                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      ALLOW,  ALLOW,  403,    403,    403]).audited(),
     ]
