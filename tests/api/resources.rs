@@ -464,3 +464,64 @@ async fn a_client_without_directory_read_gets_an_audited_403_naming_the_scope() 
         .count();
     assert_eq!(by_client, paths.len());
 }
+
+/// The plan PostgreSQL chooses for `query`, as the app's runtime role sees it.
+async fn plan(app: &TestApp, query: &str) -> String {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN (COSTS OFF) {query}"))
+        .load(&mut app.runtime_conn().await)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn searches_and_filters_read_their_indexes() {
+    let app = TestApp::spawn().await;
+    let (org, other) = (app.org.id, app.other_org.id);
+    let seed = format!(
+        "INSERT INTO resources (id, organization_id, name, organization_name, description,
+                                categories, languages, postal_code)
+             SELECT gen_random_uuid(), CASE WHEN n % 2 = 0 THEN '{org}'::uuid ELSE '{other}'::uuid END,
+                    'Service ' || n || ' ' || md5(n::text), 'Org ' || n % 50,
+                    'About ' || md5((n * 7)::text), ARRAY['food'], ARRAY['en'],
+                    lpad((n % 100)::text, 5, '0')
+             FROM generate_series(1, 20000) n;
+         ANALYZE resources;"
+    );
+    app.sql(&seed).await.unwrap();
+    let document = "tandem_resource_document(name, organization_name, description)";
+    let search = format!(
+        "SELECT id, ts_rank({document}, tandem_resource_query('bupre')) AS rank FROM resources
+         WHERE organization_id = '{org}' AND {document} @@ tandem_resource_query('bupre')
+         ORDER BY rank DESC, id LIMIT 51"
+    );
+    let seen = plan(&app, &search).await;
+    assert!(seen.contains("resources_search_idx"), "{seen}");
+    let by_postal_code = format!(
+        "SELECT id FROM resources WHERE organization_id = '{org}' AND postal_code = '00042'
+         ORDER BY id LIMIT 51"
+    );
+    let seen = plan(&app, &by_postal_code).await;
+    assert!(
+        seen.contains("resources_postal_code_idx") && !seen.contains("Sort"),
+        "{seen}"
+    );
+    let in_order =
+        format!("SELECT id FROM resources WHERE organization_id = '{org}' ORDER BY id LIMIT 51");
+    let seen = plan(&app, &in_order).await;
+    assert!(
+        seen.contains("resources_organization_idx") && !seen.contains("Sort"),
+        "{seen}"
+    );
+}
