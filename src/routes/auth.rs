@@ -417,6 +417,15 @@ pub async fn client_token(
         audit::record(conn, &actor, &target, Outcome::Success).await
     })
     .await?;
+    token_response(&state, &client, scope)
+}
+
+/// A signed access token for `client`, carrying `scope`.
+fn token_response(
+    state: &AppState,
+    client: &IntegrationClient,
+    scope: String,
+) -> AppResult<HttpResponse> {
     let claims = ClientClaims {
         client_id: &client.client_id,
         scope: &scope,
