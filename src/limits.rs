@@ -306,6 +306,37 @@ schema_types! {
     PercentComplete => PERCENT_COMPLETE.schema();
 }
 
+/// Who receives information under a consent.
+pub const RECIPIENT_NAME: Text = Text { min: 1, max: 200 };
+/// Who discloses under a consent.
+pub const DISCLOSER_NAME: Text = Text { min: 1, max: 200 };
+/// Why a consent lets information be disclosed.
+pub const CONSENT_PURPOSE: Text = Text { min: 1, max: 1000 };
+/// How much and what kind of information a consent covers, in words.
+pub const INFORMATION_DESCRIPTION: Text = Text { min: 1, max: 2000 };
+/// The event or condition on which a consent expires.
+pub const EXPIRATION_EVENT: Text = Text { min: 1, max: 500 };
+/// The name of whoever signed a consent.
+pub const SIGNER_NAME: Text = Text { min: 1, max: 200 };
+/// Information categories one consent names (each at most once: there are 9).
+pub const INFORMATION_CATEGORIES: List = List { max: 9 };
+
+schema_types! {
+    RecipientName => RECIPIENT_NAME.schema("");
+    DiscloserName => DISCLOSER_NAME.schema("");
+    ConsentPurpose => CONSENT_PURPOSE.schema("");
+    InformationDescription => INFORMATION_DESCRIPTION.schema("");
+    ExpirationEvent => EXPIRATION_EVENT.schema("");
+    SignerName => SIGNER_NAME.schema("");
+    InformationCategories => INFORMATION_CATEGORIES.schema(
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(
+            crate::db::models::consents::InformationCategory::ALL
+                .iter()
+                .map(|category| category.as_str()),
+        )),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,9 @@ pub mod responses;
 pub mod session_notes;
 pub mod users;
 
+pub mod consents;
+pub mod disclosures;
+
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
@@ -53,4 +56,6 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     group_sessions::configure(cfg);
     goals::configure(cfg);
     session_notes::configure(cfg);
+    consents::configure(cfg);
+    disclosures::configure(cfg);
 }
