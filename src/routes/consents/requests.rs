@@ -58,7 +58,7 @@ pub struct CreateConsentRequest {
     #[schema(required = true, value_type = SignerRelationship)]
     pub signer_relationship: Option<SignerRelationship>,
     /// When it was signed: not in the future (5 minutes of clock skew are allowed).
-    #[schema(required = true, value_type = Option<DateTime<Utc>>)]
+    #[schema(required = true, value_type = DateTime<Utc>)]
     pub signed_at: Option<DateTime<Utc>>,
     /// How it was signed: `electronic` or `wet_ink` (on paper).
     #[schema(required = true, value_type = SignatureMethod)]

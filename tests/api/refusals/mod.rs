@@ -43,6 +43,8 @@ mod participants;
 mod session_notes;
 mod users;
 
+mod consents;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reqwest::Method;
