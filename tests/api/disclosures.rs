@@ -102,3 +102,49 @@ async fn the_accounting_is_empty_until_something_is_disclosed() {
     assert_eq!(page["items"], serde_json::json!([]));
     assert_eq!(page["next_cursor"], Value::Null);
 }
+
+/// The plan of `sql` with sequential scans discouraged, as one text.
+async fn plan(app: &TestApp, sql: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let mut conn = app.conn().await;
+    diesel::sql_query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN {sql}"))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn the_consent_and_disclosure_lists_read_their_index_in_order_without_sorting() {
+    let app = TestApp::spawn().await;
+    let p = app.org.participant_id;
+    let max = Uuid::max();
+    let disclosures = plan(
+        &app,
+        &format!(
+            "SELECT id FROM disclosures WHERE participant_id = '{p}' AND disclosed_at >= now() - interval '1 year' \
+             AND (disclosed_at, id) < (now(), '{max}') ORDER BY disclosed_at DESC, id DESC LIMIT 51"
+        ),
+    )
+    .await;
+    assert!(disclosures.contains("disclosures_participant_idx"), "{disclosures}");
+    assert!(!disclosures.contains("Sort"), "{disclosures}");
+    let consents = plan(
+        &app,
+        &format!(
+            "SELECT id FROM consents WHERE participant_id = '{p}' AND revoked_at IS NULL \
+             AND id < '{max}' ORDER BY id DESC LIMIT 51"
+        ),
+    )
+    .await;
+    assert!(consents.contains("consents_participant_idx"), "{consents}");
+    assert!(!consents.contains("Sort"), "{consents}");
+}
