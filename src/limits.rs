@@ -318,8 +318,23 @@ pub const INFORMATION_DESCRIPTION: Text = Text { min: 1, max: 2000 };
 pub const EXPIRATION_EVENT: Text = Text { min: 1, max: 500 };
 /// The name of whoever signed a consent.
 pub const SIGNER_NAME: Text = Text { min: 1, max: 200 };
-/// Information categories one consent names (each at most once: there are 9).
-pub const INFORMATION_CATEGORIES: List = List { max: 9 };
+/// Information categories one consent names (each at most once).
+pub const INFORMATION_CATEGORIES: List = List {
+    max: INFORMATION_CATEGORY_CODES.len(),
+};
+/// The codes of `consents::InformationCategory` (the migration's CHECK on
+/// `consents.information_categories`), for the document.
+pub const INFORMATION_CATEGORY_CODES: &[&str] = &[
+    "demographics",
+    "contact_information",
+    "referral_details",
+    "substance_use_history",
+    "treatment_history",
+    "recovery_plan",
+    "assessments",
+    "session_notes",
+    "other",
+];
 
 schema_types! {
     RecipientName => RECIPIENT_NAME.schema("");
@@ -329,11 +344,9 @@ schema_types! {
     ExpirationEvent => EXPIRATION_EVENT.schema("");
     SignerName => SIGNER_NAME.schema("");
     InformationCategories => INFORMATION_CATEGORIES.schema(
-        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(
-            crate::db::models::consents::InformationCategory::ALL
-                .iter()
-                .map(|category| category.as_str()),
-        )),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(INFORMATION_CATEGORY_CODES.iter().copied())),
     );
 }
 

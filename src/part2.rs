@@ -4,7 +4,8 @@
 /// first statement of 42 CFR 2.32(a)(1) as amended in 2024. Sent as the
 /// `X-Redisclosure-Notice` header of responses that disclose participant data to an
 /// integration client, and shown with each consent.
-pub const REDISCLOSURE_NOTICE: &str = "This record which has been disclosed to you is protected by \
+pub const REDISCLOSURE_NOTICE: &str =
+    "This record which has been disclosed to you is protected by \
 Federal confidentiality rules (42 CFR part 2). These rules prohibit you from using or disclosing \
 this record, or testimony that describes the information contained in this record, in any civil, \
 criminal, administrative, or legislative proceedings by any Federal, State, or local authority, \

@@ -26,10 +26,14 @@ use crate::extract::{Json, Query};
 use crate::http::{self, Created};
 use crate::idempotency::IdempotencyKey;
 use crate::pagination::{Cursor, Page, PageRequest};
-use crate::routes::responses::{Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound};
+use crate::routes::responses::{
+    Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
+};
 
 use requests::{validate_create, validate_revoke, ValidConsent};
-pub use requests::{ConsentResponse, CreateConsentRequest, ListConsentsQuery, RevokeConsentRequest};
+pub use requests::{
+    ConsentResponse, CreateConsentRequest, ListConsentsQuery, RevokeConsentRequest,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_consent)
@@ -172,9 +176,11 @@ pub async fn list_consents(
     let before = match page.cursor {
         None => None,
         Some(Cursor::After(id)) => Some(id),
-        Some(Cursor::AfterKey(..)) => return Err(AppError::BadRequest(
-            "Query parameter `cursor` is not a cursor this API issued.".into(),
-        )),
+        Some(Cursor::AfterKey(..)) => {
+            return Err(AppError::BadRequest(
+                "Query parameter `cursor` is not a cursor this API issued.".into(),
+            ))
+        }
     };
     let participant_id = id.into_inner();
     let target = Target::new("list", "consent").participant(participant_id);
@@ -188,7 +194,11 @@ pub async fn list_consents(
         })
         .await?;
     let now = Utc::now();
-    let page = page.finish(rows, |c| Cursor::After(c.id), |c| ConsentResponse::at(c, now));
+    let page = page.finish(
+        rows,
+        |c| Cursor::After(c.id),
+        |c| ConsentResponse::at(c, now),
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 

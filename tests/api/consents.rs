@@ -40,17 +40,26 @@ async fn staff_sign_a_consent_that_states_the_right_to_revoke_and_the_redisclosu
     assert!(response.headers().contains_key("etag"));
     assert_eq!(response.headers()["cache-control"], "no-store");
     let consent = json(response).await;
-    assert_eq!(location, format!("/api/v1/consents/{}", consent["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/v1/consents/{}", consent["id"].as_str().unwrap())
+    );
     assert_eq!(consent["state"], "active");
     assert_eq!(consent["participant_id"], p.to_string());
     assert_eq!(consent["recipient_name"], "Riverside Clinic");
-    assert!(consent["discloser_name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(consent["discloser_name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
     assert_eq!(consent["revocation_statement"], part2::REVOCATION_STATEMENT);
     assert_eq!(consent["redisclosure_notice"], part2::REDISCLOSURE_NOTICE);
     assert!(part2::REDISCLOSURE_NOTICE.starts_with(
         "This record which has been disclosed to you is protected by Federal confidentiality rules (42 CFR part 2)."
     ));
-    let read = ok_json(app.get(&location.replace("/api/v1", ""), &app.org.participant).await).await;
+    let read = ok_json(
+        app.get(&location.replace("/api/v1", ""), &app.org.participant)
+            .await,
+    )
+    .await;
     assert_eq!(read, consent);
 }
 
@@ -60,7 +69,11 @@ async fn a_participant_signs_their_own_consent_only_as_self() {
     let p = app.org.participant_id;
     let mut body = TestApp::consent_body(app.org.client.id);
     body["signer_relationship"] = json!("guardian");
-    let refused = problem(app.post(&path(p), Some(&app.org.participant), &body).await, 422).await;
+    let refused = problem(
+        app.post(&path(p), Some(&app.org.participant), &body).await,
+        422,
+    )
+    .await;
     assert_eq!(error_fields(&refused), ["signer_relationship"]);
     assert_eq!(consent_count(&app).await, 0);
     body["signer_relationship"] = json!("self");
@@ -108,7 +121,14 @@ async fn each_missing_element_of_42_cfr_2_31_is_named_alone_and_all_together() {
         ("signed_at", vec!["signed_at"]),
         ("signature_method", vec!["signature_method"]),
         ("expires_at", vec!["expires_at", "expiration_event"]),
-        ("recipient_client_id", vec!["recipient_resource_id", "recipient_client_id", "recipient_name"]),
+        (
+            "recipient_client_id",
+            vec![
+                "recipient_resource_id",
+                "recipient_client_id",
+                "recipient_name",
+            ],
+        ),
     ];
     for (field, named) in single {
         let mut body = full.clone();
@@ -116,15 +136,28 @@ async fn each_missing_element_of_42_cfr_2_31_is_named_alone_and_all_together() {
         let refused = problem(app.post(&path(p), Some(&app.org.coach), &body).await, 422).await;
         assert_eq!(error_fields(&refused), named, "without {field}: {refused}");
     }
-    let refused = problem(app.post(&path(p), Some(&app.org.coach), &json!({})).await, 422).await;
+    let refused = problem(
+        app.post(&path(p), Some(&app.org.coach), &json!({})).await,
+        422,
+    )
+    .await;
     let mut fields = error_fields(&refused);
     fields.sort();
     assert_eq!(
         fields,
         [
-            "expiration_event", "expires_at", "information_categories", "information_description",
-            "purpose", "recipient_client_id", "recipient_name", "recipient_resource_id",
-            "signature_method", "signed_at", "signed_by_name", "signer_relationship",
+            "expiration_event",
+            "expires_at",
+            "information_categories",
+            "information_description",
+            "purpose",
+            "recipient_client_id",
+            "recipient_name",
+            "recipient_resource_id",
+            "signature_method",
+            "signed_at",
+            "signed_by_name",
+            "signer_relationship",
         ]
     );
     assert_eq!(consent_count(&app).await, 0);
@@ -142,14 +175,27 @@ async fn bad_elements_are_refused_naming_each() {
     let refused = problem(app.post(&path(p), Some(&app.org.coach), &body).await, 422).await;
     let mut fields = error_fields(&refused);
     fields.sort();
-    assert_eq!(fields, ["expires_at", "information_categories", "purpose", "signed_at"]);
+    assert_eq!(
+        fields,
+        [
+            "expires_at",
+            "information_categories",
+            "purpose",
+            "signed_at"
+        ]
+    );
 
     let mut body = TestApp::consent_body(app.org.client.id);
     body["information_categories"] = json!(["demographics", "favourite_colour"]);
     body["signature_method"] = json!("verbal");
     let refused = problem(app.post(&path(p), Some(&app.org.coach), &body).await, 422).await;
     let fields = error_fields(&refused);
-    assert!(fields.iter().any(|f| f.starts_with("information_categories")), "{refused}");
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("information_categories")),
+        "{refused}"
+    );
     assert!(fields.iter().any(|f| f == "signature_method"), "{refused}");
     assert_eq!(consent_count(&app).await, 0);
 }
@@ -160,7 +206,9 @@ async fn an_expiration_event_alone_is_an_expiry() {
     let mut body = TestApp::consent_body(app.org.client.id);
     body.as_object_mut().unwrap().remove("expires_at");
     body["expiration_event"] = json!("When the referral is closed");
-    let response = app.post(&path(app.org.participant_id), Some(&app.org.coach), &body).await;
+    let response = app
+        .post(&path(app.org.participant_id), Some(&app.org.coach), &body)
+        .await;
     assert_eq!(response.status(), 201);
     let consent = json(response).await;
     assert_eq!(consent["expires_at"], Value::Null);
@@ -179,17 +227,40 @@ async fn a_consent_past_its_expiry_reads_as_expired_and_lists_filter_by_state() 
          expires_at = now() - interval '1 day' WHERE id = '{expired}'"
     );
     app.sql(&sql).await.unwrap();
-    let revoke = app.post(&format!("/consents/{revoked}/revoke"), Some(&app.org.coach), &json!({})).await;
+    let revoke = app
+        .post(
+            &format!("/consents/{revoked}/revoke"),
+            Some(&app.org.coach),
+            &json!({}),
+        )
+        .await;
     assert_eq!(revoke.status(), 200);
-    let one = ok_json(app.get(&format!("/consents/{expired}"), &app.org.coach).await).await;
+    let one = ok_json(
+        app.get(&format!("/consents/{expired}"), &app.org.coach)
+            .await,
+    )
+    .await;
     assert_eq!(one["state"], "expired");
-    for (state, id) in [("active", active), ("expired", expired), ("revoked", revoked)] {
-        let page = ok_json(app.get(&format!("{}?state={state}", path(p)), &app.org.coach).await).await;
+    for (state, id) in [
+        ("active", active),
+        ("expired", expired),
+        ("revoked", revoked),
+    ] {
+        let page = ok_json(
+            app.get(&format!("{}?state={state}", path(p)), &app.org.coach)
+                .await,
+        )
+        .await;
         assert_eq!(ids(&page), [id.to_string()], "{state}");
     }
     let all = ok_json(app.get(&path(p), &app.org.coach).await).await;
-    assert_eq!(ids(&all), [revoked, active, expired].map(|id| id.to_string()));
-    let bad = app.get(&format!("{}?state=pending", path(p)), &app.org.coach).await;
+    assert_eq!(
+        ids(&all),
+        [revoked, active, expired].map(|id| id.to_string())
+    );
+    let bad = app
+        .get(&format!("{}?state=pending", path(p)), &app.org.coach)
+        .await;
     problem(bad, 400).await;
 }
 
@@ -202,7 +273,11 @@ async fn consent_lists_page_by_keyset() {
         made.push(app.consent_of(p).await["id"].as_str().unwrap().to_owned());
     }
     made.reverse();
-    let first = ok_json(app.get(&format!("{}?limit=2", path(p)), &app.org.coach).await).await;
+    let first = ok_json(
+        app.get(&format!("{}?limit=2", path(p)), &app.org.coach)
+            .await,
+    )
+    .await;
     assert_eq!(ids(&first), made[..2]);
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = format!("{}?limit=2&cursor={cursor}", path(p));
@@ -210,7 +285,11 @@ async fn consent_lists_page_by_keyset() {
     assert_eq!(ids(&second), made[2..]);
     assert_eq!(second["next_cursor"], Value::Null);
     for bad in ["limit=0", "limit=201", "cursor=garbage"] {
-        problem(app.get(&format!("{}?{bad}", path(p)), &app.org.coach).await, 400).await;
+        problem(
+            app.get(&format!("{}?{bad}", path(p)), &app.org.coach).await,
+            400,
+        )
+        .await;
     }
 }
 
@@ -220,18 +299,33 @@ async fn a_revocation_takes_effect_on_the_next_request() {
     let p = app.org.participant_id;
     let consent = app.consent_of(p).await;
     let id = id_of(&consent);
-    let recipient = Recipient { client_id: Some(app.org.client.id), resource_id: None };
+    let recipient = Recipient {
+        client_id: Some(app.org.client.id),
+        resource_id: None,
+    };
     let category = InformationCategory::ReferralDetails;
     let mut conn = app.runtime_conn().await;
-    let found = consents::find_active(&mut conn, p, recipient, category).await.unwrap();
+    let found = consents::find_active(&mut conn, p, recipient, category)
+        .await
+        .unwrap();
     assert_eq!(found.map(|c| c.id), Some(id));
 
     let body = json!({"reason": "I no longer want the clinic to have my information"});
-    let revoked = ok_json(app.post(&format!("/consents/{id}/revoke"), Some(&app.org.participant), &body).await).await;
+    let revoked = ok_json(
+        app.post(
+            &format!("/consents/{id}/revoke"),
+            Some(&app.org.participant),
+            &body,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(revoked["state"], "revoked");
     assert_eq!(revoked["revoked_by"], app.org.participant.id.to_string());
     assert_eq!(revoked["revocation_reason"], body["reason"]);
-    let found = consents::find_active(&mut conn, p, recipient, category).await.unwrap();
+    let found = consents::find_active(&mut conn, p, recipient, category)
+        .await
+        .unwrap();
     assert!(found.is_none());
     let read = ok_json(app.get(&format!("/consents/{id}"), &app.org.coach).await).await;
     assert_eq!(read["state"], "revoked");
@@ -242,10 +336,27 @@ async fn revoking_a_revoked_consent_is_a_conflict_that_changes_nothing() {
     let app = TestApp::spawn().await;
     let id = id_of(&app.consent_of(app.org.participant_id).await);
     let revoke = format!("/consents/{id}/revoke");
-    let first = ok_json(app.post(&revoke, Some(&app.org.coach), &json!({"reason": "asked to"})).await).await;
-    let again = app.post(&revoke, Some(&app.org.supervisor), &json!({"reason": "twice"})).await;
+    let first = ok_json(
+        app.post(
+            &revoke,
+            Some(&app.org.coach),
+            &json!({"reason": "asked to"}),
+        )
+        .await,
+    )
+    .await;
+    let again = app
+        .post(
+            &revoke,
+            Some(&app.org.supervisor),
+            &json!({"reason": "twice"}),
+        )
+        .await;
     let refused = problem(again, 409).await;
-    assert!(refused["type"].as_str().unwrap().ends_with("consent-revoked"));
+    assert!(refused["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("consent-revoked"));
     let read = ok_json(app.get(&format!("/consents/{id}"), &app.org.coach).await).await;
     assert_eq!(read, first);
     let denied: i64 = audit_events::table
@@ -264,7 +375,13 @@ async fn a_participant_cannot_revoke_someone_elses_consent() {
     let app = TestApp::spawn().await;
     let neighbour = app.participant_of(&app.org.coach).await;
     let id = id_of(&app.consent_of(neighbour.id).await);
-    let answer = app.post(&format!("/consents/{id}/revoke"), Some(&app.org.participant), &json!({})).await;
+    let answer = app
+        .post(
+            &format!("/consents/{id}/revoke"),
+            Some(&app.org.participant),
+            &json!({}),
+        )
+        .await;
     problem(answer, 404).await;
     let read = ok_json(app.get(&format!("/consents/{id}"), &app.org.coach).await).await;
     assert_eq!(read["state"], "active");
@@ -294,7 +411,11 @@ type EventRow = (Uuid, String, Value);
 
 async fn events(app: &TestApp) -> Vec<EventRow> {
     webhook_events::table
-        .select((webhook_events::client_id, webhook_events::event_type, webhook_events::data))
+        .select((
+            webhook_events::client_id,
+            webhook_events::event_type,
+            webhook_events::data,
+        ))
         .order(webhook_events::client_id)
         .load(&mut app.conn().await)
         .await
@@ -315,10 +436,26 @@ async fn revoking_tells_every_client_that_received_data_under_the_consent() {
     let other = app.consent_of(app.org.participant_id).await;
     disclose(&app, &other, bystander.id, None).await;
 
-    ok_json(app.post(&format!("/consents/{id}/revoke"), Some(&app.org.coach), &json!({})).await).await;
+    ok_json(
+        app.post(
+            &format!("/consents/{id}/revoke"),
+            Some(&app.org.coach),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
     let mut expected = vec![
-        (app.org.client.id, "consent.revoked".to_owned(), json!({"consent_id": id, "referral_ids": [referral]})),
-        (second.id, "consent.revoked".to_owned(), json!({"consent_id": id, "referral_ids": []})),
+        (
+            app.org.client.id,
+            "consent.revoked".to_owned(),
+            json!({"consent_id": id, "referral_ids": [referral]}),
+        ),
+        (
+            second.id,
+            "consent.revoked".to_owned(),
+            json!({"consent_id": id, "referral_ids": []}),
+        ),
     ];
     expected.sort_by_key(|e| e.0);
     assert_eq!(events(&app).await, expected);
@@ -330,7 +467,12 @@ async fn a_refused_revocation_queues_no_event() {
     let consent = app.consent_of(app.org.participant_id).await;
     disclose(&app, &consent, app.org.client.id, None).await;
     let revoke = format!("/consents/{}/revoke", id_of(&consent));
-    problem(app.post(&revoke, Some(&app.org.other_coach), &json!({})).await, 404).await;
+    problem(
+        app.post(&revoke, Some(&app.org.other_coach), &json!({}))
+            .await,
+        404,
+    )
+    .await;
     assert!(events(&app).await.is_empty());
 }
 

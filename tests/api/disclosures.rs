@@ -54,7 +54,10 @@ async fn the_accounting_lists_each_disclosure_with_what_an_accounting_needs() {
     assert_eq!(ids(&page), [newer, older].map(|id| id.to_string()));
     let entry = &page["items"][0];
     assert_eq!(entry["recipient_name"], "Harbor Light MOUD Clinic");
-    assert_eq!(entry["recipient_address"], "12 Pier Street, Portland, ME, 04101, US");
+    assert_eq!(
+        entry["recipient_address"],
+        "12 Pier Street, Portland, ME, 04101, US"
+    );
     assert_eq!(entry["information_categories"][1], "referral_details");
     assert_eq!(entry["purpose"], "Referral for medication treatment");
     assert_eq!(entry["consent_id"], consent["id"]);
@@ -72,12 +75,19 @@ async fn the_accounting_pages_newest_first_and_filters_by_time() {
         made.push(disclose(&app, &consent, None, days_ago).await.to_string());
     }
     made.reverse();
-    let first = ok_json(app.get(&format!("{}?limit=2", path(p)), &app.org.coach).await).await;
+    let first = ok_json(
+        app.get(&format!("{}?limit=2", path(p)), &app.org.coach)
+            .await,
+    )
+    .await;
     assert_eq!(ids(&first), made[..2]);
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let second = ok_json(
-        app.get(&format!("{}?limit=2&cursor={cursor}", path(p)), &app.org.coach)
-            .await,
+        app.get(
+            &format!("{}?limit=2&cursor={cursor}", path(p)),
+            &app.org.coach,
+        )
+        .await,
     )
     .await;
     assert_eq!(ids(&second), made[2..4]);
@@ -90,7 +100,11 @@ async fn the_accounting_pages_newest_first_and_filters_by_time() {
     let backwards = format!("{}?from={to}&to={from}", path(p));
     problem(app.get(&backwards, &app.org.supervisor).await, 400).await;
     for bad in ["limit=0", "limit=201", "cursor=garbage", "from=yesterday"] {
-        problem(app.get(&format!("{}?{bad}", path(p)), &app.org.coach).await, 400).await;
+        problem(
+            app.get(&format!("{}?{bad}", path(p)), &app.org.coach).await,
+            400,
+        )
+        .await;
     }
 }
 
@@ -119,7 +133,11 @@ async fn plan(app: &TestApp, sql: &str) -> String {
         .load(&mut conn)
         .await
         .unwrap();
-    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -135,7 +153,10 @@ async fn the_consent_and_disclosure_lists_read_their_index_in_order_without_sort
         ),
     )
     .await;
-    assert!(disclosures.contains("disclosures_participant_idx"), "{disclosures}");
+    assert!(
+        disclosures.contains("disclosures_participant_idx"),
+        "{disclosures}"
+    );
     assert!(!disclosures.contains("Sort"), "{disclosures}");
     let consents = plan(
         &app,

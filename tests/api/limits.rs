@@ -394,7 +394,10 @@ fn operations() -> Vec<Operation> {
                 ("recipient_name", Text(limits::RECIPIENT_NAME)),
                 ("discloser_name", Text(limits::DISCLOSER_NAME)),
                 ("purpose", Text(limits::CONSENT_PURPOSE)),
-                ("information_description", Text(limits::INFORMATION_DESCRIPTION)),
+                (
+                    "information_description",
+                    Text(limits::INFORMATION_DESCRIPTION),
+                ),
                 ("expiration_event", Text(limits::EXPIRATION_EVENT)),
                 ("signed_by_name", Text(limits::SIGNER_NAME)),
                 (

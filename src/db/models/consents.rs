@@ -264,12 +264,12 @@ pub async fn list(
     query = match state {
         None => query,
         Some(ConsentState::Revoked) => query.filter(consents::revoked_at.is_not_null()),
-        Some(ConsentState::Expired) => query
-            .filter(consents::revoked_at.is_null())
-            .filter(expired),
-        Some(ConsentState::Active) => query
-            .filter(consents::revoked_at.is_null())
-            .filter(consents::expires_at.is_null().or(consents::expires_at.gt(now))),
+        Some(ConsentState::Expired) => query.filter(consents::revoked_at.is_null()).filter(expired),
+        Some(ConsentState::Active) => query.filter(consents::revoked_at.is_null()).filter(
+            consents::expires_at
+                .is_null()
+                .or(consents::expires_at.gt(now)),
+        ),
     };
     query.load(conn).await
 }

@@ -211,7 +211,11 @@ fn check_recipient(checks: &mut Checks, body: &CreateConsentRequest) {
     {
         let message = "a recipient is required (42 CFR 2.31): give recipient_resource_id, \
                        recipient_client_id or recipient_name";
-        for field in ["recipient_resource_id", "recipient_client_id", "recipient_name"] {
+        for field in [
+            "recipient_resource_id",
+            "recipient_client_id",
+            "recipient_name",
+        ] {
             checks.add(field, message);
         }
     }
@@ -250,7 +254,8 @@ fn check_signature(checks: &mut Checks, body: &CreateConsentRequest, role: Role)
     let name = body.signed_by_name.as_deref();
     required_text(checks, "signed_by_name", name, limits::SIGNER_NAME);
     let relationship = required(checks, "signer_relationship", body.signer_relationship);
-    if role == Role::Participant && relationship.is_some_and(|r| r != SignerRelationship::SelfSigned)
+    if role == Role::Participant
+        && relationship.is_some_and(|r| r != SignerRelationship::SelfSigned)
     {
         checks.add(
             "signer_relationship",
@@ -310,4 +315,18 @@ pub fn validate_revoke(body: &RevokeConsentRequest) -> AppResult<Option<String>>
     checks.reason("reason", body.reason.as_deref(), false);
     checks.finish()?;
     Ok(trimmed(body.reason.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_information_category() {
+        let codes: Vec<&str> = InformationCategory::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(codes, limits::INFORMATION_CATEGORY_CODES);
+    }
 }
