@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod matching;
 pub mod openapi;
 pub mod pagination;
+pub mod part2;
 pub mod request_log;
 pub mod routes;
 pub mod startup;

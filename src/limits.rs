@@ -341,6 +341,50 @@ schema_types! {
     );
 }
 
+/// Who receives information under a consent.
+pub const RECIPIENT_NAME: Text = Text { min: 1, max: 200 };
+/// Who discloses under a consent.
+pub const DISCLOSER_NAME: Text = Text { min: 1, max: 200 };
+/// Why a consent lets information be disclosed.
+pub const CONSENT_PURPOSE: Text = Text { min: 1, max: 1000 };
+/// How much and what kind of information a consent covers, in words.
+pub const INFORMATION_DESCRIPTION: Text = Text { min: 1, max: 2000 };
+/// The event or condition on which a consent expires.
+pub const EXPIRATION_EVENT: Text = Text { min: 1, max: 500 };
+/// The name of whoever signed a consent.
+pub const SIGNER_NAME: Text = Text { min: 1, max: 200 };
+/// Information categories one consent names (each at most once).
+pub const INFORMATION_CATEGORIES: List = List {
+    max: INFORMATION_CATEGORY_CODES.len(),
+};
+/// The codes of `consents::InformationCategory` (the migration's CHECK on
+/// `consents.information_categories`), for the document.
+pub const INFORMATION_CATEGORY_CODES: &[&str] = &[
+    "demographics",
+    "contact_information",
+    "referral_details",
+    "substance_use_history",
+    "treatment_history",
+    "recovery_plan",
+    "assessments",
+    "session_notes",
+    "other",
+];
+
+schema_types! {
+    RecipientName => RECIPIENT_NAME.schema("");
+    DiscloserName => DISCLOSER_NAME.schema("");
+    ConsentPurpose => CONSENT_PURPOSE.schema("");
+    InformationDescription => INFORMATION_DESCRIPTION.schema("");
+    ExpirationEvent => EXPIRATION_EVENT.schema("");
+    SignerName => SIGNER_NAME.schema("");
+    InformationCategories => INFORMATION_CATEGORIES.schema(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(INFORMATION_CATEGORY_CODES.iter().copied())),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,9 @@ pub mod responses;
 pub mod session_notes;
 pub mod users;
 
+pub mod consents;
+pub mod disclosures;
+
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
@@ -55,4 +58,6 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     goals::configure(cfg);
     session_notes::configure(cfg);
     resources::configure(cfg);
+    consents::configure(cfg);
+    disclosures::configure(cfg);
 }

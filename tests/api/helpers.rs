@@ -996,3 +996,48 @@ impl TestApp {
         self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// Consent factories: a directory resource to name as a recipient, and consents signed
+/// through the API.
+impl TestApp {
+    /// A resource of `org`'s directory with a street address, written with SQL.
+    pub async fn consent_recipient_resource(&self, org: &TestOrg) -> Uuid {
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO resources (id, organization_id, name, organization_name, categories,
+                 address_1, city, state_province, postal_code, country)
+             VALUES ('{id}', '{}', 'Harbor Light MOUD Clinic', 'Harbor Light Health', '{{moud}}',
+                 '12 Pier Street', 'Portland', 'ME', '04101', 'US')",
+            org.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    /// A consent body with every 42 CFR 2.31 element, naming `client` of the organization.
+    pub fn consent_body(client: Uuid) -> Value {
+        json!({
+            "recipient_client_id": client,
+            "purpose": "Coordinate a referral for medication treatment",
+            "information_categories": ["demographics", "referral_details"],
+            "information_description": "Name, date of birth and the reason for the referral",
+            "expires_at": Utc::now() + Duration::days(365),
+            "signed_by_name": "Jordan Rivera",
+            "signer_relationship": "self",
+            "signed_at": Utc::now() - Duration::minutes(1),
+            "signature_method": "electronic",
+        })
+    }
+
+    /// A consent of `participant_id` (first organization) to disclose to the organization's
+    /// clinic client, signed through the API by the supervisor; returns the consent.
+    pub async fn consent_of(&self, participant_id: Uuid) -> Value {
+        let path = format!("/participants/{participant_id}/consents");
+        let body = Self::consent_body(self.org.client.id);
+        let response = self.post(&path, Some(&self.org.supervisor), &body).await;
+        let status = response.status();
+        let created = json(response).await;
+        assert_eq!(status, 201, "signing a consent: {created}");
+        created
+    }
+}

@@ -392,6 +392,29 @@ fn operations() -> Vec<Operation> {
             |_| json!({"instrument": "barc-10", "answers": [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]}),
             vec![("instrument", Text(limits::INSTRUMENT_ID))],
         ),
+        operation(
+            Method::POST,
+            "/participants/{id}/consents",
+            participant,
+            Some(supervisor),
+            "CreateConsentRequest",
+            |org| TestApp::consent_body(org.client.id),
+            vec![
+                ("recipient_name", Text(limits::RECIPIENT_NAME)),
+                ("discloser_name", Text(limits::DISCLOSER_NAME)),
+                ("purpose", Text(limits::CONSENT_PURPOSE)),
+                (
+                    "information_description",
+                    Text(limits::INFORMATION_DESCRIPTION),
+                ),
+                ("expiration_event", Text(limits::EXPIRATION_EVENT)),
+                ("signed_by_name", Text(limits::SIGNER_NAME)),
+                (
+                    "information_categories",
+                    List(limits::INFORMATION_CATEGORIES, information_category),
+                ),
+            ],
+        ),
     ]
 }
 
@@ -420,6 +443,10 @@ fn resource_fields() -> Vec<(&'static str, Limit)> {
 
 fn category() -> Value {
     json!("food")
+}
+
+fn information_category() -> Value {
+    json!("demographics")
 }
 
 /// The schema a property or parameter points at, with `$ref` and `oneOf: [null, …]` undone.

@@ -31,3 +31,6 @@ mod session_notes_caseload;
 mod throttles;
 mod users;
 mod validation_errors;
+
+mod consents;
+mod disclosures;

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::consents;
+use crate::db::schema::{consents, integration_clients, organizations, resources};
+use crate::db::scope::{self, Scope};
 
 crate::text_enum! {
     /// The kinds of information a consent lets the organization disclose.
@@ -30,6 +31,15 @@ crate::text_enum! {
         SelfSigned => "self",
         Guardian => "guardian",
         AuthorizedRepresentative => "authorized_representative",
+    }
+}
+
+crate::text_enum! {
+    /// How the consent was signed. 42 CFR 2.31 asks for a written consent with the signer's
+    /// signature, which may be electronic; an oral agreement is not one.
+    pub enum SignatureMethod {
+        Electronic => "electronic",
+        WetInk => "wet_ink",
     }
 }
 
@@ -127,4 +137,159 @@ pub async fn find_active(
         .first(conn)
         .await
         .optional()
+}
+
+/// A consent to store. `recipient_name` and `discloser_name` are already resolved.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = consents)]
+pub struct NewConsent {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub participant_id: Uuid,
+    pub discloser_name: String,
+    pub recipient_resource_id: Option<Uuid>,
+    pub recipient_client_id: Option<Uuid>,
+    pub recipient_name: String,
+    pub purpose: String,
+    pub information_categories: Vec<String>,
+    pub information_description: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expiration_event: Option<String>,
+    pub signed_by_name: String,
+    pub signer_relationship: String,
+    pub signed_at: DateTime<Utc>,
+    pub signature_method: String,
+    pub created_by: Uuid,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewConsent) -> QueryResult<Uuid> {
+    diesel::insert_into(consents::table)
+        .values(new)
+        .returning(consents::id)
+        .get_result(conn)
+        .await
+}
+
+/// The organization's name: who discloses, unless the consent names someone else.
+pub async fn organization_name(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+) -> QueryResult<String> {
+    organizations::table
+        .find(organization_id)
+        .select(organizations::name)
+        .first(conn)
+        .await
+}
+
+/// The name of a resource of the organization, `None` when there is no such resource there.
+pub async fn resource_name(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<String>> {
+    resources::table
+        .find(id)
+        .filter(resources::organization_id.eq(organization_id))
+        .select(resources::name)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The name of an integration client of the organization, `None` when there is none there.
+pub async fn client_name(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<String>> {
+    integration_clients::table
+        .find(id)
+        .filter(integration_clients::organization_id.eq(organization_id))
+        .select(integration_clients::name)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A consent of a participant visible to `scope`.
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> QueryResult<Consent> {
+    consents::table
+        .filter(consents::id.eq(id))
+        .filter(consents::participant_id.eq_any(scope::participant_ids(scope)))
+        .select(Consent::as_select())
+        .first(conn)
+        .await
+}
+
+/// [`find_visible`], locked for the rest of the transaction.
+pub async fn lock_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> QueryResult<Consent> {
+    consents::table
+        .filter(consents::id.eq(id))
+        .filter(consents::participant_id.eq_any(scope::participant_ids(scope)))
+        .select(Consent::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+/// A page of one participant's consents, newest first, optionally only those in `state` now.
+/// The caller has already found the participant in its scope.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+    state: Option<ConsentState>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Consent>> {
+    let mut query = consents::table
+        .filter(consents::participant_id.eq(participant_id))
+        .select(Consent::as_select())
+        .order(consents::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(consents::id.lt(before));
+    }
+    // The same rule as `Consent::state_at`, evaluated by the database at the query's time.
+    let expired = consents::expires_at.le(now);
+    query = match state {
+        None => query,
+        Some(ConsentState::Revoked) => query.filter(consents::revoked_at.is_not_null()),
+        Some(ConsentState::Expired) => query.filter(consents::revoked_at.is_null()).filter(expired),
+        Some(ConsentState::Active) => query.filter(consents::revoked_at.is_null()).filter(
+            consents::expires_at
+                .is_null()
+                .or(consents::expires_at.gt(now)),
+        ),
+    };
+    query.load(conn).await
+}
+
+/// Records the revocation of consent `id` by `revoked_by`, now.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    revoked_by: Uuid,
+    reason: Option<&str>,
+) -> QueryResult<Consent> {
+    let at = Utc::now();
+    diesel::update(consents::table.find(id))
+        .set((
+            consents::revoked_at.eq(at),
+            consents::revoked_by.eq(revoked_by),
+            consents::revocation_reason.eq(reason),
+            consents::updated_at.eq(at),
+        ))
+        .returning(Consent::as_returning())
+        .get_result(conn)
+        .await
 }

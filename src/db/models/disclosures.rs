@@ -2,11 +2,14 @@
 //! whom, what, why and under which consent. Rows are only ever added.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::disclosures;
+use crate::db::schema::{disclosures, resources};
+use crate::pagination::Cursor;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = disclosures)]
@@ -66,4 +69,131 @@ pub async fn record(conn: &mut AsyncPgConnection, new: NewDisclosure) -> QueryRe
         .returning(Disclosure::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Which disclosures of a participant a page shows: inclusive `from`/`to` on `disclosed_at`,
+/// and where the previous page ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DisclosureFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// A page of one participant's disclosures, newest first. The caller has already found the
+/// participant in its scope.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+    filter: DisclosureFilter,
+    limit: i64,
+) -> QueryResult<Vec<Disclosure>> {
+    let mut query = disclosures::table
+        .filter(disclosures::participant_id.eq(participant_id))
+        .select(Disclosure::as_select())
+        .order((disclosures::disclosed_at.desc(), disclosures::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(from) = filter.from {
+        query = query.filter(disclosures::disclosed_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(disclosures::disclosed_at.le(to));
+    }
+    if let Some((at, id)) = filter.before {
+        // A row comparison, so the index on (participant_id, disclosed_at, id) is read from there.
+        query = query.filter(
+            sql::<Bool>("(disclosures.disclosed_at, disclosures.id) < (")
+                .bind::<Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        );
+    }
+    query.load(conn).await
+}
+
+/// The keyset cursor of a listed disclosure.
+pub fn cursor_of(disclosure: &Disclosure) -> Cursor {
+    Cursor::AfterKey(disclosure.disclosed_at.to_rfc3339(), disclosure.id)
+}
+
+/// Where a page after `cursor` starts, `None` when the cursor is not one of [`cursor_of`].
+pub fn keyset(cursor: &Cursor) -> Option<(DateTime<Utc>, Uuid)> {
+    match cursor {
+        Cursor::AfterKey(key, id) => DateTime::parse_from_rfc3339(key)
+            .ok()
+            .map(|at| (at.with_timezone(&Utc), *id)),
+        Cursor::After(_) => None,
+    }
+}
+
+/// The postal address of each of `resource_ids`, one line, for disclosures that recorded
+/// none of their own.
+pub async fn resource_addresses(
+    conn: &mut AsyncPgConnection,
+    resource_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    if resource_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    type Parts = (
+        Uuid,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Parts> = resources::table
+        .filter(resources::id.eq_any(resource_ids))
+        .select((
+            resources::id,
+            resources::address_1,
+            resources::address_2,
+            resources::city,
+            resources::state_province,
+            resources::postal_code,
+            resources::country,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, a1, a2, city, state, postal, country)| {
+            let parts: Vec<String> = [a1, a2, city, state, postal, country]
+                .into_iter()
+                .flatten()
+                .map(|part| part.trim().to_owned())
+                .filter(|part| !part.is_empty())
+                .collect();
+            (!parts.is_empty()).then(|| (id, parts.join(", ")))
+        })
+        .collect())
+}
+
+/// Every integration client that received data under `consent_id`, with the referrals it
+/// received it for (empty when none was about a referral).
+pub async fn recipients_of_consent(
+    conn: &mut AsyncPgConnection,
+    consent_id: Uuid,
+) -> QueryResult<Vec<(Uuid, Vec<Uuid>)>> {
+    let rows: Vec<(Option<Uuid>, Option<Uuid>)> = disclosures::table
+        .filter(disclosures::consent_id.eq(consent_id))
+        .filter(disclosures::recipient_client_id.is_not_null())
+        .select((disclosures::recipient_client_id, disclosures::referral_id))
+        .distinct()
+        .order((disclosures::recipient_client_id, disclosures::referral_id))
+        .load(conn)
+        .await?;
+    let mut recipients: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
+    for (client, referral) in rows {
+        let Some(client) = client else { continue };
+        match recipients.last_mut() {
+            Some((last, referrals)) if *last == client => referrals.extend(referral),
+            _ => recipients.push((client, referral.into_iter().collect())),
+        }
+    }
+    Ok(recipients)
 }

@@ -44,6 +44,8 @@ mod resources;
 mod session_notes;
 mod users;
 
+mod consents;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use reqwest::Method;

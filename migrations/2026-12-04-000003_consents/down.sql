@@ -1,0 +1,3 @@
+ALTER TABLE consents
+    DROP CONSTRAINT consents_revocation_check,
+    DROP CONSTRAINT consents_signature_method_check;
