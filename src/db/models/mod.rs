@@ -21,3 +21,4 @@ pub mod session_notes;
 pub mod status_changes;
 pub mod users;
 pub mod webhook_events;
+pub mod referrals;
