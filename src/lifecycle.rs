@@ -186,7 +186,14 @@ pub const REFERRAL: Machine<ReferralStatus> = {
             (Requested, &[Accepted, Rejected, Cancelled, EnteredInError]),
             (
                 Accepted,
-                &[InProgress, OnHold, Completed, Failed, Cancelled, EnteredInError],
+                &[
+                    InProgress,
+                    OnHold,
+                    Completed,
+                    Failed,
+                    Cancelled,
+                    EnteredInError,
+                ],
             ),
             (
                 InProgress,

@@ -106,7 +106,11 @@ pub async fn open_resource(
             detail: format!(
                 "The resource is `{}` and {} referrals.",
                 resource.status,
-                if resource.accepts_referrals { "takes" } else { "does not take" }
+                if resource.accepts_referrals {
+                    "takes"
+                } else {
+                    "does not take"
+                }
             ),
         });
     }
@@ -170,7 +174,7 @@ fn names(consent: &Consent, recipient: Recipient) -> bool {
 
 /// The participant's consent `id`: 422 when it is not theirs, 409 when it is revoked or
 /// expired.
-async fn active_consent(
+pub async fn active_consent(
     conn: &mut AsyncPgConnection,
     participant_id: Uuid,
     id: Uuid,
@@ -259,8 +263,14 @@ pub async fn change_status(
     let consent = if change.to == ReferralStatus::Requested {
         let resource_id = current.resource_id.unwrap_or_default();
         let resource = open_resource(conn, current.organization_id, resource_id).await?;
-        let consent =
-            sending_consent(conn, current.participant_id, resource.id, &linked, None).await?;
+        let consent = sending_consent(
+            conn,
+            current.participant_id,
+            resource.id,
+            &linked,
+            current.consent_id,
+        )
+        .await?;
         Some((resource, consent))
     } else {
         None

@@ -147,7 +147,7 @@ pub async fn summaries(
     rows: Vec<Referral>,
 ) -> AppResult<Shown<Vec<ReferralSummary>>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.participant_id).collect();
-    let mut people: HashMap<Uuid, Demographics> = referrals::demographics(conn, &ids)
+    let people: HashMap<Uuid, Demographics> = referrals::demographics(conn, &ids)
         .await?
         .into_iter()
         .map(|d| (d.id, d))
@@ -158,7 +158,9 @@ pub async fn summaries(
     for row in rows {
         let consent = match acting.viewer {
             Viewer::User(_) => None,
-            Viewer::Client(client) => Some(demographics_consent(conn, client.client_id, &row).await?),
+            Viewer::Client(client) => {
+                Some(demographics_consent(conn, client.client_id, &row).await?)
+            }
         };
         let shown = match &consent {
             None => people.get(&row.participant_id).cloned(),
@@ -201,10 +203,7 @@ pub async fn full(
     })
 }
 
-async fn history(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> AppResult<Vec<ReferralHistoryEntry>> {
+async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Vec<ReferralHistoryEntry>> {
     let entries = lifecycle::history(conn, id).await?;
     let actors: Vec<Uuid> = entries.iter().filter_map(|e| e.actor_id).collect();
     let clients = referrals::clients_among(conn, &actors).await?;

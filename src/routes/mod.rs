@@ -8,12 +8,14 @@ pub mod fallback;
 pub mod goals;
 pub mod group_sessions;
 pub mod health;
+pub mod inbound_referrals;
 pub mod instruments;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
+pub mod referrals;
 pub mod responses;
 pub mod session_notes;
 pub mod users;
@@ -53,4 +55,6 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     group_sessions::configure(cfg);
     goals::configure(cfg);
     session_notes::configure(cfg);
+    referrals::configure(cfg);
+    inbound_referrals::configure(cfg);
 }

@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use crate::db::models::consents::Consent;
 use crate::db::schema::{
-    consents,
-    integration_client_resources, integration_clients, participants, referrals, resources,
+    consents, integration_client_resources, integration_clients, participants, referrals, resources,
 };
 use crate::db::scope::{self, Viewer};
 use crate::pagination::{Cursor, PageRequest};
