@@ -40,6 +40,7 @@ mod match_suggestions;
 mod me;
 mod pairings;
 mod participants;
+mod referrals;
 mod session_notes;
 mod users;
 
