@@ -28,13 +28,10 @@ async fn a_referral_goes_round_the_whole_loop() {
             .await,
     )
     .await;
-    assert_eq!(
-        accepted["participant"]["last_name"]
-            .as_str()
-            .unwrap()
-            .starts_with("Seeded"),
-        true
-    );
+    assert!(accepted["participant"]["last_name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Seeded"));
     let done = json!({"status": "completed", "outcome": "got_help"});
     let completed = ok_json(app.post(&path, Some(clinic), &done).await).await;
     assert_eq!(completed["status"], "completed");
