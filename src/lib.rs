@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod caseload;
+pub mod closed_loop;
 pub mod config;
 pub mod db;
 pub mod directory_seed;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db::models::goals::GoalStatus;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::ParticipantStatus;
+use crate::db::models::referrals::ReferralStatus;
 use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
 use crate::error::{AppError, AppResult};
 
@@ -172,4 +173,78 @@ pub async fn history(
 pub fn history_from_json(history: serde_json::Value) -> AppResult<Vec<HistoryEntry>> {
     serde_json::from_value(history)
         .map_err(|error| AppError::Internal(format!("reading a status history: {error}")))
+}
+
+/// Referrals, by the FHIR Task codes. `entered-in-error` may follow any status but itself;
+/// `rejected`, `failed`, `completed` and `cancelled` are otherwise final.
+pub const REFERRAL: Machine<ReferralStatus> = {
+    use ReferralStatus::*;
+    Machine {
+        subject: "referral",
+        moves: &[
+            (Draft, &[Requested, Cancelled, EnteredInError]),
+            (Requested, &[Accepted, Rejected, Cancelled, EnteredInError]),
+            (
+                Accepted,
+                &[
+                    InProgress,
+                    OnHold,
+                    Completed,
+                    Failed,
+                    Cancelled,
+                    EnteredInError,
+                ],
+            ),
+            (
+                InProgress,
+                &[OnHold, Completed, Failed, Cancelled, EnteredInError],
+            ),
+            (
+                OnHold,
+                &[InProgress, Completed, Failed, Cancelled, EnteredInError],
+            ),
+            (Rejected, &[EnteredInError]),
+            (Failed, &[EnteredInError]),
+            (Completed, &[EnteredInError]),
+            (Cancelled, &[EnteredInError]),
+            (EnteredInError, &[]),
+        ],
+    }
+};
+
+/// The two ends of a referral. Outbound, the sender is the organization (staff in scope, or
+/// the participant for their own) and the receiver the resource's linked integration client,
+/// or staff recording its answers by hand when no client is linked. Inbound, the sender is the
+/// client that made it and the receiver the organization's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Sender,
+    Receiver,
+}
+
+/// Which side makes the move to each status: the sender sends, cancels and withdraws a
+/// mistake; the receiver answers and reports.
+pub const REFERRAL_MOVERS: &[(ReferralStatus, Side)] = {
+    use ReferralStatus::*;
+    use Side::*;
+    &[
+        (Draft, Sender),
+        (Requested, Sender),
+        (Cancelled, Sender),
+        (EnteredInError, Sender),
+        (Accepted, Receiver),
+        (Rejected, Receiver),
+        (InProgress, Receiver),
+        (OnHold, Receiver),
+        (Failed, Receiver),
+        (Completed, Receiver),
+    ]
+};
+
+/// The side that may move a referral to `to`.
+pub fn referral_mover(to: ReferralStatus) -> Side {
+    REFERRAL_MOVERS
+        .iter()
+        .find(|(status, _)| *status == to)
+        .map_or(Side::Sender, |(_, side)| *side)
 }

@@ -385,6 +385,19 @@ schema_types! {
     );
 }
 
+/// Why a participant is referred.
+pub const REFERRAL_REASON: Text = Text { min: 1, max: 2000 };
+/// A referring system's own id of an inbound referral.
+pub const EXTERNAL_ID: Text = Text { min: 1, max: 200 };
+/// Who referred an inbound patient.
+pub const REFERRING_PROVIDER: Text = Text { min: 1, max: 200 };
+
+schema_types! {
+    ReferralReason => REFERRAL_REASON.schema("");
+    ExternalId => EXTERNAL_ID.schema("");
+    ReferringProvider => REFERRING_PROVIDER.schema("");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

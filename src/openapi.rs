@@ -45,6 +45,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "session notes", description = "Session notes: visibility, signing and amendments"),
         (name = "resources", description = "The community-resource directory, also as Open Referral HSDS 3.0 services"),
         (name = "consents", description = "42 CFR part 2 consents to disclose, and the accounting of disclosures"),
+        (name = "referrals", description = "Closed-loop referrals: outbound to the directory, inbound from clinics, their FHIR Task status"),
     )
 )]
 struct ApiDoc;

@@ -465,6 +465,7 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -8,12 +8,14 @@ pub mod fallback;
 pub mod goals;
 pub mod group_sessions;
 pub mod health;
+pub mod inbound_referrals;
 pub mod instruments;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
+pub mod referrals;
 pub mod resources;
 pub mod responses;
 pub mod session_notes;
@@ -60,4 +62,6 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     resources::configure(cfg);
     consents::configure(cfg);
     disclosures::configure(cfg);
+    referrals::configure(cfg);
+    inbound_referrals::configure(cfg);
 }

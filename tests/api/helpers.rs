@@ -1041,3 +1041,93 @@ impl TestApp {
         created
     }
 }
+
+/// Referral factories: directory resources, their links to clients, and consents, written
+/// with SQL as the directory and consent endpoints store them.
+impl TestApp {
+    /// A resource of `org` that accepts referrals; linked to `client` when given.
+    pub async fn referral_resource(&self, org: &TestOrg, client: Option<&TestClient>) -> Uuid {
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO resources (id, organization_id, name, organization_name, categories,
+                 address_1, city, state_province, postal_code)
+             VALUES ('{id}', '{}', 'Harbor MOUD Clinic', 'Harbor Health', '{{moud}}',
+                 '12 Pier Road', 'Portland', 'ME', '04101')",
+            org.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        if let Some(client) = client {
+            let sql = format!(
+                "INSERT INTO integration_client_resources (client_id, resource_id, organization_id)
+                 VALUES ('{}', '{id}', '{}')",
+                client.id, org.id
+            );
+            self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        id
+    }
+
+    /// A consent of `participant_id` to disclose `categories` to `client` (and `resource`),
+    /// signed by an admin of `org`, expiring in `days` days (negative: already expired).
+    pub async fn referral_consent(
+        &self,
+        org: &TestOrg,
+        participant_id: Uuid,
+        client: Option<&TestClient>,
+        resource: Option<Uuid>,
+        categories: &[&str],
+        days: i64,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let quote = |v: Option<String>| v.map_or("NULL".to_owned(), |v| format!("'{v}'"));
+        let sql = format!(
+            "INSERT INTO consents (id, organization_id, participant_id, discloser_name,
+                 recipient_client_id, recipient_resource_id, recipient_name, purpose,
+                 information_categories, information_description, expires_at, signed_by_name,
+                 signer_relationship, signed_at, signature_method, created_by)
+             VALUES ('{id}', '{}', '{participant_id}', 'First Recovery Community', {}, {},
+                 'Harbor Health', 'treatment referral', '{{{}}}', 'name and referral',
+                 now() + interval '{days} days', 'Jordan', 'self', now() - interval '1 hour',
+                 'electronic', '{}')",
+            org.id,
+            quote(client.map(|c| c.id.to_string())),
+            quote(resource.map(|r| r.to_string())),
+            categories.join(","),
+            org.admin.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    /// Creates a referral of `participant_id` to `resource` as `user` with `status`; returns
+    /// the response body (asserting 201).
+    pub async fn referral(
+        &self,
+        user: &TestUser,
+        participant_id: Uuid,
+        resource: Uuid,
+        status: &str,
+    ) -> Value {
+        let body = json!({"participant_id": participant_id, "resource_id": resource,
+            "reason": "needs MOUD", "urgency": "routine", "status": status});
+        let response = self.post("/referrals", Some(user), &body).await;
+        let status = response.status();
+        let created = json(response).await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    /// Counts the rows of `sql` (a `SELECT count(*)`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Count>(&mut self.conn().await)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .count
+    }
+}

@@ -415,6 +415,24 @@ fn operations() -> Vec<Operation> {
                 ),
             ],
         ),
+        operation(
+            Method::POST,
+            "/referrals",
+            participant,
+            Some(supervisor),
+            "CreateReferralRequest",
+            |org| json!({"participant_id": participant(org), "resource_id": Uuid::now_v7(), "reason": "x", "urgency": "routine"}),
+            vec![("reason", Text(limits::REFERRAL_REASON))],
+        ),
+        operation(
+            Method::POST,
+            "/referrals/{id}/status",
+            |_| Uuid::now_v7(),
+            Some(supervisor),
+            "ReferralStatusRequest",
+            |_| json!({"status": "cancelled", "reason": "x"}),
+            vec![("reason", Text(limits::REASON))],
+        ),
     ]
 }
 

@@ -16,6 +16,7 @@ pub mod login_throttles;
 pub mod organizations;
 pub mod pairings;
 pub mod participants;
+pub mod referrals;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod session_notes;

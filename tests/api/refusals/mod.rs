@@ -40,6 +40,7 @@ mod match_suggestions;
 mod me;
 mod pairings;
 mod participants;
+mod referrals;
 mod resources;
 mod session_notes;
 mod users;

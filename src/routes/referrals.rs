@@ -1,0 +1,324 @@
+//! Closed-loop referrals: outbound referrals to the directory, their FHIR Task status, and
+//! what integration clients see of them. Inbound referrals are made in `inbound_referrals`.
+
+mod types;
+
+use actix_web::{get, post, web, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::Target;
+use crate::auth::{AuthUser, Caller};
+use crate::closed_loop::view::{self, ReferralResponse, ReferralSummary};
+use crate::closed_loop::{self, Acting, Move};
+use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
+use crate::db::scope::{self, ApiScope, Scope, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Query};
+use crate::http::Created;
+use crate::idempotency::IdempotencyKey;
+use crate::lifecycle::{Change, REFERRAL};
+use crate::limits;
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::routes::responses::{
+    Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
+};
+use crate::validation::Checks;
+pub use types::{CreateReferralRequest, ListReferralsQuery, ReferralStatusRequest};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_referral)
+        .service(list_referrals)
+        .service(get_referral)
+        .service(change_referral_status);
+}
+
+/// Refer a participant to a resource of the directory.
+///
+/// Roles: admin, supervisor, coach (current caseload), participant (themselves); integration
+/// clients get 403 (they send `POST /inbound-referrals`). `status` is `draft` (the default) or
+/// `requested`, which sends it: a resource linked to an integration client then needs an
+/// active consent naming that client or the resource and covering `referral_details` (409
+/// `consent-required`); a `consent_id` that is revoked or expired is 409 `consent-not-active`.
+/// 404 when the participant is not in the caller's scope; 422 when the resource is not in the
+/// organization's directory; 409 `resource-not-accepting-referrals` when it takes none now.
+#[utoipa::path(
+    tag = "referrals",
+    request_body = CreateReferralRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created; `Location` names the referral", body = ReferralResponse),
+        Authenticated, JsonBody, Forbidden, NotFound, Conflict,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals")]
+pub async fn create_referral(
+    user: AuthUser,
+    key: IdempotencyKey,
+    Json(body): Json<CreateReferralRequest>,
+) -> AppResult<HttpResponse> {
+    let status = body.status.unwrap_or(ReferralStatus::Draft);
+    let mut checks = Checks::new();
+    checks.text("reason", &body.reason, limits::REFERRAL_REASON);
+    if !matches!(status, ReferralStatus::Draft | ReferralStatus::Requested) {
+        checks.add("status", "must be `draft` or `requested`");
+    }
+    checks.finish()?;
+    let request_id = user.meta.request_id.clone();
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+        let acting = Acting {
+            viewer: Viewer::User(scope),
+            request_id: &request_id,
+        };
+        make_referral(conn, acting, &body, status).await
+    };
+    let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, target: &mut Target| {
+        let referral = referrals::find_visible(conn, Viewer::User(scope), id).await?;
+        target.set_participant(referral.participant_id);
+        let acting = Acting {
+            viewer: Viewer::User(scope),
+            request_id: &request_id,
+        };
+        let shown = view::full(conn, acting, referral).await?;
+        Ok(Created {
+            location: format!("/api/v1/referrals/{id}"),
+            body: shown.body,
+        })
+    };
+    let target = Target::new("create", "referral").participant(body.participant_id);
+    user.create(target, &key, &body, make, show).await
+}
+
+/// Inserts the referral with its first status; sending it checks the consent and records the
+/// disclosure and the event.
+async fn make_referral(
+    conn: &mut AsyncPgConnection,
+    acting: Acting<'_>,
+    body: &CreateReferralRequest,
+    status: ReferralStatus,
+) -> AppResult<Uuid> {
+    let Viewer::User(scope) = acting.viewer else {
+        return Err(AppError::Forbidden);
+    };
+    let participant_id = scope::visible_participant(conn, scope, body.participant_id).await?;
+    let resource =
+        closed_loop::open_resource(conn, scope.organization_id, body.resource_id).await?;
+    let linked = referrals::linked_clients(conn, resource.id).await?;
+    let sending = status == ReferralStatus::Requested;
+    let consent = match body.consent_id {
+        _ if sending => {
+            closed_loop::sending_consent(
+                conn,
+                participant_id,
+                resource.id,
+                &linked,
+                body.consent_id,
+            )
+            .await?
+        }
+        Some(id) => Some(closed_loop::active_consent(conn, participant_id, id).await?),
+        None => None,
+    };
+    let new = NewReferral {
+        id: Uuid::now_v7(),
+        organization_id: scope.organization_id,
+        participant_id,
+        resource_id: Some(resource.id),
+        direction: Direction::Outbound,
+        source_client_id: None,
+        external_id: None,
+        referring_provider: None,
+        reason: body.reason.trim().to_owned(),
+        urgency: body.urgency,
+        status,
+        consent_id: consent.as_ref().map(|c| c.id),
+        created_by: Some(scope.user_id),
+        sent_at: sending.then(chrono::Utc::now),
+    };
+    let referral = referrals::insert(conn, &new).await?;
+    let first = Change {
+        subject_id: referral.id,
+        from: None,
+        to: status,
+        reason: None,
+        actor_id: scope.user_id,
+    };
+    REFERRAL.record(conn, first).await?;
+    if sending {
+        closed_loop::announce_sent(
+            conn,
+            acting,
+            &referral,
+            &resource,
+            &linked,
+            consent.as_ref(),
+        )
+        .await?;
+    }
+    Ok(referral.id)
+}
+
+/// List referrals, newest first.
+///
+/// Roles: admin and supervisor (the organization's), coach (their current caseload's),
+/// participant (their own), integration clients with `referrals:read` (sent referrals to the
+/// resources linked to them, and the inbound referrals they made; drafts never). A client sees
+/// each participant's minimal demographics only under an active consent covering
+/// `demographics` (otherwise `participant` is `null` and `participant_redacted` is `true`);
+/// a page that shows any carries `X-Redisclosure-Notice` and `X-Consent-Id`, and each
+/// participant shown is recorded as a disclosure. 403 to a client without `referrals:read`.
+#[utoipa::path(
+    tag = "referrals",
+    params(ListReferralsQuery),
+    responses(
+        (status = 200, description = "A page of referrals", body = Page<ReferralSummary>),
+        Authenticated, BadRequest, Forbidden,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals")]
+pub async fn list_referrals(
+    caller: Caller,
+    Query(query): Query<ListReferralsQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let filter = ReferralFilter {
+        participant_id: query.participant_id,
+        resource_id: query.resource_id,
+        status: query.status,
+        direction: query.direction,
+    };
+    let request_id = caller.meta.request_id.clone();
+    let mut target = Target::new("list", "referral");
+    target.participant_id = query.participant_id;
+    let shown = caller
+        .write(target, async |conn, viewer, target| {
+            viewer.require(ApiScope::ReferralsRead)?;
+            let mut rows = referrals::list(conn, viewer, &filter, &page).await?;
+            let next = (rows.len() as i64 > page.limit).then(|| rows.remove(rows.len() - 1));
+            target.set_participants(rows.iter().map(|r| r.participant_id));
+            let last = rows.last().map(|r| r.id);
+            let acting = Acting {
+                viewer,
+                request_id: &request_id,
+            };
+            let shown = view::summaries(conn, acting, rows).await?;
+            Ok((shown, next.and(last)))
+        })
+        .await?;
+    let (shown, last) = shown;
+    let page = Page {
+        items: shown.body,
+        next_cursor: last.map(|id| Cursor::After(id).encode()),
+    };
+    let mut response = HttpResponse::Ok().json(&page);
+    view::disclosure_headers(&mut response, &shown.consent_ids);
+    Ok(response)
+}
+
+/// Get one referral with its full status history.
+///
+/// Roles: as for the list: users in scope; integration clients with `referrals:read` for a
+/// sent referral to a resource linked to them or an inbound referral they made (404
+/// otherwise). A client sees the participant's minimal demographics only under an active
+/// consent covering `demographics`; then the response carries `X-Redisclosure-Notice` and
+/// `X-Consent-Id`, and the showing is recorded as a disclosure.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Uuid, Path, description = "Referral id")),
+    responses(
+        (status = 200, description = "The referral", body = ReferralResponse),
+        Authenticated, BadRequest, Forbidden, NotFound,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/referrals/{id}")]
+pub async fn get_referral(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let request_id = caller.meta.request_id.clone();
+    let target = Target::new("read", "referral").id(id);
+    let shown = caller
+        .write(target, async |conn, viewer, target| {
+            viewer.require(ApiScope::ReferralsRead)?;
+            let referral = referrals::find_visible(conn, viewer, id).await?;
+            target.set_participant(referral.participant_id);
+            let acting = Acting {
+                viewer,
+                request_id: &request_id,
+            };
+            view::full(conn, acting, referral).await
+        })
+        .await?;
+    Ok(shown.ok())
+}
+
+/// Change a referral's status.
+///
+/// Roles: the sender moves `draft → requested`, cancels, or marks `entered-in-error` (outbound:
+/// staff in scope and the participant themselves; inbound: the client that made it). The
+/// receiver accepts, rejects, starts (`in-progress`), holds (`on-hold`), fails or completes
+/// (outbound: the integration client linked to the resource, or staff in scope when no
+/// client is linked; inbound: the organization's staff in scope). Clients need
+/// `referrals:write`. 404 when the referral is not visible to the caller; 409 when the move is
+/// not allowed from the current status (the detail lists the allowed next statuses), or
+/// sending lacks a consent (`consent-required`, `consent-not-active`); 403 when the move is
+/// allowed but belongs to the other side. `reason` is required for `rejected`, `cancelled`,
+/// `on-hold` and `failed`; `outcome` for `completed` and `failed`, and refused otherwise (422).
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = Uuid, Path, description = "Referral id")),
+    request_body = ReferralStatusRequest,
+    responses(
+        (status = 200, description = "The referral after the change", body = ReferralResponse),
+        Authenticated, JsonBody, Forbidden, NotFound, Conflict,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/referrals/{id}/status")]
+pub async fn change_referral_status(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    Json(body): Json<ReferralStatusRequest>,
+) -> AppResult<HttpResponse> {
+    check_move(&body)?;
+    let change = Move {
+        to: body.status,
+        reason: body.reason.as_deref().map(str::trim),
+        outcome: body.outcome,
+    };
+    let id = id.into_inner();
+    let request_id = caller.meta.request_id.clone();
+    let target = Target::new("change_status", "referral").id(id);
+    let shown = caller
+        .write(target, async |conn, viewer, target| {
+            viewer.require(ApiScope::ReferralsWrite)?;
+            let acting = Acting {
+                viewer,
+                request_id: &request_id,
+            };
+            let updated = closed_loop::change_status(conn, acting, id, &change).await?;
+            target.set_participant(updated.participant_id);
+            view::full(conn, acting, updated).await
+        })
+        .await?;
+    Ok(shown.ok())
+}
+
+/// 422 for a missing reason or outcome, or an outcome on a status that has none.
+fn check_move(body: &ReferralStatusRequest) -> AppResult<()> {
+    use ReferralStatus::*;
+    let mut checks = Checks::new();
+    let needs_reason = matches!(body.status, Rejected | Cancelled | OnHold | Failed);
+    checks.reason("reason", body.reason.as_deref(), needs_reason);
+    let needs_outcome = matches!(body.status, Completed | Failed);
+    match body.outcome {
+        None if needs_outcome => checks.add("outcome", "is required for this status"),
+        Some(_) if !needs_outcome => {
+            checks.add("outcome", "is only given with `completed` or `failed`")
+        }
+        _ => {}
+    }
+    checks.finish()
+}
