@@ -651,6 +651,8 @@ pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
         ("TANDEM_AUDIT_KEY", AUDIT_KEY),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
+        // Webhook tests turn the worker on.
+        ("TANDEM_WEBHOOK_WORKER", "off"),
     ]);
     vars.extend(extra.iter().copied());
     Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string()))

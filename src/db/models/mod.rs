@@ -20,4 +20,5 @@ pub mod refresh_tokens;
 pub mod session_notes;
 pub mod status_changes;
 pub mod users;
+pub mod webhook_deliveries;
 pub mod webhook_events;
