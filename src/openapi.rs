@@ -43,6 +43,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "group-sessions", description = "Group sessions and who attended them"),
         (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
         (name = "session notes", description = "Session notes: visibility, signing and amendments"),
+        (name = "integration-clients", description = "Integration clients (admins): secrets, scopes, webhook endpoints and deliveries"),
     )
 )]
 struct ApiDoc;

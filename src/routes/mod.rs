@@ -9,6 +9,7 @@ pub mod goals;
 pub mod group_sessions;
 pub mod health;
 pub mod instruments;
+pub mod integration_clients;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
@@ -53,4 +54,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     group_sessions::configure(cfg);
     goals::configure(cfg);
     session_notes::configure(cfg);
+    integration_clients::configure(cfg);
 }
