@@ -29,3 +29,5 @@ mod session_notes_caseload;
 mod throttles;
 mod users;
 mod validation_errors;
+mod integration_clients;
+mod webhooks;
