@@ -83,7 +83,13 @@ struct Operation {
 }
 
 /// Fields that are checked for more than their length, and so can be refused at the limit.
-const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password", "instrument"];
+const CHECKED_BEYOND_LENGTH: &[&str] = &[
+    "current_password",
+    "instrument",
+    // A URL of `a`s is not a URL, and made-up ids are not the organization's resources.
+    "webhook_url",
+    "resource_ids",
+];
 
 fn tag() -> Value {
     json!("a")
@@ -383,7 +389,38 @@ fn operations() -> Vec<Operation> {
             |_| json!({"instrument": "barc-10", "answers": [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]}),
             vec![("instrument", Text(limits::INSTRUMENT_ID))],
         ),
+        operation(
+            Method::POST,
+            "/integration-clients",
+            participant,
+            Some(admin),
+            "CreateIntegrationClientRequest",
+            |_| json!({"name": "Clinic", "resource_ids": [], "scopes": ["directory:read"]}),
+            vec![
+                ("name", Text(limits::CLIENT_NAME)),
+                ("webhook_url", Text(limits::WEBHOOK_URL)),
+                ("resource_ids", List(limits::CLIENT_RESOURCES, new_id)),
+            ],
+        ),
+        operation(
+            Method::PATCH,
+            "/integration-clients/{id}",
+            clinic,
+            Some(admin),
+            "UpdateIntegrationClientRequest",
+            |_| json!({}),
+            vec![
+                ("name", Text(limits::CLIENT_NAME)),
+                ("webhook_url", Text(limits::WEBHOOK_URL)),
+                ("resource_ids", List(limits::CLIENT_RESOURCES, new_id)),
+            ],
+        ),
     ]
+}
+
+/// The organization's seeded integration client.
+fn clinic(org: &TestOrg) -> Uuid {
+    org.client.id
 }
 
 /// The schema a property or parameter points at, with `$ref` and `oneOf: [null, …]` undone.
