@@ -13,8 +13,8 @@ mod production;
 mod webhooks;
 
 pub use auth_policy::AuthPolicy;
-pub use webhooks::WebhookPolicy;
 pub use production::{check_production_secret, refuse_published, MIN_SECRET_BYTES};
+pub use webhooks::WebhookPolicy;
 
 /// Which rules apply: development allows an embedded database and generated secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

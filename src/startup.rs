@@ -136,9 +136,13 @@ fn start_webhooks(
     if !settings.webhooks.worker {
         return Ok(None);
     }
-    worker::spawn(pool.clone(), settings.webhooks.clone(), settings.environment)
-        .map(Some)
-        .map_err(|error| StartupError::Webhooks(error.to_string()))
+    worker::spawn(
+        pool.clone(),
+        settings.webhooks.clone(),
+        settings.environment,
+    )
+    .map(Some)
+    .map_err(|error| StartupError::Webhooks(error.to_string()))
 }
 
 /// Swagger UI at `/docs`, unless turned off (`TANDEM_DOCS=off`): then `/docs` is an unknown

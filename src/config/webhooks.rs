@@ -43,11 +43,7 @@ impl WebhookPolicy {
         };
         Ok(Self {
             worker,
-            poll_interval: Duration::from_millis(bounded(
-                "TANDEM_WEBHOOK_POLL_MS",
-                250,
-                60_000,
-            )?),
+            poll_interval: Duration::from_millis(bounded("TANDEM_WEBHOOK_POLL_MS", 250, 60_000)?),
             timeout: Duration::from_millis(bounded("TANDEM_WEBHOOK_TIMEOUT_MS", 5_000, 60_000)?),
             backoff: backoff(get("TANDEM_WEBHOOK_BACKOFF_SECONDS"))?,
             retry_window: Duration::from_secs(bounded(

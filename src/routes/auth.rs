@@ -404,7 +404,7 @@ pub async fn client_token(
     let (actor, target) = client_audit(client.as_ref(), meta);
     let Some(client) = client
         .filter(|client| client.active)
-        .filter(|client| same_digest(&client.secret_hash, &hash_client_secret(&body.client_secret)))
+        .filter(|client| same_digest(&client.secret_hash, &hash_token(&body.client_secret)))
     else {
         audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
         return Err(AppError::Unauthorized(
@@ -480,7 +480,8 @@ fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor
     (actor, target)
 }
 
-/// The stored form of a client secret ([`crate::auth::client_secret::hash`]).
+/// The stored form of a client secret ([`crate::auth::client_secret::hash`], the same digest
+/// as [`hash_token`]).
 pub fn hash_client_secret(secret: &str) -> String {
     crate::auth::client_secret::hash(secret)
 }

@@ -54,7 +54,9 @@ mod tests {
     #[test]
     fn secrets_have_the_standard_webhooks_shape() {
         let secret = new_secret();
-        let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        let key = STANDARD
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
         assert_eq!(key.len(), 32);
         assert_ne!(secret, new_secret());
     }

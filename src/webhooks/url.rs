@@ -91,9 +91,8 @@ impl Resolve for GuardedResolver {
         let environment = self.environment;
         let host = name.as_str().to_owned();
         let lookup: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = found
                 .into_iter()
                 .filter(|addr| address_allowed(addr.ip(), environment))

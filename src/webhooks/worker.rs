@@ -199,10 +199,13 @@ impl Worker {
         let reason = format!(
             "Every delivery attempt failed for {} or longer; the last one: {}.",
             human(self.policy.disable_after),
-            delivery.error.clone().unwrap_or_else(|| match delivery.response_status {
-                Some(status) => format!("HTTP {status}"),
-                None => "no response".into(),
-            }),
+            delivery
+                .error
+                .clone()
+                .unwrap_or_else(|| match delivery.response_status {
+                    Some(status) => format!("HTTP {status}"),
+                    None => "no response".into(),
+                }),
         );
         let disabled = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {

@@ -54,7 +54,12 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
     let headers = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let reply = shared.script.lock().unwrap().pop_front();
     let received = Received {
@@ -102,7 +107,11 @@ impl Receiver {
     }
 
     fn script(&self, replies: &[Reply]) {
-        self.shared.script.lock().unwrap().extend(replies.iter().cloned());
+        self.shared
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().cloned());
     }
 
     fn answer_otherwise(&self, status: u16) {
@@ -141,7 +150,9 @@ async fn spawn_with_worker(extra: &[(&str, &str)]) -> TestApp {
 
 /// A client of `org` whose endpoint is `receiver`: `(row id, webhook secret)`.
 async fn client_of(app: &TestApp, org: &TestOrg, receiver: &Receiver) -> (Uuid, String) {
-    let created = app.integration_client_with_webhook(org, &receiver.url).await;
+    let created = app
+        .integration_client_with_webhook(org, &receiver.url)
+        .await;
     let id = created["id"].as_str().unwrap().parse().unwrap();
     (id, created["webhook_secret"].as_str().unwrap().to_owned())
 }
@@ -149,9 +160,15 @@ async fn client_of(app: &TestApp, org: &TestOrg, receiver: &Receiver) -> (Uuid, 
 async fn publish(app: &TestApp, org: &TestOrg, client: Uuid) -> Uuid {
     let mut conn = app.conn().await;
     let data = json!({"referral_id": Uuid::now_v7()});
-    let ids = webhook_events::publish(&mut conn, org.id, &[client], EventType::ReferralCreated, &data)
-        .await
-        .unwrap();
+    let ids = webhook_events::publish(
+        &mut conn,
+        org.id,
+        &[client],
+        EventType::ReferralCreated,
+        &data,
+    )
+    .await
+    .unwrap();
     ids[0]
 }
 
@@ -207,10 +224,17 @@ async fn a_published_event_arrives_signed_with_both_signatures() {
     // Standard Webhooks: keyed with the decoded bytes after `whsec_`, over "id.timestamp.body".
     assert_eq!(headers["webhook-id"], event.to_string());
     assert_eq!(headers["webhook-timestamp"], t);
-    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
-    let signed = format!("{}.{}.{body}", headers["webhook-id"], headers["webhook-timestamp"]);
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let signed = format!(
+        "{}.{}.{body}",
+        headers["webhook-id"], headers["webhook-timestamp"]
+    );
     let expected = format!("v1,{}", STANDARD.encode(hmac(&key, signed.as_bytes())));
-    assert!(headers["webhook-signature"].split(' ').any(|s| s == expected));
+    assert!(headers["webhook-signature"]
+        .split(' ')
+        .any(|s| s == expected));
 
     let attempts = wait_for_attempts(&app, client, 1).await;
     assert_eq!(attempts[0]["event_id"], event.to_string());
@@ -257,7 +281,10 @@ async fn a_redirect_is_not_followed_and_a_slow_endpoint_is_a_failed_attempt() {
     assert!(first["error"].as_str().unwrap().contains("redirect"));
     assert_eq!(second["succeeded"], false);
     assert_eq!(second["response_status"], Value::Null);
-    assert!(second["error"].as_str().unwrap().contains("500 ms"), "{second}");
+    assert!(
+        second["error"].as_str().unwrap().contains("500 ms"),
+        "{second}"
+    );
     assert_eq!(third["succeeded"], true);
     assert!(receiver.received().iter().all(|r| r.path == "/hooks"));
 }
@@ -284,7 +311,11 @@ async fn two_workers_on_one_database_deliver_each_event_once() {
     .unwrap();
     receiver.wait_for(published.len()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut ids: Vec<String> = receiver.received().iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    let mut ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
     assert_eq!(ids.len(), published.len());
     ids.sort();
     ids.dedup();
@@ -309,18 +340,32 @@ async fn an_endpoint_failing_past_the_window_is_disabled_and_a_patch_resumes_del
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(disabled["webhook_enabled"], false);
-    assert!(disabled["webhook_disabled_reason"].as_str().unwrap().contains("HTTP 503"));
+    assert!(disabled["webhook_disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 503"));
 
     receiver.answer_otherwise(200);
     let second = publish(&app, &app.org, client).await;
     let calls = receiver.received().len();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(receiver.received().len(), calls, "a disabled endpoint is not called");
+    assert_eq!(
+        receiver.received().len(),
+        calls,
+        "a disabled endpoint is not called"
+    );
 
-    let enabled = ok_json(app.patch(&path, &app.org.admin, &json!({"webhook_enabled": true})).await).await;
+    let enabled = ok_json(
+        app.patch(&path, &app.org.admin, &json!({"webhook_enabled": true}))
+            .await,
+    )
+    .await;
     assert_eq!(enabled["webhook_disabled_reason"], Value::Null);
     let got = receiver.wait_for(calls + 2).await;
-    let delivered: Vec<&String> = got[calls..].iter().map(|r| &r.headers["webhook-id"]).collect();
+    let delivered: Vec<&String> = got[calls..]
+        .iter()
+        .map(|r| &r.headers["webhook-id"])
+        .collect();
     assert!(delivered.contains(&&first.to_string()) && delivered.contains(&&second.to_string()));
 }
 
@@ -353,12 +398,18 @@ async fn a_url_pointing_inside_the_network_is_refused_at_delivery_and_recorded()
     let app = spawn_with_worker(&[("TANDEM_WEBHOOK_BACKOFF_SECONDS", "3600")]).await;
     let receiver = Receiver::start();
     let (client, _) = client_of(&app, &app.org, &receiver).await;
-    let sql = format!("UPDATE integration_clients SET webhook_url = 'https://10.0.0.7/h' WHERE id = '{client}'");
+    let sql = format!(
+        "UPDATE integration_clients SET webhook_url = 'https://10.0.0.7/h' WHERE id = '{client}'"
+    );
     app.sql(&sql).await.unwrap();
     publish(&app, &app.org, client).await;
     let attempts = wait_for_attempts(&app, client, 1).await;
     assert_eq!(attempts[0]["succeeded"], false);
-    assert!(attempts[0]["error"].as_str().unwrap().contains("private"), "{}", attempts[0]);
+    assert!(
+        attempts[0]["error"].as_str().unwrap().contains("private"),
+        "{}",
+        attempts[0]
+    );
     assert!(receiver.received().is_empty());
 }
 
@@ -387,4 +438,69 @@ async fn webhook_latency_from_publish_to_receipt() {
             latencies[49], latencies[89], latencies[99]
         );
     }
+}
+
+/// The plan PostgreSQL chooses for `query`, as the app's runtime role sees it.
+async fn plan(app: &TestApp, query: &str) -> String {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN (COSTS OFF) {query}"))
+        .load(&mut app.runtime_conn().await)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn the_deliveries_list_and_the_due_events_read_their_indexes_without_sorting() {
+    let app = TestApp::spawn().await;
+    let (org, clinic, other) = (
+        app.org.id,
+        app.org.client.id,
+        app.client_in(&app.org, &[]).await.id,
+    );
+    let seed = format!(
+        "INSERT INTO webhook_events (id, organization_id, client_id, event_type, data, state,
+             occurred_at, next_attempt_at)
+         SELECT gen_random_uuid(), '{org}', c, 'referral.created', '{{}}',
+                CASE WHEN n % 500 = 0 THEN 'pending' ELSE 'delivered' END,
+                now() - n * interval '1 minute', now() - n * interval '1 minute'
+         FROM generate_series(1, 10000) n, unnest(ARRAY['{clinic}', '{other}']::uuid[]) c;
+         INSERT INTO webhook_deliveries (id, organization_id, client_id, event_id, event_type,
+             attempt, attempted_at, url, response_status, duration_ms, succeeded)
+         SELECT gen_random_uuid(), organization_id, client_id, id, event_type, 1, occurred_at,
+                'https://clinic.example.org/h', 200, 10, true
+         FROM webhook_events;
+         ANALYZE webhook_events; ANALYZE webhook_deliveries;"
+    );
+    app.sql(&seed).await.unwrap();
+    let list = plan(
+        &app,
+        &format!(
+            "SELECT * FROM webhook_deliveries WHERE client_id = '{clinic}'
+             AND organization_id = '{org}' AND id < '{}' ORDER BY id DESC LIMIT 51",
+            Uuid::max()
+        ),
+    )
+    .await;
+    assert!(list.contains("webhook_deliveries_client_idx"), "{list}");
+    assert!(!list.contains("Sort"), "{list}");
+    let due = plan(
+        &app,
+        "SELECT e.id FROM webhook_events e JOIN integration_clients c ON c.id = e.client_id
+         WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND c.active
+           AND c.webhook_url IS NOT NULL AND c.webhook_disabled_at IS NULL
+         ORDER BY e.next_attempt_at LIMIT 32 FOR UPDATE OF e SKIP LOCKED",
+    )
+    .await;
+    assert!(due.contains("webhook_events_due_idx"), "{due}");
 }

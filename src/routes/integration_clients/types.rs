@@ -214,7 +214,11 @@ pub fn validate_create(
 ) -> AppResult<()> {
     let mut checks = Checks::new();
     checks.text("name", &body.name, limits::CLIENT_NAME);
-    checks.count("resource_ids", body.resource_ids.len(), limits::CLIENT_RESOURCES);
+    checks.count(
+        "resource_ids",
+        body.resource_ids.len(),
+        limits::CLIENT_RESOURCES,
+    );
     check_scopes(&mut checks, &body.scopes);
     if let Some(url_text) = &body.webhook_url {
         check_url(&mut checks, url_text, environment);
