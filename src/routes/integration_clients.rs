@@ -18,7 +18,7 @@ use crate::db::models::integration_clients::{self, ClientChanges, ClientRecord, 
 use crate::db::models::webhook_events;
 use crate::db::scope::Scope;
 use crate::error::{AppError, AppResult};
-use crate::extract::{parse_json, Json, Query};
+use crate::extract::{Json, OptionalJson, Query};
 use crate::http::{self, Created, IfMatch};
 use crate::idempotency::IdempotencyKey;
 use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
@@ -306,7 +306,7 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
 #[utoipa::path(
     tag = "integration-clients",
     params(("id" = Uuid, Path, description = "Integration client id")),
-    request_body(content = RotateSecretRequest, description = "Optional; defaults to the client secret"),
+    request_body(content = Option<RotateSecretRequest>, description = "Optional; defaults to the client secret"),
     responses(
         (status = 200, description = "The client with the one new secret", body = IntegrationClientSecretsResponse),
         Authenticated, JsonBody, Forbidden, NotFound,
@@ -317,13 +317,9 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
 pub async fn rotate_integration_client_secret(
     Admin(admin): Admin,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    OptionalJson(request): OptionalJson<RotateSecretRequest>,
 ) -> AppResult<HttpResponse> {
-    let request: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateSecretRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let request = request.unwrap_or_default();
     let id = id.into_inner();
     let target = Target::new("rotate_secret", "integration_client").id(id);
     let rotated = admin

@@ -420,10 +420,21 @@ async fn webhook_latency_from_publish_to_receipt() {
     let app = TestApp::spawn_with(&[("TANDEM_WEBHOOK_WORKER", "on")]).await;
     let receiver = Receiver::start();
     let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let mut conn = app.conn().await;
     let mut sent = HashMap::new();
     for _ in 0..100 {
         let at = Instant::now();
-        sent.insert(publish(&app, &app.org, client).await.to_string(), at);
+        let data = json!({"referral_id": Uuid::now_v7()});
+        let ids = webhook_events::publish(
+            &mut conn,
+            app.org.id,
+            &[client],
+            EventType::ReferralCreated,
+            &data,
+        )
+        .await
+        .unwrap();
+        sent.insert(ids[0].to_string(), at);
         tokio::time::sleep(Duration::from_millis(7)).await;
     }
     let got = receiver.wait_for(100).await;
