@@ -10,9 +10,11 @@ use rand::Rng;
 
 mod auth_policy;
 mod production;
+mod webhooks;
 
 pub use auth_policy::AuthPolicy;
 pub use production::{check_production_secret, refuse_published, MIN_SECRET_BYTES};
+pub use webhooks::WebhookPolicy;
 
 /// Which rules apply: development allows an embedded database and generated secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,8 @@ pub struct Settings {
     pub audit_key: Option<Vec<u8>>,
     /// How often each organization's audit chain head is logged.
     pub audit_head_log_interval: Duration,
+    /// The webhook worker.
+    pub webhooks: WebhookPolicy,
 }
 
 impl fmt::Debug for Settings {
@@ -195,6 +199,7 @@ impl Settings {
             auth: AuthPolicy::from_lookup(&get)?,
             audit_key,
             audit_head_log_interval,
+            webhooks: WebhookPolicy::from_lookup(&get)?,
         })
     }
 

@@ -41,6 +41,30 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: `None` when the request has no body, else as [`Json`].
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let media_type_ok = is_json(req);
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            if body.is_empty() {
+                return Ok(Self(None));
+            }
+            if !media_type_ok {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            parse_json(&body).map(|value| Self(Some(value)))
+        })
+    }
+}
+
 /// A body sent either as JSON or as `application/x-www-form-urlencoded` (as OAuth clients do).
 #[derive(Debug)]
 pub struct FormOrJson<T>(pub T);

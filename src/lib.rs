@@ -28,3 +28,4 @@ pub mod startup;
 pub mod state;
 pub mod unit_of_work;
 pub mod validation;
+pub mod webhooks;

@@ -434,3 +434,18 @@ mod tests {
         assert!(PRONOUNS.check(&"é".repeat(51)).is_err());
     }
 }
+
+/// An integration client's name.
+pub const CLIENT_NAME: Text = Text { min: 1, max: 200 };
+/// A webhook endpoint URL.
+pub const WEBHOOK_URL: Text = Text { min: 1, max: 2000 };
+/// The resources one integration client is linked to.
+pub const CLIENT_RESOURCES: List = List { max: 100 };
+
+schema_types! {
+    ClientName => CLIENT_NAME.schema("");
+    WebhookUrl => WEBHOOK_URL.schema("An `https` URL.");
+    ClientResources => CLIENT_RESOURCES.schema(
+        ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
+    );
+}

@@ -46,6 +46,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         (name = "resources", description = "The community-resource directory, also as Open Referral HSDS 3.0 services"),
         (name = "consents", description = "42 CFR part 2 consents to disclose, and the accounting of disclosures"),
         (name = "referrals", description = "Closed-loop referrals: outbound to the directory, inbound from clinics, their FHIR Task status"),
+        (name = "integration-clients", description = "Integration clients (admins): secrets, scopes, webhook endpoints and deliveries"),
     )
 )]
 struct ApiDoc;

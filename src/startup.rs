@@ -19,6 +19,7 @@ use crate::idempotency::FingerprintKey;
 use crate::routes::fallback::{self, RouteTable};
 use crate::routes::{self, health};
 use crate::state::AppState;
+use crate::webhooks::worker::{self, WorkerHandle};
 use crate::{db, maintenance, openapi, request_log};
 
 pub const OPENAPI_URL: &str = "/api/v1/openapi.json";
@@ -37,12 +38,15 @@ pub enum StartupError {
     MissingAuditKey,
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot build the webhook client: {0}")]
+    Webhooks(String),
 }
 
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
+    webhooks: Option<WorkerHandle>,
 }
 
 impl Application {
@@ -76,6 +80,7 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let spec = web::Data::new(health::OpenApiJson(openapi::document_json()));
         maintenance::spawn_background_work(pool.clone(), Duration::from_secs(1), audit_key.clone());
+        let webhooks = start_webhooks(settings, &pool)?;
         maintenance::spawn_head_logging(pool, settings.audit_head_log_interval);
         let audit_key = web::Data::new(audit_key);
         let docs = settings.docs;
@@ -104,6 +109,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            webhooks,
         })
     }
 
@@ -112,9 +118,31 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+    /// Then stops the webhook worker once its attempts in flight are recorded.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(webhooks) = self.webhooks {
+            webhooks.stop().await;
+        }
+        served
     }
+}
+
+/// The webhook worker, unless turned off (`TANDEM_WEBHOOK_WORKER=off`).
+fn start_webhooks(
+    settings: &Settings,
+    pool: &db::Pool,
+) -> Result<Option<WorkerHandle>, StartupError> {
+    if !settings.webhooks.worker {
+        return Ok(None);
+    }
+    worker::spawn(
+        pool.clone(),
+        settings.webhooks.clone(),
+        settings.environment,
+    )
+    .map(Some)
+    .map_err(|error| StartupError::Webhooks(error.to_string()))
 }
 
 /// Swagger UI at `/docs`, unless turned off (`TANDEM_DOCS=off`): then `/docs` is an unknown

@@ -5,6 +5,7 @@
 //! The extracted user carries the request's one database connection and runs the handler's
 //! work as an audited unit ([`AuthUser::read`], [`AuthUser::write`], [`AuthUser::create`]).
 
+pub mod client_secret;
 pub mod jwt;
 pub mod password;
 pub mod throttle;

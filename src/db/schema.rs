@@ -106,6 +106,7 @@ diesel::table! {
         webhook_disabled_at -> Nullable<Timestamptz>,
         webhook_disabled_reason -> Nullable<Text>,
         created_by -> Nullable<Uuid>,
+        webhook_failing_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -500,6 +501,7 @@ diesel::table! {
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        requeued_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -530,3 +532,26 @@ diesel::allow_tables_to_appear_in_same_query!(referrals, pairings);
 diesel::allow_tables_to_appear_in_same_query!(disclosures, participants);
 diesel::allow_tables_to_appear_in_same_query!(disclosures, pairings);
 diesel::allow_tables_to_appear_in_same_query!(referrals, status_changes);
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        attempt -> Int4,
+        attempted_at -> Timestamptz,
+        url -> Text,
+        response_status -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+        succeeded -> Bool,
+        next_attempt_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> integration_clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_events);
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, integration_clients);

@@ -489,7 +489,8 @@ fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor
     (actor, target)
 }
 
-/// The stored form of a client secret.
+/// The stored form of a client secret ([`crate::auth::client_secret::hash`], the same digest
+/// as [`hash_token`]).
 pub fn hash_client_secret(secret: &str) -> String {
-    hash_token(secret)
+    crate::auth::client_secret::hash(secret)
 }

@@ -10,6 +10,7 @@ pub mod group_sessions;
 pub mod health;
 pub mod inbound_referrals;
 pub mod instruments;
+pub mod integration_clients;
 pub mod match_suggestions;
 pub mod me;
 pub mod pairings;
@@ -64,4 +65,5 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     disclosures::configure(cfg);
     referrals::configure(cfg);
     inbound_referrals::configure(cfg);
+    integration_clients::configure(cfg);
 }

@@ -651,6 +651,8 @@ pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
         ("TANDEM_AUDIT_KEY", AUDIT_KEY),
         ("TANDEM_WORKERS", "1"),
         ("TANDEM_DB_POOL_SIZE", "4"),
+        // Webhook tests turn the worker on.
+        ("TANDEM_WEBHOOK_WORKER", "off"),
     ]);
     vars.extend(extra.iter().copied());
     Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
@@ -1129,5 +1131,53 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .count
+    }
+}
+
+/// Integration-client factories.
+impl TestApp {
+    /// A directory resource of `org`, written with SQL, to link integration clients to.
+    pub async fn resource_for_clients(&self, org: &TestOrg) -> Uuid {
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO resources (id, organization_id, name, organization_name)
+             VALUES ('{id}', '{}', 'Harbor Light Recovery Center', 'Harbor Light')",
+            org.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    /// An integration client of `org` made through `POST /integration-clients` by its admin,
+    /// with every scope and `webhook_url`: the created answer, secrets included.
+    pub async fn integration_client_with_webhook(&self, org: &TestOrg, webhook_url: &str) -> Value {
+        let response = self
+            .post(
+                "/integration-clients",
+                Some(&org.admin),
+                &json!({"name": "Riverside Clinic", "resource_ids": [], "scopes": ALL_SCOPES,
+                        "webhook_url": webhook_url}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating an integration client");
+        json(response).await
+    }
+
+    /// A delivery attempt of a new event to `client_id`, written with SQL as the worker
+    /// records one (a failed first attempt).
+    pub async fn webhook_delivery_of(&self, org: &TestOrg, client_id: Uuid) -> Uuid {
+        let (event, delivery) = (Uuid::now_v7(), Uuid::now_v7());
+        let sql = format!(
+            "INSERT INTO webhook_events (id, organization_id, client_id, event_type, data, state,
+                 attempts)
+             VALUES ('{event}', '{org}', '{client_id}', 'referral.created', '{{}}', 'failed', 1);
+             INSERT INTO webhook_deliveries (id, organization_id, client_id, event_id, event_type,
+                 attempt, attempted_at, url, response_status, duration_ms, succeeded)
+             VALUES ('{delivery}', '{org}', '{client_id}', '{event}', 'referral.created', 1,
+                 now(), 'https://clinic.example.org/hooks', 500, 12, false)",
+            org = org.id
+        );
+        self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
+        delivery
     }
 }

@@ -83,7 +83,14 @@ struct Operation {
 }
 
 /// Fields that are checked for more than their length, and so can be refused at the limit.
-const CHECKED_BEYOND_LENGTH: &[&str] = &["current_password", "instrument", "url"];
+const CHECKED_BEYOND_LENGTH: &[&str] = &[
+    "current_password",
+    "instrument",
+    "url",
+    // A URL of `a`s is not a URL, and made-up ids are not the organization's resources.
+    "webhook_url",
+    "resource_ids",
+];
 
 fn tag() -> Value {
     json!("a")
@@ -433,6 +440,32 @@ fn operations() -> Vec<Operation> {
             |_| json!({"status": "cancelled", "reason": "x"}),
             vec![("reason", Text(limits::REASON))],
         ),
+        operation(
+            Method::POST,
+            "/integration-clients",
+            participant,
+            Some(admin),
+            "CreateIntegrationClientRequest",
+            |_| json!({"name": "Clinic", "resource_ids": [], "scopes": ["directory:read"]}),
+            vec![
+                ("name", Text(limits::CLIENT_NAME)),
+                ("webhook_url", Text(limits::WEBHOOK_URL)),
+                ("resource_ids", List(limits::CLIENT_RESOURCES, new_id)),
+            ],
+        ),
+        operation(
+            Method::PATCH,
+            "/integration-clients/{id}",
+            clinic,
+            Some(admin),
+            "UpdateIntegrationClientRequest",
+            |_| json!({}),
+            vec![
+                ("name", Text(limits::CLIENT_NAME)),
+                ("webhook_url", Text(limits::WEBHOOK_URL)),
+                ("resource_ids", List(limits::CLIENT_RESOURCES, new_id)),
+            ],
+        ),
     ]
 }
 
@@ -465,6 +498,11 @@ fn category() -> Value {
 
 fn information_category() -> Value {
     json!("demographics")
+}
+
+/// The organization's seeded integration client.
+fn clinic(org: &TestOrg) -> Uuid {
+    org.client.id
 }
 
 /// The schema a property or parameter points at, with `$ref` and `oneOf: [null, …]` undone.

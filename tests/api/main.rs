@@ -19,6 +19,7 @@ mod hsds;
 mod idempotency;
 mod inbound_referrals;
 mod instances;
+mod integration_clients;
 mod jwt;
 mod limits;
 mod operations;
@@ -39,3 +40,4 @@ mod validation_errors;
 
 mod consents;
 mod disclosures;
+mod webhooks;

@@ -54,3 +54,181 @@ pub async fn session_state(
         .await
         .optional()
 }
+
+/// A client as its admins see it: everything but its secrets.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = integration_clients)]
+pub struct ClientRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub active: bool,
+    pub token_version: i32,
+    pub webhook_url: Option<String>,
+    pub webhook_disabled_at: Option<DateTime<Utc>>,
+    pub webhook_disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = integration_clients)]
+pub struct NewClient<'a> {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: &'a str,
+    pub client_id: &'a str,
+    pub secret_hash: &'a str,
+    pub scopes: &'a [String],
+    pub webhook_url: Option<&'a str>,
+    pub webhook_secret: &'a str,
+    pub created_by: Uuid,
+}
+
+/// Changes to a client; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = integration_clients)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub active: Option<bool>,
+    pub token_version: Option<i32>,
+    pub webhook_url: Option<Option<String>>,
+    pub webhook_disabled_at: Option<Option<DateTime<Utc>>>,
+    pub webhook_disabled_reason: Option<Option<String>>,
+    pub webhook_failing_since: Option<Option<DateTime<Utc>>>,
+    pub secret_hash: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewClient<'_>) -> QueryResult<()> {
+    diesel::insert_into(integration_clients::table)
+        .values(new)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn find_in_org(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<ClientRecord> {
+    integration_clients::table
+        .find(id)
+        .filter(integration_clients::organization_id.eq(organization_id))
+        .select(ClientRecord::as_select())
+        .first(conn)
+        .await
+}
+
+/// [`find_in_org`] with the row locked for the transaction.
+pub async fn lock_in_org(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<ClientRecord> {
+    integration_clients::table
+        .find(id)
+        .filter(integration_clients::organization_id.eq(organization_id))
+        .select(ClientRecord::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+/// One page of the organization's clients, oldest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    after: Option<Uuid>,
+    fetch: i64,
+) -> QueryResult<Vec<ClientRecord>> {
+    let mut query = integration_clients::table
+        .filter(integration_clients::organization_id.eq(organization_id))
+        .select(ClientRecord::as_select())
+        .order(integration_clients::id.asc())
+        .limit(fetch)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(integration_clients::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ClientChanges,
+) -> QueryResult<ClientRecord> {
+    diesel::update(integration_clients::table.find(id))
+        .set(changes)
+        .returning(ClientRecord::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The resources each of `client_ids` is linked to, as `(client, resource)` pairs.
+pub async fn resource_links(
+    conn: &mut AsyncPgConnection,
+    client_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
+    use crate::db::schema::integration_client_resources as links;
+    links::table
+        .filter(links::client_id.eq_any(client_ids))
+        .select((links::client_id, links::resource_id))
+        .order((links::client_id, links::resource_id))
+        .load(conn)
+        .await
+}
+
+/// Which of `resource_ids` are not resources of the organization.
+pub async fn foreign_resources(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    resource_ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    use crate::db::schema::resources;
+    let found: Vec<Uuid> = resources::table
+        .filter(resources::organization_id.eq(organization_id))
+        .filter(resources::id.eq_any(resource_ids))
+        .select(resources::id)
+        .load(conn)
+        .await?;
+    Ok(resource_ids
+        .iter()
+        .filter(|id| !found.contains(id))
+        .copied()
+        .collect())
+}
+
+/// Links the client to exactly `resource_ids` (checked to be the organization's).
+pub async fn set_resources(
+    conn: &mut AsyncPgConnection,
+    client: &ClientRecord,
+    resource_ids: &[Uuid],
+) -> QueryResult<()> {
+    use crate::db::schema::integration_client_resources as links;
+    diesel::delete(links::table.filter(links::client_id.eq(client.id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = resource_ids
+        .iter()
+        .map(|resource_id| {
+            (
+                links::client_id.eq(client.id),
+                links::resource_id.eq(*resource_id),
+                links::organization_id.eq(client.organization_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(links::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -22,4 +22,5 @@ pub mod resources;
 pub mod session_notes;
 pub mod status_changes;
 pub mod users;
+pub mod webhook_deliveries;
 pub mod webhook_events;

@@ -61,3 +61,136 @@ pub async fn publish(
         .await?;
     Ok(ids)
 }
+
+/// A due event, claimed by one worker, with where and how to send it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedEvent {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub organization_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub client_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub event_type: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub data: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempts: i32,
+    /// When the retry window started: the event, or its latest redelivery.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub window_start: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub url: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub secret: String,
+}
+
+/// Claims up to `batch` due events of clients whose endpoint is set, enabled and active, by
+/// moving their next attempt `lease` ahead: another worker skips them (`SKIP LOCKED` while
+/// this runs, the lease after), and a worker that dies leaves them due again once it ends.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    batch: i64,
+    lease: std::time::Duration,
+) -> QueryResult<Vec<ClaimedEvent>> {
+    diesel::sql_query(
+        "WITH due AS (
+            SELECT e.id FROM webhook_events e
+            JOIN integration_clients c ON c.id = e.client_id
+            WHERE e.state = 'pending' AND e.next_attempt_at <= now()
+              AND c.active AND c.webhook_url IS NOT NULL AND c.webhook_secret IS NOT NULL
+              AND c.webhook_disabled_at IS NULL
+            ORDER BY e.next_attempt_at
+            LIMIT $1
+            FOR UPDATE OF e SKIP LOCKED
+        )
+        UPDATE webhook_events e
+        SET next_attempt_at = now() + make_interval(secs => $2)
+        FROM due, integration_clients c
+        WHERE e.id = due.id AND c.id = e.client_id
+        RETURNING e.id, e.organization_id, e.client_id, e.event_type, e.occurred_at, e.data,
+                  e.attempts, coalesce(e.requeued_at, e.occurred_at) AS window_start,
+                  c.webhook_url AS url, c.webhook_secret AS secret",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .load(conn)
+    .await
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum Settled {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+/// Records the outcome of attempt number `attempt` of event `id`.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    attempt: i32,
+    settled: Settled,
+) -> QueryResult<()> {
+    let now = Utc::now();
+    let (state, next, delivered_at) = match settled {
+        Settled::Delivered => ("delivered", now, Some(now)),
+        Settled::RetryAt(at) => ("pending", at, None),
+        Settled::Failed => ("failed", now, None),
+    };
+    diesel::update(webhook_events::table.find(id))
+        .set((
+            webhook_events::state.eq(state),
+            webhook_events::attempts.eq(attempt),
+            webhook_events::next_attempt_at.eq(next),
+            webhook_events::delivered_at.eq(delivered_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Queues event `id` of `client_id` again now, with a fresh retry window; `None` when the
+/// event is not the client's.
+pub async fn requeue(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<(String, DateTime<Utc>)>> {
+    let now = Utc::now();
+    diesel::update(
+        webhook_events::table
+            .find(id)
+            .filter(webhook_events::client_id.eq(client_id)),
+    )
+    .set((
+        webhook_events::state.eq("pending"),
+        webhook_events::next_attempt_at.eq(now),
+        webhook_events::requeued_at.eq(now),
+    ))
+    .returning((webhook_events::state, webhook_events::next_attempt_at))
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Gives every event still pending for `client_id` a fresh retry window starting now: what
+/// re-enabling an endpoint does to the events held while it was disabled.
+pub async fn requeue_pending(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(
+        webhook_events::table
+            .filter(webhook_events::client_id.eq(client_id))
+            .filter(webhook_events::state.eq("pending")),
+    )
+    .set((
+        webhook_events::next_attempt_at.eq(now),
+        webhook_events::requeued_at.eq(now),
+    ))
+    .execute(conn)
+    .await
+}

@@ -36,6 +36,7 @@ mod audit_events;
 mod coaches;
 mod goals;
 mod group_sessions;
+mod integration_clients;
 mod match_suggestions;
 mod me;
 mod pairings;

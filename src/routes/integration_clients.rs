@@ -1,0 +1,365 @@
+//! Integration clients (clinic and partner systems) of the caller's organization, their
+//! secrets and their webhook endpoint (admins only). Deliveries are in [`deliveries`].
+
+mod deliveries;
+mod types;
+
+use std::cell::Cell;
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::audit::Target;
+use crate::auth::{client_secret, Admin};
+use crate::db::models::integration_clients::{self, ClientChanges, ClientRecord, NewClient};
+use crate::db::models::webhook_events;
+use crate::db::scope::Scope;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, OptionalJson, Query};
+use crate::http::{self, Created, IfMatch};
+use crate::idempotency::IdempotencyKey;
+use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
+use crate::routes::responses::{
+    Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
+};
+use crate::state::AppState;
+use crate::webhooks::signing;
+pub use types::*;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_integration_client)
+        .service(list_integration_clients)
+        .service(get_integration_client)
+        .service(update_integration_client)
+        .service(rotate_integration_client_secret);
+    deliveries::configure(cfg);
+}
+
+fn location(id: Uuid) -> String {
+    format!("/api/v1/integration-clients/{id}")
+}
+
+/// Clients with their linked resources, as admins see them.
+async fn with_resources(
+    conn: &mut AsyncPgConnection,
+    clients: Vec<ClientRecord>,
+) -> AppResult<Vec<IntegrationClientResponse>> {
+    let ids: Vec<Uuid> = clients.iter().map(|client| client.id).collect();
+    let links = integration_clients::resource_links(conn, &ids).await?;
+    Ok(clients
+        .into_iter()
+        .map(|client| {
+            let resources = links
+                .iter()
+                .filter(|(client_id, _)| *client_id == client.id)
+                .map(|(_, resource_id)| *resource_id)
+                .collect();
+            IntegrationClientResponse::new(client, resources)
+        })
+        .collect())
+}
+
+/// Client `id` of the caller's organization (404 otherwise).
+async fn load(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> AppResult<IntegrationClientResponse> {
+    let client = integration_clients::find_in_org(conn, scope.organization_id, id).await?;
+    let mut shown = with_resources(conn, vec![client]).await?;
+    shown
+        .pop()
+        .ok_or_else(|| AppError::Internal("a client vanished".into()))
+}
+
+/// 422 naming `resource_ids` unless every one is a resource of the organization.
+async fn check_resources(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    resource_ids: &[Uuid],
+) -> AppResult<()> {
+    let foreign =
+        integration_clients::foreign_resources(conn, scope.organization_id, resource_ids).await?;
+    match foreign.first() {
+        None => Ok(()),
+        Some(id) => Err(AppError::invalid(
+            "resource_ids",
+            format!("{id} is not a resource of this organization"),
+        )),
+    }
+}
+
+/// Create an integration client.
+///
+/// Roles: admin. The answer carries `client_secret` and `webhook_secret` this once; they are
+/// never shown again (an idempotent replay shows the client without them: rotate them if the
+/// first answer was lost). 422 when a resource is not the organization's, a scope is unknown
+/// or the webhook URL may not be called.
+#[utoipa::path(
+    tag = "integration-clients",
+    request_body = CreateIntegrationClientRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "Created; `Location` names the client", body = IntegrationClientSecretsResponse),
+        Authenticated, JsonBody, Forbidden,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/integration-clients")]
+pub async fn create_integration_client(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    key: IdempotencyKey,
+    Json(body): Json<CreateIntegrationClientRequest>,
+) -> AppResult<HttpResponse> {
+    validate_create(&body, state.environment)?;
+    let (secret, webhook_secret) = (client_secret::generate(), signing::new_secret());
+    let made = Cell::new(false);
+    let resource_ids = distinct(&body.resource_ids);
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+        check_resources(conn, scope, &resource_ids).await?;
+        let id = Uuid::now_v7();
+        let new = NewClient {
+            id,
+            organization_id: scope.organization_id,
+            name: body.name.trim(),
+            client_id: &format!("tc_{}", id.simple()),
+            secret_hash: &client_secret::hash(&secret),
+            scopes: &scope_names(&body.scopes),
+            webhook_url: body.webhook_url.as_deref().map(str::trim),
+            webhook_secret: &webhook_secret,
+            created_by: scope.user_id,
+        };
+        integration_clients::insert(conn, &new).await?;
+        let client = integration_clients::find_in_org(conn, scope.organization_id, id).await?;
+        integration_clients::set_resources(conn, &client, &resource_ids).await?;
+        made.set(true);
+        Ok(id)
+    };
+    let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
+        let fresh = made.get();
+        Ok(Created {
+            location: location(id),
+            body: IntegrationClientSecretsResponse {
+                client: load(conn, scope, id).await?,
+                client_secret: fresh.then(|| secret.clone()),
+                webhook_secret: fresh.then(|| webhook_secret.clone()),
+            },
+        })
+    };
+    let target = Target::new("create", "integration_client");
+    admin.create(target, &key, &body, make, show).await
+}
+
+/// List the organization's integration clients, oldest first.
+///
+/// Roles: admin. Secrets are never shown.
+#[utoipa::path(
+    tag = "integration-clients",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of clients", body = Page<IntegrationClientResponse>),
+        Authenticated, BadRequest, Forbidden,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/integration-clients")]
+pub async fn list_integration_clients(
+    Admin(admin): Admin,
+    Query(query): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let after = match page.cursor {
+        Some(Cursor::After(id)) => Some(id),
+        _ => None,
+    };
+    let target = Target::new("list", "integration_client");
+    let rows = admin
+        .read(target, async |conn, scope, _| {
+            let rows =
+                integration_clients::list(conn, scope.organization_id, after, page.fetch_limit())
+                    .await?;
+            with_resources(conn, rows).await
+        })
+        .await?;
+    let page = page.finish(rows, |client| Cursor::After(client.id), |client| client);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get one integration client.
+///
+/// Roles: admin. Clients of other organizations are 404. Secrets are never shown.
+#[utoipa::path(
+    tag = "integration-clients",
+    params(("id" = Uuid, Path, description = "Integration client id")),
+    responses(
+        (status = 200, description = "The client; `ETag` identifies this version", body = IntegrationClientResponse),
+        Authenticated, BadRequest, Forbidden, NotFound,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/integration-clients/{id}")]
+pub async fn get_integration_client(
+    Admin(admin): Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let target = Target::new("read", "integration_client").id(id);
+    let client = admin
+        .read(target, async |conn, scope, _| load(conn, scope, id).await)
+        .await?;
+    Ok(http::ok(&client))
+}
+
+/// Change a client's name, resources, scopes, webhook endpoint or active flag, or re-enable
+/// its disabled endpoint.
+///
+/// Roles: admin. Deactivating a client ends its tokens at once; new scopes apply from its
+/// next request. `webhook_enabled: true` clears `webhook_disabled_at` and the reason and
+/// delivers the events held meanwhile, each with a fresh retry window. 404 for other
+/// organizations' clients; 422 as for a create; 412 on a stale `If-Match`.
+#[utoipa::path(
+    tag = "integration-clients",
+    params(("id" = Uuid, Path, description = "Integration client id"), IfMatch),
+    request_body = UpdateIntegrationClientRequest,
+    responses(
+        (status = 200, description = "The updated client", body = IntegrationClientResponse),
+        Authenticated, JsonBody, Forbidden, NotFound, PreconditionFailed,
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/integration-clients/{id}")]
+pub async fn update_integration_client(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<UpdateIntegrationClientRequest>,
+) -> AppResult<HttpResponse> {
+    validate_update(&body, state.environment)?;
+    let id = id.into_inner();
+    let target = Target::new("update", "integration_client").id(id);
+    let updated = admin
+        .write(target, async |conn, scope, _| {
+            let current = integration_clients::lock_in_org(conn, scope.organization_id, id).await?;
+            if_match.check(&load(conn, scope, id).await?)?;
+            if let Some(resource_ids) = &body.resource_ids {
+                let resource_ids = distinct(resource_ids);
+                check_resources(conn, scope, &resource_ids).await?;
+                integration_clients::set_resources(conn, &current, &resource_ids).await?;
+            }
+            let changes = plan_update(&current, &body);
+            integration_clients::update(conn, id, &changes).await?;
+            if body.webhook_enabled == Some(true) && current.webhook_disabled_at.is_some() {
+                webhook_events::requeue_pending(conn, id).await?;
+            }
+            load(conn, scope, id).await
+        })
+        .await?;
+    Ok(http::ok(&updated))
+}
+
+/// The column changes of an update; a deactivation bumps the token version.
+fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) -> ClientChanges {
+    let now = Utc::now();
+    let deactivates = body.active == Some(false) && current.active;
+    let mut changes = ClientChanges {
+        name: body.name.as_ref().map(|name| name.trim().to_owned()),
+        scopes: body.scopes.as_deref().map(scope_names),
+        active: body.active,
+        token_version: deactivates.then_some(current.token_version + 1),
+        webhook_url: body
+            .webhook_url
+            .as_ref()
+            .map(|url| url.as_ref().map(|url| url.trim().to_owned())),
+        updated_at: Some(now),
+        ..ClientChanges::default()
+    };
+    match body.webhook_enabled {
+        Some(true) => {
+            changes.webhook_disabled_at = Some(None);
+            changes.webhook_disabled_reason = Some(None);
+            changes.webhook_failing_since = Some(None);
+        }
+        Some(false) if current.webhook_disabled_at.is_none() => {
+            changes.webhook_disabled_at = Some(Some(now));
+            changes.webhook_disabled_reason = Some(Some("Disabled by an administrator.".into()));
+        }
+        _ => {}
+    }
+    changes
+}
+
+/// Replace a client's secret.
+///
+/// Roles: admin. `{"rotate": "client_secret"}` (the default; the body may be left out)
+/// replaces the client secret: the old secret and every token issued before stop working at
+/// once. `{"rotate": "webhook_secret"}` replaces the webhook signing secret: deliveries from
+/// now on are signed with the new one. The new secret is shown in this answer only. 404 for
+/// other organizations' clients.
+#[utoipa::path(
+    tag = "integration-clients",
+    params(("id" = Uuid, Path, description = "Integration client id")),
+    request_body(content = Option<RotateSecretRequest>, description = "Optional; defaults to the client secret"),
+    responses(
+        (status = 200, description = "The client with the one new secret", body = IntegrationClientSecretsResponse),
+        Authenticated, JsonBody, Forbidden, NotFound,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/integration-clients/{id}/rotate-secret")]
+pub async fn rotate_integration_client_secret(
+    Admin(admin): Admin,
+    id: web::Path<Uuid>,
+    OptionalJson(request): OptionalJson<RotateSecretRequest>,
+) -> AppResult<HttpResponse> {
+    let request = request.unwrap_or_default();
+    let id = id.into_inner();
+    let target = Target::new("rotate_secret", "integration_client").id(id);
+    let rotated = admin
+        .write(target, async |conn, scope, _| {
+            let current = integration_clients::lock_in_org(conn, scope.organization_id, id).await?;
+            let (secret, changes) = new_secret(&current, request.rotate);
+            integration_clients::update(conn, id, &changes).await?;
+            let client = load(conn, scope, id).await?;
+            let (client_secret, webhook_secret) = match request.rotate {
+                SecretKind::ClientSecret => (Some(secret), None),
+                SecretKind::WebhookSecret => (None, Some(secret)),
+            };
+            Ok(IntegrationClientSecretsResponse {
+                client,
+                client_secret,
+                webhook_secret,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rotated))
+}
+
+/// A new secret of `kind` and the change that stores it.
+fn new_secret(current: &ClientRecord, kind: SecretKind) -> (String, ClientChanges) {
+    let mut changes = ClientChanges {
+        updated_at: Some(Utc::now()),
+        ..ClientChanges::default()
+    };
+    let secret = match kind {
+        SecretKind::ClientSecret => {
+            let secret = client_secret::generate();
+            changes.secret_hash = Some(client_secret::hash(&secret));
+            changes.token_version = Some(current.token_version + 1);
+            secret
+        }
+        SecretKind::WebhookSecret => {
+            let secret = signing::new_secret();
+            changes.webhook_secret = Some(secret.clone());
+            secret
+        }
+    };
+    (secret, changes)
+}

@@ -1,0 +1,86 @@
+//! How a delivery is signed: `X-Tandem-Signature` (keyed with the UTF-8 bytes of the whole
+//! `whsec_…` secret) and the Standard Webhooks `webhook-signature` (keyed with the bytes the
+//! base64 after `whsec_` decodes to).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const PREFIX: &str = "whsec_";
+
+/// A new webhook secret: `whsec_` and the standard base64 (with padding) of 32 random bytes.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{PREFIX}{}", STANDARD.encode(bytes))
+}
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac = match HmacSha256::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return Vec::new(),
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+pub fn tandem_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let t = timestamp.to_string();
+    let digest = mac(secret.as_bytes(), &[t.as_bytes(), b".", body]);
+    format!("t={t},v1={}", hex::encode(digest))
+}
+
+/// `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`; `None` when the secret is not a
+/// `whsec_` secret.
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let key = STANDARD.decode(secret.strip_prefix(PREFIX)?).ok()?;
+    let t = timestamp.to_string();
+    let digest = mac(&key, &[id.as_bytes(), b".", t.as_bytes(), b".", body]);
+    Some(format!("v1,{}", STANDARD.encode(digest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_have_the_standard_webhooks_shape() {
+        let secret = new_secret();
+        let key = STANDARD
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(secret, new_secret());
+    }
+
+    #[test]
+    fn the_standard_signature_matches_the_specifications_example() {
+        // The example of the Standard Webhooks specification.
+        let signature = standard_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(
+            signature.as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
+        assert_eq!(standard_signature("not-whsec", "id", 1, b""), None);
+    }
+
+    #[test]
+    fn the_tandem_signature_is_hex_over_timestamp_and_body() {
+        let signature = tandem_signature("whsec_abc", 1700000000, b"{}");
+        assert!(signature.starts_with("t=1700000000,v1="));
+        assert_eq!(signature.len(), "t=1700000000,v1=".len() + 64);
+    }
+}

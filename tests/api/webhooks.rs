@@ -1,0 +1,517 @@
+//! Webhook delivery, end to end: events published to the outbox reach a local receiver,
+//! signed both ways, retried after failures, never through redirects, once each with two
+//! workers, and no longer once the endpoint is disabled.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tandem::config::Environment;
+use tandem::db::models::webhook_events::{self, EventType};
+use uuid::Uuid;
+
+use crate::helpers::{ok_json, test_settings_with, TestApp, TestOrg};
+
+/// What the receiver answers to one request.
+#[derive(Clone)]
+enum Reply {
+    Status(u16),
+    Redirect,
+    Slow(Duration),
+}
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: HashMap<String, String>,
+    body: String,
+    at: Instant,
+}
+
+#[derive(Clone, Default)]
+struct Shared {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Replies to the next requests, in order; afterwards `otherwise`.
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    otherwise: Arc<Mutex<u16>>,
+}
+
+/// A local HTTP endpoint recording what it receives.
+struct Receiver {
+    url: String,
+    shared: Shared,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let reply = shared.script.lock().unwrap().pop_front();
+    let received = Received {
+        path: req.path().to_owned(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at: Instant::now(),
+    };
+    shared.received.lock().unwrap().push(received);
+    let status = *shared.otherwise.lock().unwrap();
+    match reply {
+        Some(Reply::Status(code)) => HttpResponse::build(code.try_into().unwrap()).finish(),
+        Some(Reply::Redirect) => HttpResponse::Found()
+            .insert_header(("location", "/elsewhere"))
+            .finish(),
+        Some(Reply::Slow(wait)) => {
+            tokio::time::sleep(wait).await;
+            HttpResponse::Ok().finish()
+        }
+        None => HttpResponse::build(status.try_into().unwrap()).finish(),
+    }
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let shared = Shared::default();
+        *shared.otherwise.lock().unwrap() = 200;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let data = web::Data::new(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/hooks"),
+            shared,
+        }
+    }
+
+    fn script(&self, replies: &[Reply]) {
+        self.shared
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().cloned());
+    }
+
+    fn answer_otherwise(&self, status: u16) {
+        *self.shared.otherwise.lock().unwrap() = status;
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` requests have arrived (at most 15 s).
+    async fn wait_for(&self, count: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let received = self.received();
+            if received.len() >= count || Instant::now() > deadline {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+const QUICK: &[(&str, &str)] = &[
+    ("TANDEM_WEBHOOK_WORKER", "on"),
+    ("TANDEM_WEBHOOK_POLL_MS", "50"),
+    ("TANDEM_WEBHOOK_BACKOFF_SECONDS", "0.2"),
+    ("TANDEM_WEBHOOK_TIMEOUT_MS", "500"),
+];
+
+async fn spawn_with_worker(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = QUICK.to_vec();
+    vars.extend_from_slice(extra);
+    TestApp::spawn_with(&vars).await
+}
+
+/// A client of `org` whose endpoint is `receiver`: `(row id, webhook secret)`.
+async fn client_of(app: &TestApp, org: &TestOrg, receiver: &Receiver) -> (Uuid, String) {
+    let created = app
+        .integration_client_with_webhook(org, &receiver.url)
+        .await;
+    let id = created["id"].as_str().unwrap().parse().unwrap();
+    (id, created["webhook_secret"].as_str().unwrap().to_owned())
+}
+
+async fn publish(app: &TestApp, org: &TestOrg, client: Uuid) -> Uuid {
+    let mut conn = app.conn().await;
+    let data = json!({"referral_id": Uuid::now_v7()});
+    let ids = webhook_events::publish(
+        &mut conn,
+        org.id,
+        &[client],
+        EventType::ReferralCreated,
+        &data,
+    )
+    .await
+    .unwrap();
+    ids[0]
+}
+
+async fn deliveries(app: &TestApp, client: Uuid) -> Vec<Value> {
+    let path = format!("/integration-clients/{client}/deliveries");
+    let page = ok_json(app.get(&path, &app.org.admin).await).await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the client's deliveries list holds `count` attempts (at most 15 s).
+async fn wait_for_attempts(app: &TestApp, client: Uuid, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let items = deliveries(app, client).await;
+        if items.len() >= count || Instant::now() > deadline {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+#[tokio::test]
+async fn a_published_event_arrives_signed_with_both_signatures() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    let (client, secret) = client_of(&app, &app.org, &receiver).await;
+    let event = publish(&app, &app.org, client).await;
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let (headers, body) = (&got[0].headers, &got[0].body);
+    assert_eq!(headers["content-type"], "application/json");
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["id"], event.to_string());
+    assert_eq!(payload["type"], "referral.created");
+    assert!(payload["occurred_at"].as_str().unwrap().ends_with('Z'));
+    assert!(payload["data"]["referral_id"].is_string());
+
+    // X-Tandem-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">, keyed with the
+    // UTF-8 bytes of the whole secret.
+    let tandem = &headers["x-tandem-signature"];
+    let (t, v1) = tandem.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let expected = hmac(secret.as_bytes(), format!("{t}.{body}").as_bytes());
+    assert_eq!(v1, hex::encode(expected));
+    assert!((chrono::Utc::now().timestamp() - t.parse::<i64>().unwrap()).abs() < 60);
+
+    // Standard Webhooks: keyed with the decoded bytes after `whsec_`, over "id.timestamp.body".
+    assert_eq!(headers["webhook-id"], event.to_string());
+    assert_eq!(headers["webhook-timestamp"], t);
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let signed = format!(
+        "{}.{}.{body}",
+        headers["webhook-id"], headers["webhook-timestamp"]
+    );
+    let expected = format!("v1,{}", STANDARD.encode(hmac(&key, signed.as_bytes())));
+    assert!(headers["webhook-signature"]
+        .split(' ')
+        .any(|s| s == expected));
+
+    let attempts = wait_for_attempts(&app, client, 1).await;
+    assert_eq!(attempts[0]["event_id"], event.to_string());
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert_eq!(attempts[0]["succeeded"], true);
+    assert_eq!(attempts[0]["response_status"], 200);
+    assert_eq!(attempts[0]["url"], receiver.url);
+    assert_eq!(attempts[0]["next_attempt_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_and_both_attempts_are_listed() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    receiver.script(&[Reply::Status(500)]);
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let event = publish(&app, &app.org, client).await;
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].headers["webhook-id"], got[1].headers["webhook-id"]);
+    let attempts = wait_for_attempts(&app, client, 2).await;
+    // Newest first.
+    assert_eq!(attempts[0]["attempt"], 2);
+    assert_eq!(attempts[0]["succeeded"], true);
+    assert_eq!(attempts[1]["attempt"], 1);
+    assert_eq!(attempts[1]["succeeded"], false);
+    assert_eq!(attempts[1]["response_status"], 500);
+    assert!(attempts[1]["next_attempt_at"].is_string());
+    assert!(attempts.iter().all(|a| a["event_id"] == event.to_string()));
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_a_slow_endpoint_is_a_failed_attempt() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    receiver.script(&[Reply::Redirect, Reply::Slow(Duration::from_millis(1500))]);
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    publish(&app, &app.org, client).await;
+    let attempts = wait_for_attempts(&app, client, 3).await;
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    let (third, second, first) = (&attempts[0], &attempts[1], &attempts[2]);
+    assert_eq!(first["response_status"], 302);
+    assert_eq!(first["succeeded"], false);
+    assert!(first["error"].as_str().unwrap().contains("redirect"));
+    assert_eq!(second["succeeded"], false);
+    assert_eq!(second["response_status"], Value::Null);
+    assert!(
+        second["error"].as_str().unwrap().contains("500 ms"),
+        "{second}"
+    );
+    assert_eq!(third["succeeded"], true);
+    assert!(receiver.received().iter().all(|r| r.path == "/hooks"));
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_deliver_each_event_once() {
+    let app = spawn_with_worker(&[]).await;
+    let settings = test_settings_with(QUICK);
+    let pool = tandem::db::build_pool(&app.runtime_url, 4).unwrap();
+    let second =
+        tandem::webhooks::worker::spawn(pool, settings.webhooks, Environment::Development).unwrap();
+    let receiver = Receiver::start();
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let mut conn = app.conn().await;
+    let clients = vec![client; 60];
+    let published = webhook_events::publish(
+        &mut conn,
+        app.org.id,
+        &clients,
+        EventType::ReferralStatusChanged,
+        &json!({"referral_id": Uuid::now_v7()}),
+    )
+    .await
+    .unwrap();
+    receiver.wait_for(published.len()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert_eq!(ids.len(), published.len());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), published.len());
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_past_the_window_is_disabled_and_a_patch_resumes_delivery() {
+    let app = spawn_with_worker(&[("TANDEM_WEBHOOK_DISABLE_AFTER_SECONDS", "1")]).await;
+    let receiver = Receiver::start();
+    receiver.answer_otherwise(503);
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let first = publish(&app, &app.org, client).await;
+    let path = format!("/integration-clients/{client}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let disabled = loop {
+        let shown = ok_json(app.get(&path, &app.org.admin).await).await;
+        if shown["webhook_enabled"] == false || Instant::now() > deadline {
+            break shown;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(disabled["webhook_enabled"], false);
+    assert!(disabled["webhook_disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 503"));
+
+    receiver.answer_otherwise(200);
+    let second = publish(&app, &app.org, client).await;
+    let calls = receiver.received().len();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        receiver.received().len(),
+        calls,
+        "a disabled endpoint is not called"
+    );
+
+    let enabled = ok_json(
+        app.patch(&path, &app.org.admin, &json!({"webhook_enabled": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(enabled["webhook_disabled_reason"], Value::Null);
+    let got = receiver.wait_for(calls + 2).await;
+    let delivered: Vec<&String> = got[calls..]
+        .iter()
+        .map(|r| &r.headers["webhook-id"])
+        .collect();
+    assert!(delivered.contains(&&first.to_string()) && delivered.contains(&&second.to_string()));
+}
+
+#[tokio::test]
+async fn an_admin_redelivers_an_event() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let event = publish(&app, &app.org, client).await;
+    let attempts = wait_for_attempts(&app, client, 1).await;
+    let delivery = attempts[0]["id"].as_str().unwrap();
+    let path = format!("/integration-clients/{client}/deliveries/{delivery}/redeliver");
+    let queued = app.post(&path, Some(&app.org.admin), &json!({})).await;
+    assert_eq!(queued.status(), 202);
+    let queued = ok_json_any(queued).await;
+    assert_eq!(queued["event_id"], event.to_string());
+    assert_eq!(queued["state"], "pending");
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[1].headers["webhook-id"], event.to_string());
+    let attempts = wait_for_attempts(&app, client, 2).await;
+    assert_eq!(attempts[0]["attempt"], 2);
+}
+
+async fn ok_json_any(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_url_pointing_inside_the_network_is_refused_at_delivery_and_recorded() {
+    let app = spawn_with_worker(&[("TANDEM_WEBHOOK_BACKOFF_SECONDS", "3600")]).await;
+    let receiver = Receiver::start();
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let sql = format!(
+        "UPDATE integration_clients SET webhook_url = 'https://10.0.0.7/h' WHERE id = '{client}'"
+    );
+    app.sql(&sql).await.unwrap();
+    publish(&app, &app.org, client).await;
+    let attempts = wait_for_attempts(&app, client, 1).await;
+    assert_eq!(attempts[0]["succeeded"], false);
+    assert!(
+        attempts[0]["error"].as_str().unwrap().contains("private"),
+        "{}",
+        attempts[0]
+    );
+    assert!(receiver.received().is_empty());
+}
+
+/// Not a check: prints how long events take from `publish` to the receiver (p50 and p90 of
+/// 100), with the default poll interval.
+#[tokio::test]
+async fn webhook_latency_from_publish_to_receipt() {
+    let app = TestApp::spawn_with(&[("TANDEM_WEBHOOK_WORKER", "on")]).await;
+    let receiver = Receiver::start();
+    let (client, _) = client_of(&app, &app.org, &receiver).await;
+    let mut conn = app.conn().await;
+    let mut sent = HashMap::new();
+    for _ in 0..100 {
+        let at = Instant::now();
+        let data = json!({"referral_id": Uuid::now_v7()});
+        let ids = webhook_events::publish(
+            &mut conn,
+            app.org.id,
+            &[client],
+            EventType::ReferralCreated,
+            &data,
+        )
+        .await
+        .unwrap();
+        sent.insert(ids[0].to_string(), at);
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    let got = receiver.wait_for(100).await;
+    let mut latencies: Vec<Duration> = got
+        .iter()
+        .filter_map(|r| sent.get(&r.headers["webhook-id"]).map(|at| r.at - *at))
+        .collect();
+    latencies.sort();
+    if latencies.len() == 100 {
+        println!(
+            "webhook latency over 100 events: p50 {:?}, p90 {:?}, max {:?}",
+            latencies[49], latencies[89], latencies[99]
+        );
+    }
+}
+
+/// The plan PostgreSQL chooses for `query`, as the app's runtime role sees it.
+async fn plan(app: &TestApp, query: &str) -> String {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(format!("EXPLAIN (COSTS OFF) {query}"))
+        .load(&mut app.runtime_conn().await)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn the_deliveries_list_and_the_due_events_read_their_indexes_without_sorting() {
+    let app = TestApp::spawn().await;
+    let (org, clinic, other) = (
+        app.org.id,
+        app.org.client.id,
+        app.client_in(&app.org, &[]).await.id,
+    );
+    let seed = format!(
+        "INSERT INTO webhook_events (id, organization_id, client_id, event_type, data, state,
+             occurred_at, next_attempt_at)
+         SELECT gen_random_uuid(), '{org}', c, 'referral.created', '{{}}',
+                CASE WHEN n % 500 = 0 THEN 'pending' ELSE 'delivered' END,
+                now() - n * interval '1 minute', now() - n * interval '1 minute'
+         FROM generate_series(1, 10000) n, unnest(ARRAY['{clinic}', '{other}']::uuid[]) c;
+         INSERT INTO webhook_deliveries (id, organization_id, client_id, event_id, event_type,
+             attempt, attempted_at, url, response_status, duration_ms, succeeded)
+         SELECT gen_random_uuid(), organization_id, client_id, id, event_type, 1, occurred_at,
+                'https://clinic.example.org/h', 200, 10, true
+         FROM webhook_events;
+         ANALYZE webhook_events; ANALYZE webhook_deliveries;"
+    );
+    app.sql(&seed).await.unwrap();
+    let list = plan(
+        &app,
+        &format!(
+            "SELECT * FROM webhook_deliveries WHERE client_id = '{clinic}'
+             AND organization_id = '{org}' AND id < '{}' ORDER BY id DESC LIMIT 51",
+            Uuid::max()
+        ),
+    )
+    .await;
+    assert!(list.contains("webhook_deliveries_client_idx"), "{list}");
+    assert!(!list.contains("Sort"), "{list}");
+    let due = plan(
+        &app,
+        "SELECT e.id FROM webhook_events e JOIN integration_clients c ON c.id = e.client_id
+         WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND c.active
+           AND c.webhook_url IS NOT NULL AND c.webhook_disabled_at IS NULL
+         ORDER BY e.next_attempt_at LIMIT 32 FOR UPDATE OF e SKIP LOCKED",
+    )
+    .await;
+    assert!(due.contains("webhook_events_due_idx"), "{due}");
+}
