@@ -126,3 +126,56 @@ impl EmbeddedPostgres {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::net::TcpStream;
+    use std::path::Path;
+
+    use super::*;
+
+    /// `SHOW work_mem` through psql, when psql is installed.
+    fn work_mem(pg: &EmbeddedPostgres) -> Option<String> {
+        let psql = Path::new("/usr/bin/psql");
+        if !psql.exists() {
+            return None;
+        }
+        let out = Command::new(psql)
+            .env("PGPASSWORD", &pg.password)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .args(["-h", "127.0.0.1", "-p", &pg.port().to_string()])
+            .args([
+                "-U",
+                super::super::SUPERUSER,
+                "-d",
+                "postgres",
+                "-tAc",
+                "SHOW work_mem",
+            ])
+            .output()
+            .unwrap();
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    #[test]
+    fn a_stopped_server_starts_again_on_its_port_with_its_settings() {
+        let progress = &mut |line: &str| eprintln!("[embedded-pg] {line}");
+        let mut pg =
+            EmbeddedPostgres::start_temporary_with(&[("work_mem", "7MB")], progress).unwrap();
+        let port = pg.port();
+        assert!(pg.start_again(progress).is_err(), "started twice");
+        pg.stop_fast().unwrap();
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert!(pg.stop_fast().is_err(), "stopped twice");
+        pg.start_again(progress).unwrap();
+        assert_eq!(pg.port(), port);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+        if let Some(setting) = work_mem(&pg) {
+            assert_eq!(setting, "7MB");
+        }
+        let container = pg.remove_on_stop.clone().unwrap();
+        pg.stop().unwrap();
+        assert!(!container.exists());
+    }
+}
