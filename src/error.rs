@@ -268,16 +268,19 @@ impl From<DieselError> for AppError {
     }
 }
 
-/// Errors the server reports while it is shutting down, restarting or cancelling a slow query.
+/// Errors the server reports while it is shutting down, restarting or cancelling a slow query,
+/// and those of a connection the server is gone from.
 fn is_unavailable_message(message: &str) -> bool {
-    const MARKERS: [&str; 6] = [
+    const MARKERS: [&str; 7] = [
         "canceling statement due to statement timeout",
         "terminating connection",
         "the database system is",
         "connection closed",
         "server closed the connection",
         "connection reset",
+        "connection refused",
     ];
+    let message = message.to_ascii_lowercase();
     MARKERS.iter().any(|marker| message.contains(marker))
 }
 
@@ -324,4 +327,69 @@ pub fn generic_problem(status: StatusCode) -> HttpResponse {
             HeaderValue::from_static("application/problem+json"),
         ))
         .body(serde_json::to_vec(&problem).unwrap_or_default())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> AppError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn a_connection_the_database_dropped_is_a_503_with_retry_after() {
+        let gone = [
+            (DatabaseErrorKind::ClosedConnection, "closed"),
+            (DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            (
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "server closed the connection unexpectedly",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is starting up",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "error connecting to server: Connection refused (os error 111)",
+            ),
+        ];
+        for (kind, message) in gone {
+            let error = database_error(kind, message);
+            assert!(
+                matches!(error, AppError::Unavailable(_)),
+                "{message}: {error:?}"
+            );
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "5");
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/problem+json"
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal() {
+        let error = database_error(
+            DatabaseErrorKind::Unknown,
+            "relation \"notes\" does not exist",
+        );
+        assert!(matches!(error, AppError::Internal(_)));
+        assert!(matches!(
+            AppError::from(DieselError::BrokenTransactionManager),
+            AppError::Unavailable(_)
+        ));
+    }
 }

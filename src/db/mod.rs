@@ -27,10 +27,14 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// The longest any single statement may run before PostgreSQL cancels it.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
-const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a request waits for a connection (and a connection takes to open) before it is
+/// answered 503.
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Builds the pool. Connections are made lazily, so this succeeds while the database is down;
-/// each checkout verifies its connection, so a restarted PostgreSQL heals without a restart here.
+/// Builds the pool. Connections are made lazily, so this succeeds while the database is down.
+/// A checkout runs no query: diesel-async's recycle check discards a connection whose socket
+/// the server closed or whose transaction broke, so after a database restart the dead
+/// connections are dropped as they come up and new ones are opened, without a restart here.
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<Pool, String> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;

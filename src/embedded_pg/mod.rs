@@ -6,6 +6,9 @@
 //! * [`EmbeddedPostgres::start_temporary`] creates a throw-away cluster for the
 //!   test suite; [`EmbeddedPostgres::stop`] (or dropping the value) deletes it,
 //!   and later calls delete leftovers of runs whose owning process is gone.
+//! * [`EmbeddedPostgres::stop_fast`] and [`EmbeddedPostgres::start_again`] restart
+//!   the server of a value that started it (`pg_ctl stop -m fast`, then the same
+//!   data directory, port and settings), as a database restart looks to a service.
 //!
 //! The server is always a direct child process of the caller (never daemonised),
 //! listens only on `127.0.0.1` on a free port picked at each start (never 5432),
@@ -87,6 +90,7 @@ mod lock;
 mod owner;
 mod persistent;
 mod process;
+mod restart;
 mod server;
 mod temporary;
 mod users;
@@ -121,6 +125,8 @@ pub struct EmbeddedPostgres {
     /// Held while this process uses a persistent cluster it started (released after
     /// the server has stopped, when the value is dropped).
     owner_lock: Option<OwnerLock>,
+    /// How this value started the server, to start it again (`None` when attached).
+    launch: Option<restart::Launch>,
 }
 
 impl fmt::Debug for EmbeddedPostgres {

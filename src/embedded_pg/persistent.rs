@@ -15,6 +15,7 @@ use super::files::write_private_file;
 use super::initdb::{generate_password, run_initdb};
 use super::lock::{lock_holder, read_pid_file, stop_stale_postmaster, LockHolder};
 use super::owner::{try_lock, Holder, OwnerLock, Purpose};
+use super::restart::Launch;
 use super::server::{spawn_server, tcp_accepts, ServerSettings};
 use super::users::{
     create_dirs_private, is_root, owner_of_cluster, postgres_owned_base, system_postgres_user,
@@ -153,6 +154,7 @@ fn attach(data_dir: &Path) -> Result<Option<EmbeddedPostgres>> {
         pgdata,
         remove_on_stop: None,
         owner_lock: None,
+        launch: None,
     }))
 }
 
@@ -225,6 +227,7 @@ fn start_owned(
         pgdata,
         remove_on_stop: None,
         owner_lock: Some(lock),
+        launch: Some(Launch::new(&bins, run_as.as_ref(), &[])),
     })
 }
 

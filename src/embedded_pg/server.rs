@@ -119,12 +119,33 @@ pub(super) fn spawn_server(
     settings: &ServerSettings<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Child, u16)> {
+    spawn(settings, None, progress)
+}
+
+/// Starts the postmaster on `port` (no retry with another one) and waits until it accepts
+/// connections.
+pub(super) fn spawn_server_on(
+    settings: &ServerSettings<'_>,
+    port: u16,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Child> {
+    spawn(settings, Some(port), progress).map(|(child, _)| child)
+}
+
+fn spawn(
+    settings: &ServerSettings<'_>,
+    fixed_port: Option<u16>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Child, u16)> {
     let pgdata = settings.pgdata;
     let log_path = pgdata.join(LOG_FILE);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let port = pick_port()?;
+        let port = match fixed_port {
+            Some(port) => port,
+            None => pick_port()?,
+        };
         progress(&format!("starting PostgreSQL on port {port}"));
         let (log_file, offset) = open_log(&log_path, settings.run_as)?;
         let log_err = log_file
@@ -166,7 +187,7 @@ pub(super) fn spawn_server(
             log::warn!("{e}");
         }
         let log_tail = read_log_tail(&log_path, offset);
-        if attempt < PORT_ATTEMPTS && port_conflict(&log_tail) {
+        if fixed_port.is_none() && attempt < PORT_ATTEMPTS && port_conflict(&log_tail) {
             log::info!("port {port} was taken, retrying PostgreSQL startup with another port");
             continue;
         }

@@ -14,6 +14,7 @@ use super::files::{write_private_file, RemoveDirOnDrop, OWNERLESS_GRACE};
 use super::initdb::{generate_password, run_initdb};
 use super::lock::{lock_holder, stop_foreign_postmaster, LockHolder};
 use super::process::{process_start_time, process_state, ProcState};
+use super::restart::Launch;
 use super::server::{spawn_server, ServerSettings};
 use super::users::{ensure_owned_dir, euid, is_root, postgres_owned_base, system_postgres_user};
 use super::EmbeddedPostgres;
@@ -112,6 +113,7 @@ impl EmbeddedPostgres {
             pgdata,
             remove_on_stop: Some(container),
             owner_lock: None,
+            launch: Some(Launch::new(&bins, run_as.as_ref(), settings)),
         })
     }
 }

@@ -659,7 +659,7 @@ pub fn test_settings_with(extra: &[(&str, &str)]) -> Settings {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) -> TestOrg {
+pub async fn seed_org(conn: &mut AsyncPgConnection, tokens: &TokenKeys, name: &str) -> TestOrg {
     let id = Uuid::now_v7();
     diesel::insert_into(organizations::table)
         .values((organizations::id.eq(id), organizations::name.eq(name)))

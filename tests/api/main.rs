@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod client_tokens;
 mod coaches;
+mod db_restart;
 mod db_roles;
 mod deployment;
 mod docs;
