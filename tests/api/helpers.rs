@@ -878,6 +878,14 @@ pub async fn ok_json(response: Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
+/// The body of a 201, failing the test with the body otherwise.
+pub async fn created_json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(status, 201, "expected 201, got {status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
 /// The `id`s of a list page's `items`, in order.
 pub fn ids(page: &Value) -> Vec<String> {
     page["items"]

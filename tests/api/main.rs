@@ -26,6 +26,7 @@ mod limits;
 mod operations;
 mod pairings;
 mod participants;
+mod receiver;
 mod referral_clients;
 mod referral_loop;
 mod referral_status;

@@ -93,7 +93,8 @@ async fn an_expired_or_revoked_consent_is_409_and_creates_nothing() {
         .referral_consent(org, p, Some(&org.client), None, &["referral_details"], 30)
         .await;
     app.sql(&format!(
-        "UPDATE consents SET revoked_at = now() WHERE id = '{revoked}'"
+        "UPDATE consents SET revoked_at = now(), revoked_by = '{}' WHERE id = '{revoked}'",
+        org.admin.id
     ))
     .await
     .unwrap();

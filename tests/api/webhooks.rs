@@ -2,12 +2,9 @@
 //! signed both ways, retried after failures, never through redirects, once each with two
 //! workers, and no longer once the endpoint is disabled.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -18,144 +15,7 @@ use tandem::db::models::webhook_events::{self, EventType};
 use uuid::Uuid;
 
 use crate::helpers::{ok_json, test_settings_with, TestApp, TestOrg};
-
-/// What the receiver answers to one request.
-#[derive(Clone)]
-enum Reply {
-    Status(u16),
-    Redirect,
-    Slow(Duration),
-}
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: String,
-    at: Instant,
-}
-
-#[derive(Clone, Default)]
-struct Shared {
-    received: Arc<Mutex<Vec<Received>>>,
-    /// Replies to the next requests, in order; afterwards `otherwise`.
-    script: Arc<Mutex<VecDeque<Reply>>>,
-    otherwise: Arc<Mutex<u16>>,
-}
-
-/// A local HTTP endpoint recording what it receives.
-struct Receiver {
-    url: String,
-    shared: Shared,
-}
-
-async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let reply = shared.script.lock().unwrap().pop_front();
-    let received = Received {
-        path: req.path().to_owned(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        at: Instant::now(),
-    };
-    shared.received.lock().unwrap().push(received);
-    let status = *shared.otherwise.lock().unwrap();
-    match reply {
-        Some(Reply::Status(code)) => HttpResponse::build(code.try_into().unwrap()).finish(),
-        Some(Reply::Redirect) => HttpResponse::Found()
-            .insert_header(("location", "/elsewhere"))
-            .finish(),
-        Some(Reply::Slow(wait)) => {
-            tokio::time::sleep(wait).await;
-            HttpResponse::Ok().finish()
-        }
-        None => HttpResponse::build(status.try_into().unwrap()).finish(),
-    }
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let shared = Shared::default();
-        *shared.otherwise.lock().unwrap() = 200;
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let data = web::Data::new(shared.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(receive))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Self {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            shared,
-        }
-    }
-
-    fn script(&self, replies: &[Reply]) {
-        self.shared
-            .script
-            .lock()
-            .unwrap()
-            .extend(replies.iter().cloned());
-    }
-
-    fn answer_otherwise(&self, status: u16) {
-        *self.shared.otherwise.lock().unwrap() = status;
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.shared.received.lock().unwrap().clone()
-    }
-
-    /// Waits until `count` requests have arrived (at most 15 s).
-    async fn wait_for(&self, count: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let received = self.received();
-            if received.len() >= count || Instant::now() > deadline {
-                return received;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-const QUICK: &[(&str, &str)] = &[
-    ("TANDEM_WEBHOOK_WORKER", "on"),
-    ("TANDEM_WEBHOOK_POLL_MS", "50"),
-    ("TANDEM_WEBHOOK_BACKOFF_SECONDS", "0.2"),
-    ("TANDEM_WEBHOOK_TIMEOUT_MS", "500"),
-];
-
-async fn spawn_with_worker(extra: &[(&str, &str)]) -> TestApp {
-    let mut vars = QUICK.to_vec();
-    vars.extend_from_slice(extra);
-    TestApp::spawn_with(&vars).await
-}
-
-/// A client of `org` whose endpoint is `receiver`: `(row id, webhook secret)`.
-async fn client_of(app: &TestApp, org: &TestOrg, receiver: &Receiver) -> (Uuid, String) {
-    let created = app
-        .integration_client_with_webhook(org, &receiver.url)
-        .await;
-    let id = created["id"].as_str().unwrap().parse().unwrap();
-    (id, created["webhook_secret"].as_str().unwrap().to_owned())
-}
+use crate::receiver::{client_of, spawn_with_worker, Receiver, Reply, QUICK};
 
 async fn publish(app: &TestApp, org: &TestOrg, client: Uuid) -> Uuid {
     let mut conn = app.conn().await;
