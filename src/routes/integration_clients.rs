@@ -256,9 +256,7 @@ pub async fn update_integration_client(
             }
             let changes = plan_update(&current, &body);
             integration_clients::update(conn, id, &changes).await?;
-            if body.webhook_enabled == Some(true) && current.webhook_disabled_at.is_some() {
-                webhook_events::requeue_pending(conn, id).await?;
-            }
+            webhook_events::hold_or_release(conn, id).await?;
             load(conn, scope, id).await
         })
         .await?;

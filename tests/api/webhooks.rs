@@ -14,7 +14,7 @@ use tandem::config::Environment;
 use tandem::db::models::webhook_events::{self, EventType};
 use uuid::Uuid;
 
-use crate::helpers::{ok_json, test_settings_with, TestApp, TestOrg};
+use crate::helpers::{created_json, ok_json, test_settings_with, TestApp, TestOrg};
 use crate::receiver::{client_of, spawn_with_worker, Receiver, Reply, QUICK};
 
 async fn publish(app: &TestApp, org: &TestOrg, client: Uuid) -> Uuid {
@@ -384,4 +384,45 @@ async fn the_deliveries_list_and_the_due_events_read_their_indexes_without_sorti
     )
     .await;
     assert!(due.contains("webhook_events_due_idx"), "{due}");
+}
+
+#[tokio::test]
+async fn events_of_a_client_without_an_endpoint_are_held_until_it_has_one() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    let body = json!({"name": "No endpoint yet", "resource_ids": [], "scopes": ["referrals:read"]});
+    let created = created_json(
+        app.post("/integration-clients", Some(&app.org.admin), &body)
+            .await,
+    )
+    .await;
+    let client: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let event = publish(&app, &app.org, client).await;
+    let held =
+        format!("SELECT count(*) FROM webhook_events WHERE id = '{event}' AND state = 'held'");
+    assert_eq!(app.count(&held).await, 1);
+
+    let endpoint = json!({"webhook_url": receiver.url});
+    let path = format!("/integration-clients/{client}");
+    ok_json(app.patch(&path, &app.org.admin, &endpoint).await).await;
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].headers["webhook-id"], event.to_string());
+
+    // Switched off again, new events wait; switched on, they go out.
+    ok_json(
+        app.patch(&path, &app.org.admin, &json!({"webhook_enabled": false}))
+            .await,
+    )
+    .await;
+    let later = publish(&app, &app.org, client).await;
+    let held =
+        format!("SELECT count(*) FROM webhook_events WHERE id = '{later}' AND state = 'held'");
+    assert_eq!(app.count(&held).await, 1);
+    ok_json(
+        app.patch(&path, &app.org.admin, &json!({"webhook_enabled": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(receiver.wait_for(2).await.len(), 2);
 }

@@ -111,5 +111,8 @@ pub async fn track_endpoint(
         ))
         .execute(conn)
         .await?;
+    if disabled > 0 {
+        super::webhook_events::hold_or_release(conn, client_id).await?;
+    }
     Ok(disabled > 0)
 }

@@ -54,12 +54,43 @@ pub async fn publish(
             data,
         })
         .collect();
-    let ids = rows.iter().map(|row| row.id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     diesel::insert_into(webhook_events::table)
         .values(&rows)
         .execute(conn)
         .await?;
+    diesel::sql_query(format!(
+        "UPDATE webhook_events e SET state = 'held' FROM integration_clients c
+         WHERE e.id = ANY($1) AND c.id = e.client_id AND NOT ({CAN_RECEIVE})"
+    ))
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+    .execute(conn)
+    .await?;
     Ok(ids)
+}
+
+/// Whether client `c` can receive webhooks now: active, with an endpoint and a secret, and the
+/// endpoint not disabled.
+const CAN_RECEIVE: &str = "c.active AND c.webhook_url IS NOT NULL \
+    AND c.webhook_secret IS NOT NULL AND c.webhook_disabled_at IS NULL";
+
+/// Holds `client_id`'s pending events while it cannot receive them, and releases its held
+/// events, each with a fresh retry window from now, once it can. Call it after anything that
+/// changes whether the client can receive: its endpoint, its secret, disabling or re-enabling
+/// the endpoint, deactivating or reactivating the client.
+pub async fn hold_or_release(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "UPDATE webhook_events e
+         SET state = CASE WHEN {CAN_RECEIVE} THEN 'pending' ELSE 'held' END,
+             next_attempt_at = CASE WHEN {CAN_RECEIVE} THEN now() ELSE e.next_attempt_at END,
+             requeued_at = CASE WHEN {CAN_RECEIVE} THEN now() ELSE e.requeued_at END
+         FROM integration_clients c
+         WHERE c.id = $1 AND e.client_id = c.id
+           AND e.state = CASE WHEN {CAN_RECEIVE} THEN 'held' ELSE 'pending' END"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(client_id)
+    .execute(conn)
+    .await
 }
 
 /// A due event, claimed by one worker, with where and how to send it.
@@ -176,21 +207,4 @@ pub async fn requeue(
     .get_result(conn)
     .await
     .optional()
-}
-
-/// Gives every event still pending for `client_id` a fresh retry window starting now: what
-/// re-enabling an endpoint does to the events held while it was disabled.
-pub async fn requeue_pending(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
-    let now = Utc::now();
-    diesel::update(
-        webhook_events::table
-            .filter(webhook_events::client_id.eq(client_id))
-            .filter(webhook_events::state.eq("pending")),
-    )
-    .set((
-        webhook_events::next_attempt_at.eq(now),
-        webhook_events::requeued_at.eq(now),
-    ))
-    .execute(conn)
-    .await
 }
