@@ -353,7 +353,7 @@ async fn insert_participants(
         let (first, last) = name(&mut stream);
         let n = index + 1;
         let address = email("participant", n, options.seed);
-        let has_portal = local % 10 == 0;
+        let has_portal = local.is_multiple_of(10);
         let user = has_portal.then(|| stream.id(at));
         if let Some(user) = user {
             portal.push(

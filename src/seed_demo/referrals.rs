@@ -86,6 +86,16 @@ pub async fn insert_directory(
     Ok(Directory { open })
 }
 
+/// A referral's status change: id, referral, from, to, actor, when.
+type Change = (
+    Uuid,
+    Uuid,
+    Option<&'static str>,
+    &'static str,
+    Uuid,
+    DateTime<Utc>,
+);
+
 #[derive(Default)]
 struct Rows {
     consent: Vec<Uuid>,
@@ -102,14 +112,7 @@ struct Rows {
     status: Vec<String>,
     sent: Vec<Option<DateTime<Utc>>>,
     urgency: Vec<String>,
-    changes: Vec<(
-        Uuid,
-        Uuid,
-        Option<&'static str>,
-        &'static str,
-        Uuid,
-        DateTime<Utc>,
-    )>,
+    changes: Vec<Change>,
     disclosure: Vec<Uuid>,
 }
 
