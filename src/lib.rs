@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod part2;
 pub mod request_log;
 pub mod routes;
+pub mod seed_demo;
 pub mod startup;
 pub mod state;
 pub mod unit_of_work;

@@ -22,6 +22,10 @@ Commands:
                                                     or, on a terminal, a prompt
   seed-directory --organization UUID                Add the example community-resource directory
                                                     to an organization (skips names it has)
+  seed-demo [--scale small|bench] [--seed N] [--organizations N] [--coaches N]
+            [--participants N] [--notes-per-participant N]
+                                                    Fill the database with demo data (demo only:
+                                                    users of a role share one password)
   openapi                                           Print the OpenAPI document
   help                                              Show this message
 
@@ -32,6 +36,7 @@ enum Command {
     Migrate,
     CreateOrganization { name: String, admin_email: String },
     SeedDirectory { organization: uuid::Uuid },
+    SeedDemo(tandem::seed_demo::Options),
     OpenApi,
     Help,
 }
@@ -67,6 +72,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 .map_err(|_| format!("`{id}` is not an organization id (a UUID)")),
             _ => Err("seed-directory needs --organization UUID".into()),
         },
+        Some("seed-demo") => tandem::seed_demo::Options::parse(&args[1..]).map(Command::SeedDemo),
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }
@@ -114,6 +120,7 @@ fn main() -> ExitCode {
         Command::Migrate => Purpose::Command("migrate"),
         Command::CreateOrganization { .. } => Purpose::Command("create-organization"),
         Command::SeedDirectory { .. } => Purpose::Command("seed-directory"),
+        Command::SeedDemo(_) => Purpose::Command("seed-demo"),
         _ => Purpose::Serve,
     };
     let database = match local_db::resolve(&settings, purpose) {
@@ -164,6 +171,12 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
                     other => format!("cannot seed the directory: {other}"),
                 })?;
             println!("Added {added} resources to the directory of {organization}");
+            Ok(())
+        }
+        Command::SeedDemo(options) => {
+            let mut conn = connect(&database.url).await?;
+            let report = tandem::seed_demo::run(&mut conn, &options).await?;
+            print!("{}", tandem::seed_demo::login_instructions(&report));
             Ok(())
         }
         _ => {

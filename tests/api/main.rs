@@ -42,4 +42,5 @@ mod validation_errors;
 
 mod consents;
 mod disclosures;
+mod seed_demo;
 mod webhooks;
