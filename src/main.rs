@@ -176,7 +176,8 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
         Command::SeedDemo(options) => {
             let mut conn = connect(&database.url).await?;
             let report = tandem::seed_demo::run(&mut conn, &options).await?;
-            print!("{}", tandem::seed_demo::login_instructions(&report));
+            let login = tandem::seed_demo::login_instructions(&report, settings.bind);
+            print!("{login}");
             Ok(())
         }
         _ => {

@@ -269,8 +269,9 @@ async fn insert_all(
     Ok(people)
 }
 
-/// How to sign in as each demo role, for the end of the run.
-pub fn login_instructions(report: &Report) -> String {
+/// How to sign in as each demo role, for the end of the run, against a server listening on
+/// `bind` (`TANDEM_BIND`).
+pub fn login_instructions(report: &Report, bind: std::net::SocketAddr) -> String {
     let mut text =
         String::from("\nDemo logins (demo data only: every user of a role shares its password):\n");
     for (role, email, password) in &report.logins {
@@ -278,7 +279,7 @@ pub fn login_instructions(report: &Report) -> String {
     }
     if let Some((_, email, password)) = report.logins.iter().find(|(role, ..)| *role == "coach") {
         text.push_str(&format!(
-            "\nSign in with:\n  curl -s -X POST http://127.0.0.1:8080/api/v1/auth/login \\\n    \
+            "\nSign in with:\n  curl -s -X POST http://{bind}/api/v1/auth/login \\\n    \
              -H 'Content-Type: application/json' \\\n    \
              -d '{{\"email\": \"{email}\", \"password\": \"{password}\"}}'\n"
         ));

@@ -14,6 +14,7 @@ fn seed_demo(database_url: &str, args: &[&str]) -> Output {
         .arg("seed-demo")
         .args(args)
         .env("DATABASE_URL", database_url)
+        .env("TANDEM_BIND", "127.0.0.1:8099")
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
@@ -134,7 +135,8 @@ async fn the_printed_coach_login_works_and_the_caseload_is_not_empty() {
         let words: Vec<&str> = line.split_whitespace().collect();
         (words[1].to_owned(), words[2].to_owned())
     };
-    assert!(stdout.contains("POST http://127.0.0.1:8080/api/v1/auth/login"));
+    // The curl line names the address the server is configured to listen on.
+    assert!(stdout.contains("POST http://127.0.0.1:8099/api/v1/auth/login"));
     let (email, password) = login("coach");
     let response = app.login(&email, &password).await;
     assert_eq!(response.status(), 200);
