@@ -120,11 +120,20 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
+/// 1 to `MAX_KEY_LENGTH` visible ASCII characters (`!` to `~`): what the document states as
+/// [`KEY_PATTERN`].
+fn is_key(key: &str) -> bool {
+    (1..=MAX_KEY_LENGTH).contains(&key.len()) && key.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
+
+/// [`is_key`] as a regular expression, for the document.
+const KEY_PATTERN: &str = "^[!-~]+$";
+
 fn extract(req: &HttpRequest) -> Result<IdempotencyKey, AppError> {
     let key = match req.headers().get(HEADER) {
         None => None,
         Some(value) => match value.to_str() {
-            Ok(key) if (1..=MAX_KEY_LENGTH).contains(&key.len()) => Some(key.to_owned()),
+            Ok(key) if is_key(key) => Some(key.to_owned()),
             _ => {
                 return Err(AppError::BadRequest(format!(
                     "The {HEADER} header must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."
@@ -160,10 +169,22 @@ impl utoipa::IntoParams for IdempotencyKey {
     fn into_params(
         _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
-        vec![crate::http::header_parameter(
+        let mut parameter = crate::http::header_parameter(
             HEADER,
-            "Repeating the request with the same key answers with what the first one created; \
-             the same key for another request is 422",
-        )]
+            &format!(
+                "Repeating the request with the same key answers with what the first one \
+                 created; the same key for another request is 422. 1 to {MAX_KEY_LENGTH} \
+                 visible ASCII characters."
+            ),
+        );
+        parameter.schema = Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_KEY_LENGTH))
+                .pattern(Some(KEY_PATTERN))
+                .into(),
+        );
+        vec![parameter]
     }
 }

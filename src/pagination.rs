@@ -46,8 +46,9 @@ impl PageRequest {
                 PAGE_SIZE.min, PAGE_SIZE.max
             )));
         }
+        // An empty `cursor=` is the first page, as if it were absent.
         let cursor = match cursor {
-            None => None,
+            None | Some("") => None,
             Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
                 AppError::BadRequest(
                     "Query parameter `cursor` is not a cursor this API issued.".into(),

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::helpers::{error_fields, problem, send, TestApp};
+use crate::helpers::{error_fields, json, problem, send, TestApp};
 
 #[tokio::test]
 async fn malformed_json_is_a_400_without_parser_details() {
@@ -105,6 +105,15 @@ async fn nul_bytes_in_bodies_and_queries_are_refused() {
     let body = problem(response, 422).await;
     assert_eq!(error_fields(&body), vec!["display_name"]);
     problem(app.get("/users?cursor=%00", &app.org.admin).await, 400).await;
+}
+
+#[tokio::test]
+async fn an_empty_cursor_is_the_first_page() {
+    let app = TestApp::spawn().await;
+    let first = json(app.get("/users?limit=2", &app.org.admin).await).await;
+    let empty = app.get("/users?limit=2&cursor=", &app.org.admin).await;
+    assert_eq!(empty.status(), 200);
+    assert_eq!(json(empty).await["items"], first["items"]);
 }
 
 #[tokio::test]

@@ -223,3 +223,28 @@ async fn the_server_keeps_no_response_body_and_no_crackable_digest_of_a_password
     assert_ne!(fingerprint, &plain(password.as_bytes()));
     assert_eq!(fingerprint.len(), 64);
 }
+
+#[tokio::test]
+async fn a_key_must_be_visible_ascii_as_the_document_states_and_a_bad_one_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let coach = &app.org.coach;
+    for bad in ["two words", "x".repeat(256).as_str()] {
+        let response = post_with_key(&app, "/participants", coach, bad, &new_participant()).await;
+        problem(response, 400).await;
+    }
+    let count = "SELECT count(*) FROM participants WHERE last_name = 'Idempotent'";
+    assert_eq!(app.count(count).await, 0);
+    let longest = "x".repeat(255);
+    let ok = post_with_key(&app, "/participants", coach, &longest, &new_participant()).await;
+    assert_eq!(ok.status(), 201);
+
+    let document = json(send(app.client.get(app.url("/api/v1/openapi.json"))).await).await;
+    let parameters = document["paths"]["/api/v1/participants"]["post"]["parameters"].clone();
+    let key = parameters
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "Idempotency-Key"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(key["schema"]["pattern"], "^[!-~]+$");
+    assert_eq!(key["schema"]["maxLength"], 255);
+}
