@@ -1,4 +1,4 @@
-//! `src/db/schema.rs` describes the migrated database exactly: every table, column, type and
+//! `src/db/schema.rs` (with `src/db/schema/`) describes the migrated database exactly: every table, column, type and
 //! nullability, in order.
 
 use std::collections::BTreeMap;
@@ -42,7 +42,11 @@ fn diesel_type(udt: &str) -> String {
 type Tables = BTreeMap<String, Vec<String>>;
 
 fn parse_schema_rs() -> Tables {
-    let text = include_str!("../../src/db/schema.rs");
+    let text = [
+        include_str!("../../src/db/schema.rs"),
+        include_str!("../../src/db/schema/closed_loop.rs"),
+    ]
+    .concat();
     let mut tables = Tables::new();
     let mut current: Option<String> = None;
     for line in text.lines().map(str::trim) {
