@@ -1,0 +1,194 @@
+"""The benchmark: `bench/run [--quick]`. See the README's "Benchmarks" section."""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import load, report, scripts as scripting, targets as targeting
+from .cluster import Cluster
+from .dataset import APP_ROLE, Dataset, note_count, prepare, top_up_notes
+from .endpoints import API, MIXED, NOTES_PAGE_2, SINGLE
+from .measure import Bench
+from .server import Server, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = {
+    "seconds": 10, "rounds": 3, "coaches": 2, "per_coach": 16,
+    "main": Dataset("bench", ["--scale", "bench", "--seed", "1"]),
+    "small": Dataset("bench_10k", ["--scale", "bench", "--organizations", "1", "--coaches",
+                                   "10", "--participants", "468", "--seed", "1"]),
+}
+QUICK = {
+    "seconds": 2, "rounds": 1, "coaches": 2, "per_coach": 4,
+    "main": Dataset("bench_quick", ["--scale", "small", "--notes-per-participant", "20",
+                                    "--seed", "1"]),
+    "small": Dataset("bench_quick_small", ["--scale", "small", "--participants", "12",
+                                           "--notes-per-participant", "20", "--seed", "1"]),
+}
+
+
+def arguments():
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny data, one round of 2 s windows, debug build (for CI)")
+    parser.add_argument("--seconds", type=int, help="length of each measured window")
+    parser.add_argument("--rounds", type=int, help="rounds per endpoint (medians are reported)")
+    parser.add_argument("--pool", type=int, default=16, help="the server's database pool")
+    parser.add_argument("--binary", help="the tandem binary (default: built by cargo)")
+    parser.add_argument("--output", help="where the JSON goes (default bench/results/<date>.json)")
+    return parser.parse_args()
+
+
+def build(quick):
+    profile = [] if quick else ["--release"]
+    subprocess.run(["cargo", "build", "-q", *profile, "--bin", "tandem"], cwd=ROOT, check=True)
+    return str(ROOT / "target" / ("debug" if quick else "release") / "tandem")
+
+
+def prepare_targets(cluster, config, data, server):
+    chosen = targeting.choose(cluster, data, config["coaches"], config["per_coach"])
+    top_up_notes(cluster, data, [t.participant for t in chosen])
+    targeting.sign_in(server, chosen)
+    targeting.find_cursors(cluster, data, server, chosen)
+    return chosen
+
+
+def endpoints(bench, rounds):
+    figures = {endpoint.key: [] for endpoint in SINGLE + [MIXED]}
+    for number in range(1, rounds + 1):
+        targeting.sign_in(bench.server, bench.targets)  # access tokens last 15 minutes
+        for endpoint in SINGLE + [MIXED]:
+            started = time.monotonic()
+            figures[endpoint.key].append(bench.once(endpoint))
+            print(f"  round {number}/{rounds} {endpoint.key}: "
+                  f"{time.monotonic() - started:.0f} s", flush=True)
+    return figures
+
+
+def notes_scaling(cluster, config, tandem, pool, large):
+    small_data = config["small"]
+    server = Server(tandem, cluster.url(small_data.name, APP_ROLE), pool)
+    try:
+        small = prepare_targets(cluster, config, small_data, server)
+        runs = {"small": [], "large": []}
+        for _ in range(config["rounds"]):
+            for label, (srv, chosen) in (("small", (server, small)), ("large", large)):
+                targeting.sign_in(srv, chosen)
+                requests = load.write_requests([NOTES_PAGE_2.request(t) for t in chosen])
+                runs[label].append(load.wrk(srv.base, requests, 8, config["seconds"]))
+    finally:
+        server.stop()
+    result = {
+        "small_notes": note_count(cluster, small_data),
+        "large_notes": note_count(cluster, config["main"]),
+    }
+    for label in ("small", "large"):
+        for figure in ("rps", "p50_ms", "p99_ms"):
+            result[f"{label}_{figure}"] = report.median([r[figure] for r in runs[label]])
+    result["p50_growth"] = result["large_p50_ms"] / result["small_p50_ms"]
+    result["rps_ratio"] = result["large_rps"] / result["small_rps"]
+    return result
+
+
+def login_storm(server, target, bodies, seconds):
+    requests = load.write_requests([("POST", API + "/auth/login", "", body) for body in bodies])
+    health = [server.base + "/healthz"]
+    idle = load.oha(health, target.token, 100, seconds, 4)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        storm = pool.submit(load.wrk, server.base, requests, 32, seconds)
+        during = pool.submit(load.oha, health, target.token, 100, seconds, 4)
+        storm, during = storm.result(), during.result()
+    return {
+        "logins_per_second": storm["rps"], "login_errors": storm["errors"],
+        "login_non_2xx": storm["non_2xx"], "accounts": len(bodies),
+        "login_p99_ms": storm["p99_ms"],
+        "healthz_idle_p99_ms": idle["p99_ms"],
+        "healthz_storm_p50_ms": during["p50_ms"], "healthz_storm_p99_ms": during["p99_ms"],
+        "healthz_errors": idle["errors"] + during["errors"],
+    }
+
+
+def run(args, config):
+    tandem = args.binary or build(args.quick)
+    cluster = Cluster(ROOT / "target" / "bench" / "cluster", free_port())
+    cluster.ensure()
+    cluster.start()
+    try:
+        seeding = {d.name: prepare(cluster, tandem, d) for d in (config["main"], config["small"])}
+        server = Server(tandem, cluster.url(config["main"].name, APP_ROLE), args.pool)
+        try:
+            chosen = prepare_targets(cluster, config, config["main"], server)
+            kept = ROOT / "target" / "bench" / "sql"
+            scripts = scripting.for_endpoints(cluster, server, chosen, kept)
+            print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
+            bench = Bench(cluster, config["main"], server, chosen, scripts, config["seconds"])
+            print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "
+                  f"coaches, {config['rounds']} rounds of {config['seconds']} s windows",
+                  flush=True)
+            figures = endpoints(bench, config["rounds"])
+            trips = {e.key: bench.round_trips_pgbench(e) for e in SINGLE + [MIXED]}
+            scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
+            bodies = targeting.sign_ins(cluster, config["main"])
+            login = login_storm(server, chosen[0], bodies, config["seconds"])
+            rss = server.peak_rss_mib()
+        finally:
+            server.stop()
+    finally:
+        cluster.stop()
+    rows = [report.endpoint_row(e, figures[e.key]) for e in SINGLE + [MIXED]]
+    document = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+        "settings": {"seconds": config["seconds"], "rounds": config["rounds"],
+                     "pool": args.pool, "binary": tandem, "dataset": config["main"].marker},
+        "seeding_seconds": seeding,
+        "endpoints": rows,
+        "rounds": figures,
+        "round_trips_pgbench": trips,
+        "notes_scaling": scaling,
+        "login_storm": login,
+        "server_peak_rss_mib": rss,
+    }
+    document["targets"] = report.collect_targets(rows, scaling, login)
+    return document
+
+
+def main():
+    args = arguments()
+    config = dict(QUICK if args.quick else FULL)
+    if args.seconds:
+        config["seconds"] = args.seconds
+    if args.rounds:
+        config["rounds"] = args.rounds
+    document = run(args, config)
+    report.print_endpoints(document["endpoints"], document["round_trips_pgbench"])
+    scaling, login = document["notes_scaling"], document["login_storm"]
+    print(f"\nNotes page 2 (wrk, 8 connections): {scaling['small_notes']:,} notes: "
+          f"{scaling['small_rps']:,.0f} rps, p50 {scaling['small_p50_ms']:.2f} ms, "
+          f"p99 {scaling['small_p99_ms']:.2f} ms; {scaling['large_notes']:,} notes: "
+          f"{scaling['large_rps']:,.0f} rps, p50 {scaling['large_p50_ms']:.2f} ms, "
+          f"p99 {scaling['large_p99_ms']:.2f} ms; p50 ratio {scaling['p50_growth']:.2f}")
+    print(f"Login storm (wrk, 32 connections): {login['logins_per_second']:,.1f} sign-ins/s, "
+          f"{login['login_errors']} errors; /healthz at 100/s: p99 {login['healthz_idle_p99_ms']:.2f}"
+          f" ms idle, p50 {login['healthz_storm_p50_ms']:.2f} ms and p99 "
+          f"{login['healthz_storm_p99_ms']:.2f} ms during the storm")
+    print(f"Server peak RSS: {document['server_peak_rss_mib']:.1f} MiB")
+    report.print_targets(document)
+    name = datetime.now(timezone.utc).strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
+    output = Path(args.output) if args.output else ROOT / "bench" / "results" / f"{name}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The seeded databases: made once with `tandem seed-demo`, reused while their options and the
+migrations still match, and topped up so the measured participants have a page 2 of notes."""
+
+import os
+import subprocess
+import tempfile
+import time
+
+from .cluster import PsqlError
+
+APP_ROLE = "tandem_bench_app"
+# Measured participants get this many notes in all, so page 2 of 20 is full.
+NOTES_FOR_PAGE_TWO = 40
+
+
+class Dataset:
+    def __init__(self, name, seed_args):
+        self.name = name
+        self.seed_args = seed_args
+
+    @property
+    def marker(self):
+        return " ".join(self.seed_args)
+
+
+def prepare(cluster, tandem, dataset):
+    """Seeds `dataset` unless a database made with the same options exists; applies pending
+    migrations either way. Returns the seconds spent seeding (0 when reused)."""
+    cluster.psql("postgres", "SELECT 1")
+    exists = cluster.psql(
+        "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{dataset.name}'")
+    env = {**os.environ, "DATABASE_URL": cluster.url(dataset.name),
+           "TANDEM_MIGRATION_DATABASE_URL": cluster.url(dataset.name),
+           "TANDEM_DATA_DIR": tempfile.mkdtemp(prefix="tandem-bench-"), "RUST_LOG": "warn"}
+    for key in ("TANDEM_ENV", "TANDEM_BIND"):
+        env.pop(key, None)
+    if exists and _marker(cluster, dataset) == dataset.marker:
+        subprocess.run([tandem, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        _grant(cluster, dataset)
+        return 0.0
+    print(f"seeding {dataset.name}: tandem seed-demo {dataset.marker}", flush=True)
+    started = time.monotonic()
+    cluster.psql("postgres", f"DROP DATABASE IF EXISTS {dataset.name} WITH (FORCE)")
+    cluster.psql("postgres", f"CREATE DATABASE {dataset.name}")
+    subprocess.run([tandem, "seed-demo", *dataset.seed_args], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    _grant(cluster, dataset)
+    cluster.psql(dataset.name, "VACUUM ANALYZE")
+    cluster.psql(dataset.name, "CREATE TABLE bench_dataset (options text NOT NULL)")
+    cluster.psql(dataset.name,
+                 f"INSERT INTO bench_dataset VALUES ('{dataset.marker}')")
+    seconds = time.monotonic() - started
+    print(f"seeded {dataset.name} in {seconds:.0f} s", flush=True)
+    return seconds
+
+
+def _marker(cluster, dataset):
+    try:
+        rows = cluster.psql(dataset.name, "SELECT options FROM bench_dataset")
+    except PsqlError:
+        return None
+    return rows[0][0] if rows else None
+
+
+def _grant(cluster, dataset):
+    cluster.psql("postgres", f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} LOGIN IN ROLE tandem_runtime;
+          END IF;
+        END $$""")
+
+
+def caseloads(cluster, dataset, coaches):
+    """The first `coaches` coaches of the first organization with their participants:
+    [(organization_id, coach_id, coach_email, [participant_id, ...])]."""
+    rows = cluster.psql(dataset.name, f"""
+        WITH org AS (SELECT id FROM organizations ORDER BY name, id LIMIT 1),
+        chosen AS (
+          SELECT u.id, u.email, u.organization_id FROM users u, org
+          WHERE u.organization_id = org.id AND u.role = 'coach' AND u.active
+            AND EXISTS (SELECT 1 FROM pairings p
+                        WHERE p.coach_id = u.id AND p.status <> 'ended')
+          ORDER BY u.email LIMIT {int(coaches)})
+        SELECT c.organization_id, c.id, c.email, p.participant_id
+        FROM chosen c JOIN pairings p ON p.coach_id = c.id AND p.status <> 'ended'
+        ORDER BY c.email, p.participant_id""")
+    grouped = {}
+    for organization, coach, email, participant in rows:
+        grouped.setdefault((organization, coach, email), []).append(participant)
+    return [(o, c, e, ps) for (o, c, e), ps in grouped.items()]
+
+
+def top_up_notes(cluster, dataset, participants):
+    """Older copies of the participants' notes until each has NOTES_FOR_PAGE_TWO."""
+    columns = [row[0] for row in cluster.psql(dataset.name, """
+        SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'session_notes'
+          AND column_name <> 'id' AND is_generated = 'NEVER'
+        ORDER BY ordinal_position""")]
+    copied = ", ".join(
+        "n.occurred_at - interval '400 days' * g" if c == "occurred_at" else f"n.{c}"
+        for c in columns)
+    ids = ", ".join(f"'{p}'" for p in participants)
+    cluster.psql(dataset.name, f"""
+        WITH counts AS (
+          SELECT participant_id, count(*) AS notes FROM session_notes
+          WHERE participant_id IN ({ids}) GROUP BY participant_id),
+        sources AS (
+          SELECT DISTINCT ON (n.participant_id) n.* FROM session_notes n
+          WHERE n.participant_id IN ({ids}) ORDER BY n.participant_id, n.occurred_at)
+        INSERT INTO session_notes (id, {", ".join(columns)})
+        SELECT gen_random_uuid(), {copied}
+        FROM sources n JOIN counts c USING (participant_id),
+             generate_series(1, greatest(0, {NOTES_FOR_PAGE_TWO} - c.notes)) g""")
+    cluster.psql(dataset.name, "ANALYZE session_notes")
+
+
+def note_count(cluster, dataset):
+    return int(cluster.psql(dataset.name, "SELECT count(*) FROM session_notes")[0][0])

@@ -1,0 +1,83 @@
+"""The measured endpoints: what request each sends for a participant, and which captured
+values a pgbench script swaps for another participant's."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+API = "/api/v1"
+SEARCH_TERMS = ["recovery", "housing", "food", "legal", "employment", "support"]
+
+
+@dataclass
+class Target:
+    """One measured participant, with the coach who reads them and what page 2 starts at."""
+    organization: str
+    coach: str
+    email: str
+    participant: str
+    index: int
+    token: str = ""
+    cursor: str = ""  # the API's next_cursor after page 1 of notes
+    cursor_at: str = ""  # the last note of page 1, as PostgreSQL prints it
+    cursor_id: str = ""
+
+    @property
+    def term(self):
+        return SEARCH_TERMS[self.index % len(SEARCH_TERMS)]
+
+    def swap_values(self):
+        return {"organization": self.organization, "coach": self.coach,
+                "participant": self.participant, "cursor_at": self.cursor_at,
+                "cursor_id": self.cursor_id, "term": self.term}
+
+
+def note_body():
+    occurred = (datetime.now(timezone.utc) - timedelta(days=1)).replace(microsecond=0)
+    return {
+        "session_type": "individual",
+        "occurred_at": occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_minutes": 45,
+        "summary": "Weekly check-in",
+        "body": "Talked through the week: two meetings attended, sleep better, "
+                "planning for a family visit on Sunday.",
+    }
+
+
+@dataclass
+class Endpoint:
+    key: str
+    title: str
+    kind: str  # "read" or "write": which p99 target applies
+    method: str
+    path: object  # Target -> path
+    body: object = None  # () -> JSON body, for writes
+    list_like: bool = False  # the ≥ 0.7× target applies
+    weights: dict = field(default_factory=dict)  # for the mixed workload: key -> weight
+
+    def request(self, target):
+        return (self.method, self.path(target), target.token,
+                self.body() if self.body else None)
+
+
+PARTICIPANT = Endpoint(
+    "participant", "GET /participants/{id}", "read", "GET",
+    lambda t: f"{API}/participants/{t.participant}")
+GOALS = Endpoint(
+    "goals", "GET /participants/{id}/goals?limit=20", "read", "GET",
+    lambda t: f"{API}/participants/{t.participant}/goals?limit=20", list_like=True)
+NOTES_PAGE_2 = Endpoint(
+    "notes_page_2", "GET /participants/{id}/session-notes?limit=20 (page 2)", "read", "GET",
+    lambda t: f"{API}/participants/{t.participant}/session-notes?limit=20&cursor={t.cursor}",
+    list_like=True)
+NOTE_CREATE = Endpoint(
+    "note_create", "POST /participants/{id}/session-notes", "write", "POST",
+    lambda t: f"{API}/participants/{t.participant}/session-notes", body=note_body,
+    list_like=True)
+RESOURCES = Endpoint(
+    "resources_search", "GET /resources?q=…", "read", "GET",
+    lambda t: f"{API}/resources?q={t.term}", list_like=True)
+SINGLE = [PARTICIPANT, GOALS, NOTES_PAGE_2, NOTE_CREATE, RESOURCES]
+MIXED = Endpoint(
+    "mixed", "mixed coach workload (70% lists, 20% reads, 10% note creates)", "write", "MIX",
+    None, weights={"goals": 35, "notes_page_2": 35, "participant": 20, "note_create": 10})
+BY_KEY = {endpoint.key: endpoint for endpoint in SINGLE}

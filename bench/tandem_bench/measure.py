@@ -1,0 +1,91 @@
+"""One round of one endpoint: pgbench and wrk at 8 and 32 connections, interleaved, then oha at
+half the maximum the API reached."""
+
+import concurrent.futures
+
+from . import load, stats
+from .dataset import APP_ROLE
+from .endpoints import BY_KEY, MIXED
+
+MIXED_TARGETS = 8
+
+
+class Bench:
+    def __init__(self, cluster, data, server, targets, scripts, seconds):
+        self.cluster = cluster
+        self.data = data
+        self.server = server
+        self.targets = targets
+        self.scripts = scripts
+        self.seconds = seconds
+
+    def round_trips_pgbench(self, endpoint):
+        if endpoint is MIXED:
+            weights = endpoint.weights
+            total = sum(weights.values())
+            return sum(len(self.scripts[key][0]) * weight for key, weight in weights.items()) \
+                / total
+        return float(len(self.scripts[endpoint.key][0]))
+
+    def pgbench_scripts(self, endpoint):
+        if endpoint is MIXED:
+            return [(self.scripts[key][1][index], weight)
+                    for index in range(min(MIXED_TARGETS, len(self.targets)))
+                    for key, weight in endpoint.weights.items()]
+        return [(script, 1) for script in self.scripts[endpoint.key][1]]
+
+    def requests(self, endpoint):
+        if endpoint is MIXED:
+            return [BY_KEY[key].request(target) for target in self.targets
+                    for key, weight in endpoint.weights.items() for _ in range(weight)]
+        return [endpoint.request(target) for target in self.targets]
+
+    def once(self, endpoint):
+        scripts = self.pgbench_scripts(endpoint)
+        requests = load.write_requests(self.requests(endpoint))
+        figures = {}
+        for connections in (8, 32):
+            figures[f"pgbench_c{connections}"] = load.pgbench(
+                self.cluster, self.data.name, APP_ROLE, scripts, connections, self.seconds)
+            if connections == 32:
+                stats.reset(self.cluster)
+            figures[f"wrk_c{connections}"] = load.wrk(
+                self.server.base, requests, connections, self.seconds)
+        api = figures["wrk_c32"]
+        figures["round_trips"] = stats.service_statements(self.cluster, self.data.name) \
+            / max(1, api["requests"])
+        figures["rate"] = 0.5 * api["rps"]
+        figures["fixed_rate"] = self.fixed_rate(endpoint, figures["rate"])
+        figures["peak_rss_mib"] = self.server.peak_rss_mib()
+        return figures
+
+    def fixed_rate(self, endpoint, rate):
+        """oha sends one Authorization header, so it reads the first coach's participants; and
+        no Idempotency-Key, so each create makes a new note."""
+        own = [t for t in self.targets if t.email == self.targets[0].email]
+        token = own[0].token
+        base = self.server.base
+        if endpoint is not MIXED:
+            body = endpoint.body() if endpoint.body else None
+            return load.oha([base + endpoint.path(t) for t in own], token, rate, self.seconds,
+                            32, endpoint.method, body)
+        lists = [base + BY_KEY[key].path(t) for t in own for key in ("goals", "notes_page_2")]
+        reads = [base + BY_KEY["participant"].path(t) for t in own]
+        create = BY_KEY["note_create"]
+        creates = [base + create.path(t) for t in own]
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            parts = [
+                pool.submit(load.oha, lists, token, rate * 0.7, self.seconds, 24),
+                pool.submit(load.oha, reads, token, rate * 0.2, self.seconds, 8),
+                pool.submit(load.oha, creates, token, rate * 0.1, self.seconds, 8, "POST",
+                            create.body()),
+            ]
+            parts = [part.result() for part in parts]
+        return {
+            "requests": sum(p["requests"] for p in parts),
+            "rps": sum(p["rps"] for p in parts),
+            "errors": sum(p["errors"] for p in parts),
+            "p50_ms": load.mix_percentiles(parts, 50),
+            "p99_ms": load.mix_percentiles(parts, 99),
+            "p999_ms": load.mix_percentiles(parts, 99.9),
+        }

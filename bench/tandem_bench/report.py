@@ -1,0 +1,113 @@
+"""Medians of the rounds, the targets, the printed tables and the JSON document."""
+
+import statistics
+
+from .endpoints import MIXED, SINGLE
+
+TARGETS = {
+    "ratio_any": 0.5, "ratio_lists": 0.7, "p99_read_ms": 10.0, "p99_write_ms": 25.0,
+    "rss_mib": 64.0, "notes_growth": 1.3, "healthz_p99_ms": 5.0,
+}
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def endpoint_row(endpoint, rounds):
+    def pick(path):
+        values = []
+        for figures in rounds:
+            value = figures
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            values.append(value)
+        return median(values)
+
+    row = {
+        "endpoint": endpoint.title,
+        "key": endpoint.key,
+        "rounds": len(rounds),
+        "api_rps_c8": pick(["wrk_c8", "rps"]),
+        "api_rps_c32": pick(["wrk_c32", "rps"]),
+        "pgbench_tps_c8": pick(["pgbench_c8", "rps"]),
+        "pgbench_tps_c32": pick(["pgbench_c32", "rps"]),
+        "api_errors": sum(f["wrk_c8"]["errors"] + f["wrk_c32"]["errors"] +
+                          f["fixed_rate"]["errors"] for f in rounds),
+        "pgbench_failures": sum(f["pgbench_c8"]["errors"] + f["pgbench_c32"]["errors"]
+                                for f in rounds),
+        "wrk_c32_p99_ms": pick(["wrk_c32", "p99_ms"]),
+        "fixed_rate_rps": pick(["fixed_rate", "rps"]),
+        "p50_ms": pick(["fixed_rate", "p50_ms"]),
+        "p99_ms": pick(["fixed_rate", "p99_ms"]),
+        "p999_ms": pick(["fixed_rate", "p999_ms"]),
+        "round_trips_api": pick(["round_trips"]),
+        "peak_rss_mib": max(f["peak_rss_mib"] or 0 for f in rounds),
+    }
+    for connections in (8, 32):
+        api, base = row[f"api_rps_c{connections}"], row[f"pgbench_tps_c{connections}"]
+        row[f"ratio_c{connections}"] = api / base if api and base else None
+    floor = TARGETS["ratio_lists"] if endpoint.list_like else TARGETS["ratio_any"]
+    ceiling = TARGETS["p99_write_ms"] if endpoint.kind == "write" else TARGETS["p99_read_ms"]
+    row["targets"] = {
+        f"ratio_c32 >= {floor}": _met(row["ratio_c32"], lambda v: v >= floor),
+        f"p99 <= {ceiling} ms at 50% of max": _met(row["p99_ms"], lambda v: v <= ceiling),
+        f"server RSS <= {TARGETS['rss_mib']:.0f} MiB":
+            _met(row["peak_rss_mib"], lambda v: v <= TARGETS["rss_mib"]),
+    }
+    return row
+
+
+def _met(value, test):
+    return None if value is None else bool(test(value))
+
+
+def _f(value, digits=1):
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def print_endpoints(rows, round_trips_pgbench):
+    print("\nEndpoints (medians of the rounds; API through HTTP, baseline pgbench -M prepared "
+          "running the same statements)")
+    header = (f"{'endpoint':<16} {'api c8':>8} {'pg c8':>8} {'ratio':>6} {'api c32':>8} "
+              f"{'pg c32':>8} {'ratio':>6} {'rate':>7} {'p50':>6} {'p99':>6} {'p99.9':>7} "
+              f"{'err':>4} {'trips':>11} {'RSS MiB':>8}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        trips = f"{_f(row['round_trips_api'])}/{_f(round_trips_pgbench[row['key']])}"
+        print(f"{row['key']:<16} {_f(row['api_rps_c8'], 0):>8} {_f(row['pgbench_tps_c8'], 0):>8} "
+              f"{_f(row['ratio_c8'], 2):>6} {_f(row['api_rps_c32'], 0):>8} "
+              f"{_f(row['pgbench_tps_c32'], 0):>8} {_f(row['ratio_c32'], 2):>6} "
+              f"{_f(row['fixed_rate_rps'], 0):>7} {_f(row['p50_ms'], 2):>6} "
+              f"{_f(row['p99_ms'], 2):>6} {_f(row['p999_ms'], 2):>7} "
+              f"{row['api_errors'] + row['pgbench_failures']:>4} {trips:>11} "
+              f"{_f(row['peak_rss_mib']):>8}")
+    print("rps and tps per second; rate = oha's fixed rate (50% of api c32), p50/p99/p99.9 in ms "
+          "at that rate; trips = statements per request, API (pg_stat_statements) / pgbench "
+          "script; RSS = the server's peak resident memory so far")
+
+
+def print_targets(document):
+    print("\nTargets")
+    for name, met in document["targets"].items():
+        mark = {True: "met", False: "MISSED", None: "not measured"}[met]
+        print(f"  {mark:<13} {name}")
+
+
+def collect_targets(rows, scaling, login):
+    targets = {}
+    for row in rows:
+        for name, met in row["targets"].items():
+            targets[f"{row['key']}: {name}"] = met
+    growth = scaling.get("p50_growth")
+    targets[f"notes page 2 p50 at {scaling['large_notes']:,} notes <= "
+            f"{TARGETS['notes_growth']}x at {scaling['small_notes']:,}"] = \
+        _met(growth, lambda v: v <= TARGETS["notes_growth"])
+    targets[f"/healthz p99 <= {TARGETS['healthz_p99_ms']} ms during a login storm"] = \
+        _met(login.get("healthz_storm_p99_ms"), lambda v: v <= TARGETS["healthz_p99_ms"])
+    return targets
+
+
+ORDER = [endpoint.key for endpoint in SINGLE] + [MIXED.key]
