@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import load, report, scripts as scripting, targets as targeting
 from .cluster import Cluster
-from .dataset import APP_ROLE, Dataset, note_count, prepare, top_up_notes
+from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_notes_since,
+                      top_up_notes)
 from .endpoints import API, MIXED, NOTES_PAGE_2, SINGLE
 from .measure import Bench
 from .server import Server, free_port
@@ -41,8 +42,11 @@ def arguments():
     parser.add_argument("--seconds", type=int, help="length of each measured window")
     parser.add_argument("--rounds", type=int, help="rounds per endpoint (medians are reported)")
     parser.add_argument("--pool", type=int, default=16, help="the server's database pool")
+    parser.add_argument("--endpoints", help="comma-separated subset of: " +
+                        ", ".join(e.key for e in SINGLE + [MIXED]))
     parser.add_argument("--binary", help="the tandem binary (default: built by cargo)")
-    parser.add_argument("--output", help="where the JSON goes (default bench/results/<date>.json)")
+    parser.add_argument("--output", help="where the JSON goes (default bench/results/<date>.json; "
+                        "with --quick, target/bench/<date>-quick.json)")
     return parser.parse_args()
 
 
@@ -60,11 +64,11 @@ def prepare_targets(cluster, config, data, server):
     return chosen
 
 
-def endpoints(bench, rounds):
-    figures = {endpoint.key: [] for endpoint in SINGLE + [MIXED]}
+def endpoints(bench, rounds, chosen):
+    figures = {endpoint.key: [] for endpoint in chosen}
     for number in range(1, rounds + 1):
         targeting.sign_in(bench.server, bench.targets)  # access tokens last 15 minutes
-        for endpoint in SINGLE + [MIXED]:
+        for endpoint in chosen:
             started = time.monotonic()
             figures[endpoint.key].append(bench.once(endpoint))
             print(f"  round {number}/{rounds} {endpoint.key}: "
@@ -101,6 +105,7 @@ def login_storm(server, target, bodies, seconds):
     requests = load.write_requests([("POST", API + "/auth/login", "", body) for body in bodies])
     health = [server.base + "/healthz"]
     idle = load.oha(health, target.token, 100, seconds, 4)
+    server.take_peak()
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         storm = pool.submit(load.wrk, server.base, requests, 32, seconds)
         during = pool.submit(load.oha, health, target.token, 100, seconds, 4)
@@ -112,10 +117,16 @@ def login_storm(server, target, bodies, seconds):
         "healthz_idle_p99_ms": idle["p99_ms"],
         "healthz_storm_p50_ms": during["p50_ms"], "healthz_storm_p99_ms": during["p99_ms"],
         "healthz_errors": idle["errors"] + during["errors"],
+        "peak_rss_mib": server.take_peak(),
     }
 
 
 def run(args, config):
+    everything = SINGLE + [MIXED]
+    wanted = set((args.endpoints or ",".join(e.key for e in everything)).split(","))
+    measured = [e for e in everything if e.key in wanted]
+    if unknown := wanted - {e.key for e in everything}:
+        raise SystemExit(f"bench: unknown endpoints: {', '.join(sorted(unknown))}")
     tandem = args.binary or build(args.quick)
     cluster = Cluster(ROOT / "target" / "bench" / "cluster", free_port())
     cluster.ensure()
@@ -132,17 +143,19 @@ def run(args, config):
             print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "
                   f"coaches, {config['rounds']} rounds of {config['seconds']} s windows",
                   flush=True)
-            figures = endpoints(bench, config["rounds"])
-            trips = {e.key: bench.round_trips_pgbench(e) for e in SINGLE + [MIXED]}
+            since = cluster.psql(config["main"].name, "SELECT now()")[0][0]
+            figures = endpoints(bench, config["rounds"], measured)
+            remove_notes_since(cluster, config["main"], since, [t.participant for t in chosen])
+            trips = {e.key: bench.round_trips_pgbench(e) for e in measured}
             scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
             bodies = targeting.sign_ins(cluster, config["main"])
             login = login_storm(server, chosen[0], bodies, config["seconds"])
-            rss = server.peak_rss_mib()
+            rss = server.peak_rss_mib()  # VmHWM: the whole run, sign-in storm included
         finally:
             server.stop()
     finally:
         cluster.stop()
-    rows = [report.endpoint_row(e, figures[e.key]) for e in SINGLE + [MIXED]]
+    rows = [report.endpoint_row(e, figures[e.key]) for e in measured]
     document = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
@@ -180,10 +193,13 @@ def main():
           f"{login['login_errors']} errors; /healthz at 100/s: p99 {login['healthz_idle_p99_ms']:.2f}"
           f" ms idle, p50 {login['healthz_storm_p50_ms']:.2f} ms and p99 "
           f"{login['healthz_storm_p99_ms']:.2f} ms during the storm")
-    print(f"Server peak RSS: {document['server_peak_rss_mib']:.1f} MiB")
+    print(f"Server RSS: at most {max(r['peak_rss_mib'] for r in document['endpoints']):.1f} MiB "
+          f"under the endpoints' load, {login['peak_rss_mib']:.1f} MiB during the sign-in "
+          f"storm; peak of the whole run (VmHWM) {document['server_peak_rss_mib']:.1f} MiB")
     report.print_targets(document)
-    name = datetime.now(timezone.utc).strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
-    output = Path(args.output) if args.output else ROOT / "bench" / "results" / f"{name}.json"
+    name = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    folder = ROOT / "target" / "bench" if args.quick else ROOT / "bench" / "results"
+    output = Path(args.output) if args.output else folder / f"{name}{'-quick' if args.quick else ''}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwritten to {output}")

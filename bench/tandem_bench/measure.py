@@ -44,6 +44,7 @@ class Bench:
         scripts = self.pgbench_scripts(endpoint)
         requests = load.write_requests(self.requests(endpoint))
         figures = {}
+        self.server.take_peak()
         for connections in (8, 32):
             figures[f"pgbench_c{connections}"] = load.pgbench(
                 self.cluster, self.data.name, APP_ROLE, scripts, connections, self.seconds)
@@ -56,7 +57,7 @@ class Bench:
             / max(1, api["requests"])
         figures["rate"] = 0.5 * api["rps"]
         figures["fixed_rate"] = self.fixed_rate(endpoint, figures["rate"])
-        figures["peak_rss_mib"] = self.server.peak_rss_mib()
+        figures["peak_rss_mib"] = self.server.take_peak()
         return figures
 
     def fixed_rate(self, endpoint, rate):

@@ -48,6 +48,8 @@ def endpoint_row(endpoint, rounds):
     for connections in (8, 32):
         api, base = row[f"api_rps_c{connections}"], row[f"pgbench_tps_c{connections}"]
         row[f"ratio_c{connections}"] = api / base if api and base else None
+    best = max(row["pgbench_tps_c8"] or 0, row["pgbench_tps_c32"] or 0)
+    row["ratio_c32_to_best_pgbench"] = row["api_rps_c32"] / best if best else None
     floor = TARGETS["ratio_lists"] if endpoint.list_like else TARGETS["ratio_any"]
     ceiling = TARGETS["p99_write_ms"] if endpoint.kind == "write" else TARGETS["p99_read_ms"]
     row["targets"] = {
@@ -72,7 +74,7 @@ def print_endpoints(rows, round_trips_pgbench):
           "running the same statements)")
     header = (f"{'endpoint':<16} {'api c8':>8} {'pg c8':>8} {'ratio':>6} {'api c32':>8} "
               f"{'pg c32':>8} {'ratio':>6} {'rate':>7} {'p50':>6} {'p99':>6} {'p99.9':>7} "
-              f"{'err':>4} {'trips':>11} {'RSS MiB':>8}")
+              f"{'err':>4} {'trips':>11} {'RSS MiB':>8} {'vs best':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -83,10 +85,11 @@ def print_endpoints(rows, round_trips_pgbench):
               f"{_f(row['fixed_rate_rps'], 0):>7} {_f(row['p50_ms'], 2):>6} "
               f"{_f(row['p99_ms'], 2):>6} {_f(row['p999_ms'], 2):>7} "
               f"{row['api_errors'] + row['pgbench_failures']:>4} {trips:>11} "
-              f"{_f(row['peak_rss_mib']):>8}")
+              f"{_f(row['peak_rss_mib']):>8} {_f(row['ratio_c32_to_best_pgbench'], 2):>7}")
     print("rps and tps per second; rate = oha's fixed rate (50% of api c32), p50/p99/p99.9 in ms "
           "at that rate; trips = statements per request, API (pg_stat_statements) / pgbench "
-          "script; RSS = the server's peak resident memory so far")
+          "script; RSS = the server's largest resident memory during the endpoint's load; vs best = api c32 "
+          "over the better of pgbench c8 and c32")
 
 
 def print_targets(document):

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +44,22 @@ class Server:
         self.process = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
+        self._peak = 0.0
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self):
+        """Resident memory every 50 ms; the largest since the last `take_peak`."""
+        while self.process.poll() is None:
+            rss = self.rss_mib()
+            if rss is not None:
+                self._peak = max(self._peak, rss)
+            time.sleep(0.05)
+
+    def take_peak(self):
+        """The largest resident set seen since the last call (MiB)."""
+        peak, self._peak = self._peak, self.rss_mib() or 0.0
+        return peak
 
     def _wait_ready(self):
         deadline = time.monotonic() + 60
@@ -71,10 +88,13 @@ class Server:
         return None
 
     def rss_mib(self):
-        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+        try:
+            with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
         return None
 
     def stop(self):
