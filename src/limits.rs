@@ -86,6 +86,8 @@ pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
 pub const DEFAULT_SUGGESTIONS: i64 = 10;
 /// The `instrument` an assessment names, such as `barc-10`.
 pub const INSTRUMENT_ID: Text = Text { min: 1, max: 40 };
+/// The `id`s of `instruments::ALL`, for the document (a test keeps them equal).
+pub const INSTRUMENT_IDS: &[&str] = &["barc-10"];
 
 /// A group session's title.
 pub const GROUP_TITLE: Text = Text { min: 1, max: 200 };
@@ -244,9 +246,11 @@ schema_types! {
     Credential => CREDENTIAL.schema("");
     OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
     Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
-    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT);
-    Tags => TAGS.schema(TAG.schema(TAG_FORMAT));
-    Languages => LANGUAGES.schema(LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT));
+    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN));
+    Tags => TAGS.schema(TAG.schema(TAG_FORMAT).pattern(Some(TAG_PATTERN)));
+    Languages => LANGUAGES.schema(
+        LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN)),
+    );
     ParticipantIds => PARTICIPANT_IDS.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );
@@ -254,7 +258,9 @@ schema_types! {
     Search => SEARCH.schema("");
     PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
     Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
-    InstrumentId => INSTRUMENT_ID.schema("An instrument's `id` from `GET /instruments`.");
+    InstrumentId => INSTRUMENT_ID
+        .schema("An instrument's `id` from `GET /instruments`.")
+        .enum_values(Some(INSTRUMENT_IDS.iter().copied()));
 }
 
 schema_types! {
@@ -263,7 +269,9 @@ schema_types! {
     GroupDuration => GROUP_DURATION.schema();
     Facilitators => FACILITATORS.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
-    );
+    )
+    .min_items(Some(1))
+    .unique_items(true);
 }
 
 schema_types! {
@@ -281,6 +289,10 @@ schema_types! {
 
 const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";
 const TAG_FORMAT: &str = "Lower-case letters, digits and underscores, starting with a letter.";
+/// What `Checks::language` accepts, as the document states it.
+pub const LANGUAGE_TAG_PATTERN: &str = "^[A-Za-z][A-Za-z0-9-]*$";
+/// What `Checks::tags` accepts of each tag.
+pub const TAG_PATTERN: &str = "^[a-z][a-z0-9_]*$";
 
 fn uuid_format() -> SchemaFormat {
     SchemaFormat::KnownFormat(KnownFormat::Uuid)
@@ -382,7 +394,8 @@ schema_types! {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(INFORMATION_CATEGORY_CODES.iter().copied())),
-    );
+    )
+    .min_items(Some(1));
 }
 
 /// Why a participant is referred.

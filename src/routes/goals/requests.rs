@@ -48,6 +48,9 @@ pub struct UpdateGoalRequest {
     pub target_date: Option<Option<NaiveDate>>,
 }
 
+/// The moves that need a `reason` (also stated in the document).
+pub const REASON_REQUIRED: &[GoalStatus] = &[GoalStatus::Abandoned];
+
 /// A status change with its reason.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -191,7 +194,7 @@ pub(super) fn validate_update(body: UpdateGoalRequest) -> AppResult<GoalChanges>
 
 pub(super) fn validate_status(body: &GoalStatusRequest) -> AppResult<()> {
     let mut checks = Checks::new();
-    let abandoning = body.status == GoalStatus::Abandoned;
+    let abandoning = REASON_REQUIRED.contains(&body.status);
     checks.reason("reason", body.reason.as_deref(), abandoning);
     checks.finish()
 }
