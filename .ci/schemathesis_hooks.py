@@ -1,4 +1,4 @@
-"""Hooks for `.ci/schemathesis` (loaded through `.ci/schemathesis.toml`)."""
+"""Hooks for `.ci/schemathesis` (given to schemathesis as SCHEMATHESIS_HOOKS)."""
 
 import re
 import uuid
@@ -9,11 +9,11 @@ WELL_FORMED_KEY = re.compile(r"[!-~]{1,255}")
 
 
 @schemathesis.hook
-def map_headers(context, headers):
+def before_call(context, case, **kwargs):
     # The same Idempotency-Key with another body is a 422 by contract, and the fuzzer draws keys
     # from a small space ("0", "00", ...), so two different requests often share one. A client
     # makes a fresh key for each new request: so does this. A malformed key stays as generated,
     # so its 400 is still checked.
+    headers = case.headers
     if headers and WELL_FORMED_KEY.fullmatch(str(headers.get("Idempotency-Key", ""))):
         headers["Idempotency-Key"] = str(uuid.uuid4())
-    return headers

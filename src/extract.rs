@@ -224,7 +224,8 @@ fn whole_numbers_as_integers(value: &mut Value) {
         Value::Number(number) => {
             if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
                 // Exactly representable bounds: -2^63 fits, 2^63 does not.
-                let fits = float.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&float);
+                let fits = float.fract() == 0.0
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&float);
                 if fits {
                     *number = (float as i64).into();
                 }

@@ -241,7 +241,7 @@ schema_types! {
     Pronouns => PRONOUNS.schema("");
     Bio => BIO.schema("");
     Reason => REASON.schema("");
-    Email => EMAIL.schema("An email address.");
+    Email => EMAIL.schema("An email address.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
     Password => PASSWORD.schema("");
     Credential => CREDENTIAL.schema("");
     OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");

@@ -314,7 +314,8 @@ pub const REASON_REQUIRED: &[ReferralStatus] = &[
     ReferralStatus::Failed,
 ];
 /// The moves that need an `outcome`; every other move refuses one.
-pub const OUTCOME_REQUIRED: &[ReferralStatus] = &[ReferralStatus::Completed, ReferralStatus::Failed];
+pub const OUTCOME_REQUIRED: &[ReferralStatus] =
+    &[ReferralStatus::Completed, ReferralStatus::Failed];
 
 /// 422 for a missing reason or outcome, or an outcome on a status that has none.
 fn check_move(body: &ReferralStatusRequest) -> AppResult<()> {

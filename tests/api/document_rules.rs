@@ -60,6 +60,17 @@ async fn tags_and_language_tags_follow_the_pattern_the_document_states() {
         .await;
     assert_eq!(ok_json(accepted).await["specialties"], json!(["a_0"]));
     problem(app.get("/resources?language=00", &app.org.admin).await, 400).await;
+    problem(
+        app.get("/coaches?language=.%C3%A9", &app.org.admin).await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        app.get("/coaches?language=es", &app.org.admin)
+            .await
+            .status(),
+        200
+    );
     assert_eq!(
         app.get("/resources?language=pt-BR", &app.org.admin)
             .await
@@ -73,7 +84,10 @@ async fn a_reason_is_required_exactly_where_the_document_says() {
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
     let rule = &schema(&doc, "GoalStatusRequest")["allOf"][0];
-    assert_eq!(rule["if"]["properties"]["status"]["enum"], json!(["abandoned"]));
+    assert_eq!(
+        rule["if"]["properties"]["status"]["enum"],
+        json!(["abandoned"])
+    );
     assert_eq!(rule["then"]["required"], json!(["reason"]));
     let rule = &schema(&doc, "PairingStatusRequest")["allOf"][0];
     assert_eq!(rule["if"]["properties"]["status"]["enum"], json!(["ended"]));
@@ -112,11 +126,24 @@ async fn lists_that_must_not_be_empty_say_so() {
 }
 
 #[tokio::test]
+async fn an_email_field_is_documented_as_an_email() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    assert_eq!(schema(&doc, "Email")["format"], "email");
+    let body = json!({"email": "", "display_name": "A", "role": "coach", "password": "a long enough password"});
+    let response = app.post("/users", Some(&app.org.admin), &body).await;
+    assert_eq!(error_fields(&problem(response, 422).await), vec!["email"]);
+}
+
+#[tokio::test]
 async fn query_parameters_state_the_values_they_take() {
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
     let limit = query_parameter(&doc, "/api/v1/integration-clients", "limit");
-    assert_eq!((&limit["minimum"], &limit["maximum"]), (&json!(1), &json!(200)));
+    assert_eq!(
+        (&limit["minimum"], &limit["maximum"]),
+        (&json!(1), &json!(200))
+    );
     let outcome = query_parameter(&doc, "/api/v1/audit-events", "outcome");
     assert_eq!(outcome["pattern"], "^(success|denied)$");
     let path = "/api/v1/participants/{id}/assessments";
@@ -126,7 +153,16 @@ async fn query_parameters_state_the_values_they_take() {
     let admin = &app.org.admin;
     problem(app.get("/integration-clients?limit=0", admin).await, 400).await;
     problem(app.get("/audit-events?outcome=maybe", admin).await, 400).await;
-    assert_eq!(app.get("/audit-events?outcome=denied", admin).await.status(), 200);
+    assert_eq!(
+        app.get("/audit-events?outcome=denied", admin)
+            .await
+            .status(),
+        200
+    );
     let path = format!("/participants/{}/assessments", app.org.participant_id);
-    problem(app.get(&format!("{path}?instrument=phq-9"), admin).await, 400).await;
+    problem(
+        app.get(&format!("{path}?instrument=phq-9"), admin).await,
+        400,
+    )
+    .await;
 }
