@@ -60,6 +60,10 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for OptionalJson<T> {
             if !media_type_ok {
                 return Err(AppError::UnsupportedMediaType);
             }
+            // The document allows `null` for a body that may be left out, and it means the same.
+            if matches!(serde_json::from_slice(&body), Ok(Value::Null)) {
+                return Ok(Self(None));
+            }
             parse_json(&body).map(|value| Self(Some(value)))
         })
     }

@@ -166,3 +166,39 @@ async fn query_parameters_state_the_values_they_take() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_role_given_here_is_one_the_document_lists() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    assert_eq!(
+        schema(&doc, "StaffRole")["enum"],
+        json!(["admin", "supervisor", "coach"])
+    );
+    let path = format!("/users/{}", app.org.coach.id);
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"role": "participant"}))
+        .await;
+    assert_eq!(error_fields(&problem(response, 422).await), vec!["role"]);
+}
+
+#[tokio::test]
+async fn a_null_body_is_a_body_left_out() {
+    let app = TestApp::spawn().await;
+    let client = app
+        .integration_client_with_webhook(&app.org, "https://example.org/hook")
+        .await;
+    let path = format!(
+        "/integration-clients/{}/rotate-secret",
+        client["id"].as_str().unwrap()
+    );
+    let response = send(
+        app.request(reqwest::Method::POST, &path, Some(&app.org.admin))
+            .header("content-type", "application/json")
+            .body("null"),
+    )
+    .await;
+    let body = ok_json(response).await;
+    assert!(body["client_secret"].is_string());
+    assert!(body["webhook_secret"].is_null());
+}
