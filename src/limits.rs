@@ -245,7 +245,7 @@ schema_types! {
     Password => PASSWORD.schema("");
     Credential => CREDENTIAL.schema("");
     OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
-    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
+    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.").pattern(Some(PHONE_PATTERN));
     LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN));
     Tags => TAGS.schema(TAG.schema(TAG_FORMAT).pattern(Some(TAG_PATTERN)));
     Languages => LANGUAGES.schema(
@@ -291,6 +291,14 @@ const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.
 const TAG_FORMAT: &str = "Lower-case letters, digits and underscores, starting with a letter.";
 /// What `Checks::language` accepts, as the document states it.
 pub const LANGUAGE_TAG_PATTERN: &str = "^[A-Za-z][A-Za-z0-9-]*$";
+/// What `Checks::phone` accepts: at least one digit.
+pub const PHONE_PATTERN: &str = "^[0-9 +().x-]*[0-9][0-9 +().x-]*$";
+/// An `http(s)` URL with a host and no space or control character.
+pub const URL_PATTERN: &str =
+    "^https?://[^/?#.\\s\\x00-\\x1f\\x7f-\\x9f][^\\s\\x00-\\x1f\\x7f-\\x9f]*$";
+/// An `https` URL to a named host (the worker checks the addresses it resolves to).
+pub const WEBHOOK_URL_PATTERN: &str =
+    "^https://([a-z0-9-]+\\.)*[a-z0-9-]*[a-z][a-z0-9-]*(/[!-~]*)?$";
 /// What `Checks::tags` accepts of each tag.
 pub const TAG_PATTERN: &str = "^[a-z][a-z0-9_]*$";
 
@@ -341,7 +349,7 @@ schema_types! {
     ResourceName => RESOURCE_NAME.schema("");
     ResourceDescription => RESOURCE_DESCRIPTION.schema("");
     ResourceNote => RESOURCE_NOTE.schema("");
-    Url => URL.schema("An `http` or `https` URL.");
+    Url => URL.schema("An `http` or `https` URL.").pattern(Some(URL_PATTERN));
     AddressLine => ADDRESS_LINE.schema("");
     PlaceName => PLACE_NAME.schema("");
     PostalCode => POSTAL_CODE.schema("");
@@ -457,7 +465,7 @@ pub const CLIENT_RESOURCES: List = List { max: 100 };
 
 schema_types! {
     ClientName => CLIENT_NAME.schema("");
-    WebhookUrl => WEBHOOK_URL.schema("An `https` URL.");
+    WebhookUrl => WEBHOOK_URL.schema("An `https` URL.").pattern(Some(WEBHOOK_URL_PATTERN));
     ClientResources => CLIENT_RESOURCES.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{OpenApi, RefOr};
 
+use crate::instruments;
 use crate::routes::{goals, pairings, referrals};
 
 /// Adds each status request's conditions to its schema.
@@ -25,6 +26,25 @@ pub fn add(document: &mut OpenApi) {
         "ReferralStatusRequest",
         vec![reason(referral), outcome_rule],
     );
+    set_all_of(document, "CreateAssessmentRequest", answer_rules());
+}
+
+/// Each instrument's answers: one per item, each on its scale.
+fn answer_rules() -> Vec<Value> {
+    instruments::ALL
+        .iter()
+        .map(|instrument| {
+            let count = instrument.items.len();
+            json!({
+                "if": {"required": ["instrument"], "properties": {"instrument": {"const": instrument.id}}},
+                "then": {"properties": {"answers": {
+                    "minItems": count,
+                    "maxItems": count,
+                    "items": {"minimum": instrument.scale.min, "maximum": instrument.scale.max},
+                }}},
+            })
+        })
+        .collect()
 }
 
 fn statuses<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {

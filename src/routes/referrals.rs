@@ -62,7 +62,7 @@ pub async fn create_referral(
     let status = body.status.unwrap_or(ReferralStatus::Draft);
     let mut checks = Checks::new();
     checks.text("reason", &body.reason, limits::REFERRAL_REASON);
-    if !matches!(status, ReferralStatus::Draft | ReferralStatus::Requested) {
+    if !types::CREATE_STATUSES.contains(&status) {
         checks.add("status", "must be `draft` or `requested`");
     }
     checks.finish()?;

@@ -202,3 +202,43 @@ async fn a_null_body_is_a_body_left_out() {
     assert!(body["client_secret"].is_string());
     assert!(body["webhook_secret"].is_null());
 }
+
+#[tokio::test]
+async fn phones_urls_create_statuses_and_answers_are_stated_as_checked() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    assert_eq!(schema(&doc, "Phone")["pattern"], limits::PHONE_PATTERN);
+    assert_eq!(schema(&doc, "Url")["pattern"], limits::URL_PATTERN);
+    assert_eq!(
+        schema(&doc, "WebhookUrl")["pattern"],
+        limits::WEBHOOK_URL_PATTERN
+    );
+    assert_eq!(
+        schema(&doc, "CreateStatus")["enum"],
+        json!(["draft", "requested"])
+    );
+    let answers =
+        &schema(&doc, "CreateAssessmentRequest")["allOf"][0]["then"]["properties"]["answers"];
+    assert_eq!(
+        (&answers["minItems"], &answers["maxItems"]),
+        (&json!(10), &json!(10))
+    );
+
+    let path = format!("/participants/{}", app.org.participant_id);
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"phone": "+-()"}))
+        .await;
+    assert_eq!(error_fields(&problem(response, 422).await), vec!["phone"]);
+    let body = json!({"name": "Clinic", "resource_ids": [], "scopes": ["directory:read"], "webhook_url": "0000"});
+    let response = app
+        .post("/integration-clients", Some(&app.org.admin), &body)
+        .await;
+    assert_eq!(
+        error_fields(&problem(response, 422).await),
+        vec!["webhook_url"]
+    );
+    let path = format!("/participants/{}/assessments", app.org.participant_id);
+    let body = json!({"instrument": "barc-10", "answers": [1, 2, 3]});
+    let response = app.post(&path, Some(&app.org.admin), &body).await;
+    assert_eq!(error_fields(&problem(response, 422).await), vec!["answers"]);
+}
