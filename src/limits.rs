@@ -353,7 +353,7 @@ schema_types! {
     AddressLine => ADDRESS_LINE.schema("");
     PlaceName => PLACE_NAME.schema("");
     PostalCode => POSTAL_CODE.schema("");
-    Country => COUNTRY.schema("An ISO 3166-1 alpha-2 code such as `US`.");
+    Country => COUNTRY.schema("An ISO 3166-1 alpha-2 code such as `US`.").pattern(Some("^[A-Za-z]{2}$"));
     Categories => CATEGORIES.schema(
         ObjectBuilder::new()
             .schema_type(Type::String)

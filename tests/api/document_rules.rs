@@ -242,3 +242,18 @@ async fn phones_urls_create_statuses_and_answers_are_stated_as_checked() {
     let response = app.post(&path, Some(&app.org.admin), &body).await;
     assert_eq!(error_fields(&problem(response, 422).await), vec!["answers"]);
 }
+
+#[tokio::test]
+async fn a_field_that_cannot_be_cleared_is_not_documented_as_nullable() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let title = &schema(&doc, "UpdateGoalRequest")["properties"]["title"];
+    assert_eq!(title["$ref"], "#/components/schemas/GoalTitle");
+    assert_eq!(schema(&doc, "Country")["pattern"], "^[A-Za-z]{2}$");
+    let goal = app.goal_of(app.org.participant_id).await;
+    let path = format!("/goals/{}", goal["id"].as_str().unwrap());
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"title": null}))
+        .await;
+    assert_eq!(error_fields(&problem(response, 422).await), vec!["title"]);
+}

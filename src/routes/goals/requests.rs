@@ -33,14 +33,14 @@ pub struct CreateGoalRequest {
 pub struct UpdateGoalRequest {
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<limits::GoalTitle>)]
+    #[schema(value_type = limits::GoalTitle, required = false)]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<limits::GoalDescription>)]
     pub description: Option<Option<String>>,
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<GoalDomain>)]
+    #[schema(value_type = GoalDomain, required = false)]
     pub domain: Option<Option<GoalDomain>>,
     /// Not in the past, at most 100 years ahead.
     #[serde(default, deserialize_with = "nullable")]
@@ -77,7 +77,7 @@ pub struct CreateActionItemRequest {
 pub struct UpdateActionItemRequest {
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<limits::GoalTitle>)]
+    #[schema(value_type = limits::GoalTitle, required = false)]
     pub title: Option<Option<String>>,
     /// Not in the past, at most 100 years ahead.
     #[serde(default, deserialize_with = "nullable")]
