@@ -255,7 +255,8 @@ pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<Htt
 /// Roles: admin. A role change or deactivation takes effect on the user's next request.
 /// Admins cannot change their own role or deactivate themselves (409). A coach with current
 /// pairings keeps the coach role until their caseload is reassigned (409); deactivating them
-/// is allowed (their caseload can still be reassigned afterwards).
+/// is allowed (their caseload can still be reassigned afterwards). A participant's login keeps
+/// its role (409).
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "User id"), IfMatch),
@@ -333,9 +334,10 @@ fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppR
         ));
     }
     if current.role == Role::Participant && role_changes {
-        return Err(AppError::invalid(
-            "role",
-            "a participant login cannot be given a staff role",
+        // The account's state, not the request, is what refuses it: the same body is fine for
+        // a staff account.
+        return Err(AppError::conflict(
+            "A participant's login cannot be given a staff role.",
         ));
     }
     Ok(UserChanges {

@@ -257,3 +257,17 @@ async fn a_field_that_cannot_be_cleared_is_not_documented_as_nullable() {
         .await;
     assert_eq!(error_fields(&problem(response, 422).await), vec!["title"]);
 }
+
+#[tokio::test]
+async fn a_participant_login_keeps_its_role_as_a_conflict() {
+    let app = TestApp::spawn().await;
+    let participant = app.participant_of(&app.org.coach).await;
+    let login = app.portal_user_of(&participant).await;
+    let path = format!("/users/{}", login.id);
+    let response = app
+        .patch(&path, &app.org.admin, &json!({"role": "supervisor"}))
+        .await;
+    problem(response, 409).await;
+    let user = ok_json(app.get(&path, &app.org.admin).await).await;
+    assert_eq!(user["role"], "participant");
+}
