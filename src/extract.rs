@@ -60,6 +60,10 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for OptionalJson<T> {
             if !media_type_ok {
                 return Err(AppError::UnsupportedMediaType);
             }
+            // The document allows `null` for a body that may be left out, and it means the same.
+            if matches!(serde_json::from_slice(&body), Ok(Value::Null)) {
+                return Ok(Self(None));
+            }
             parse_json(&body).map(|value| Self(Some(value)))
         })
     }
@@ -150,11 +154,12 @@ fn is_json(req: &HttpRequest) -> bool {
 /// Parses a JSON document into `T`, with client-facing errors: a 422 names every field that
 /// is missing, of the wrong type or unknown, not just the first one serde meets.
 pub fn parse_json<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, AppError> {
-    let value: Value = serde_json::from_slice(bytes)
+    let mut value: Value = serde_json::from_slice(bytes)
         .map_err(|_| AppError::BadRequest("The request body is not valid JSON.".into()))?;
     if let Some(field) = find_nul(&value, String::new()) {
         return Err(AppError::invalid(field, "must not contain NUL characters"));
     }
+    whole_numbers_as_integers(&mut value);
     match serde_path_to_error::deserialize(&value) {
         Ok(body) => Ok(body),
         Err(first) => Err(AppError::Validation(every_problem::<T>(value, first))),
@@ -213,6 +218,27 @@ fn every_problem<T: DeserializeOwned + ToSchema>(
 fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let path = error.path().to_string();
     describe(&path, &error.into_inner().to_string())
+}
+
+/// JSON has one kind of number, so `5.0` is the integer 5 (JSON Schema says so too); serde
+/// would refuse it for an integer field. Every number with no fraction that fits an `i64` is
+/// made an integer before deserializing. No request field is a floating-point number.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                // Exactly representable bounds: -2^63 fits, 2^63 does not.
+                let fits = float.fract() == 0.0
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&float);
+                if fits {
+                    *number = (float as i64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// Finds the first string (or key) holding a NUL character and returns its path.

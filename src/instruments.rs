@@ -175,6 +175,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_document_lists_every_instrument() {
+        let ids: Vec<&str> = ALL.iter().map(|instrument| instrument.id).collect();
+        assert_eq!(ids, crate::limits::INSTRUMENT_IDS);
+    }
+
+    #[test]
     fn every_definition_is_consistent() {
         for instrument in ALL {
             let count = instrument.items.len() as i32;

@@ -86,6 +86,8 @@ pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
 pub const DEFAULT_SUGGESTIONS: i64 = 10;
 /// The `instrument` an assessment names, such as `barc-10`.
 pub const INSTRUMENT_ID: Text = Text { min: 1, max: 40 };
+/// The `id`s of `instruments::ALL`, for the document (a test keeps them equal).
+pub const INSTRUMENT_IDS: &[&str] = &["barc-10"];
 
 /// A group session's title.
 pub const GROUP_TITLE: Text = Text { min: 1, max: 200 };
@@ -239,14 +241,16 @@ schema_types! {
     Pronouns => PRONOUNS.schema("");
     Bio => BIO.schema("");
     Reason => REASON.schema("");
-    Email => EMAIL.schema("An email address.");
+    Email => EMAIL.schema("An email address.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
     Password => PASSWORD.schema("");
     Credential => CREDENTIAL.schema("");
     OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
-    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.");
-    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT);
-    Tags => TAGS.schema(TAG.schema(TAG_FORMAT));
-    Languages => LANGUAGES.schema(LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT));
+    Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.").pattern(Some(PHONE_PATTERN));
+    LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN));
+    Tags => TAGS.schema(TAG.schema(TAG_FORMAT).pattern(Some(TAG_PATTERN)));
+    Languages => LANGUAGES.schema(
+        LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN)),
+    );
     ParticipantIds => PARTICIPANT_IDS.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );
@@ -254,7 +258,9 @@ schema_types! {
     Search => SEARCH.schema("");
     PageSize => PAGE_SIZE.schema().default(Some(json!(DEFAULT_PAGE_SIZE)));
     Suggestions => SUGGESTIONS.schema().default(Some(json!(DEFAULT_SUGGESTIONS)));
-    InstrumentId => INSTRUMENT_ID.schema("An instrument's `id` from `GET /instruments`.");
+    InstrumentId => INSTRUMENT_ID
+        .schema("An instrument's `id` from `GET /instruments`.")
+        .enum_values(Some(INSTRUMENT_IDS.iter().copied()));
 }
 
 schema_types! {
@@ -263,7 +269,9 @@ schema_types! {
     GroupDuration => GROUP_DURATION.schema();
     Facilitators => FACILITATORS.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
-    );
+    )
+    .min_items(Some(1))
+    .unique_items(true);
 }
 
 schema_types! {
@@ -281,6 +289,18 @@ schema_types! {
 
 const LANGUAGE_TAG_FORMAT: &str = "A language tag such as `en`, `es` or `pt-BR`.";
 const TAG_FORMAT: &str = "Lower-case letters, digits and underscores, starting with a letter.";
+/// What `Checks::language` accepts, as the document states it.
+pub const LANGUAGE_TAG_PATTERN: &str = "^[A-Za-z][A-Za-z0-9-]*$";
+/// What `Checks::phone` accepts: at least one digit.
+pub const PHONE_PATTERN: &str = "^[0-9 +().x-]*[0-9][0-9 +().x-]*$";
+/// An `http(s)` URL with a host and no space or control character.
+pub const URL_PATTERN: &str =
+    "^https?://[^/?#.\\s\\x00-\\x1f\\x7f-\\x9f][^\\s\\x00-\\x1f\\x7f-\\x9f]*$";
+/// An `https` URL to a named host (the worker checks the addresses it resolves to).
+pub const WEBHOOK_URL_PATTERN: &str =
+    "^https://([a-z0-9-]+\\.)*[a-z0-9-]*[a-z][a-z0-9-]*(/[!-~]*)?$";
+/// What `Checks::tags` accepts of each tag.
+pub const TAG_PATTERN: &str = "^[a-z][a-z0-9_]*$";
 
 fn uuid_format() -> SchemaFormat {
     SchemaFormat::KnownFormat(KnownFormat::Uuid)
@@ -329,11 +349,11 @@ schema_types! {
     ResourceName => RESOURCE_NAME.schema("");
     ResourceDescription => RESOURCE_DESCRIPTION.schema("");
     ResourceNote => RESOURCE_NOTE.schema("");
-    Url => URL.schema("An `http` or `https` URL.");
+    Url => URL.schema("An `http` or `https` URL.").pattern(Some(URL_PATTERN));
     AddressLine => ADDRESS_LINE.schema("");
     PlaceName => PLACE_NAME.schema("");
     PostalCode => POSTAL_CODE.schema("");
-    Country => COUNTRY.schema("An ISO 3166-1 alpha-2 code such as `US`.");
+    Country => COUNTRY.schema("An ISO 3166-1 alpha-2 code such as `US`.").pattern(Some("^[A-Za-z]{2}$"));
     Categories => CATEGORIES.schema(
         ObjectBuilder::new()
             .schema_type(Type::String)
@@ -382,7 +402,8 @@ schema_types! {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(INFORMATION_CATEGORY_CODES.iter().copied())),
-    );
+    )
+    .min_items(Some(1));
 }
 
 /// Why a participant is referred.
@@ -444,7 +465,7 @@ pub const CLIENT_RESOURCES: List = List { max: 100 };
 
 schema_types! {
     ClientName => CLIENT_NAME.schema("");
-    WebhookUrl => WEBHOOK_URL.schema("An `https` URL.");
+    WebhookUrl => WEBHOOK_URL.schema("An `https` URL.").pattern(Some(WEBHOOK_URL_PATTERN));
     ClientResources => CLIENT_RESOURCES.schema(
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );

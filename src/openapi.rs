@@ -8,6 +8,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::routes;
 
+mod conditions;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -72,11 +74,12 @@ impl Modify for BearerAuth {
 /// Builds the document by mounting the routes on a throwaway app, the same way the server
 /// mounts them, so a route cannot be served without being documented.
 pub fn document() -> OpenApiDocument {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::configure_documented)
         .split_for_parts();
+    conditions::add(&mut document);
     document
 }
 

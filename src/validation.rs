@@ -85,6 +85,20 @@ pub fn query_text(parameter: &str, value: Option<&str>, limit: Text) -> Result<(
     }
 }
 
+/// The `language` filter of a list: a language tag (400 otherwise).
+pub fn query_language(value: Option<&str>) -> Result<(), AppError> {
+    let Some(language) = value else {
+        return Ok(());
+    };
+    let mut checks = Checks::new();
+    checks.language("language", language.trim());
+    checks.finish().map_err(|_| {
+        AppError::BadRequest(
+            "Query parameter `language` must be a language tag such as `en` or `es`.".into(),
+        )
+    })
+}
+
 /// Emails are compared and stored trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()

@@ -100,6 +100,7 @@ pub struct AssessmentList {
 #[into_params(parameter_in = Query)]
 pub struct ListAssessmentsQuery {
     /// The instrument to list and summarise; `barc-10` when omitted. 400 for an unknown one.
+    #[param(value_type = Option<limits::InstrumentId>, inline)]
     pub instrument: Option<String>,
     /// Page size.
     #[param(value_type = Option<limits::PageSize>, inline)]

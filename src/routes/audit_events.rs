@@ -78,6 +78,7 @@ pub struct ListAuditEventsQuery {
     pub resource_type: Option<String>,
     pub action: Option<String>,
     /// `success` or `denied`.
+    #[param(pattern = "^(success|denied)$")]
     pub outcome: Option<String>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,

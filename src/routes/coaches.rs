@@ -181,7 +181,7 @@ pub async fn list_coaches(
     Query(query): Query<ListCoachesQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
-    validation::query_text("language", query.language.as_deref(), limits::LANGUAGE_TAG)?;
+    validation::query_language(query.language.as_deref())?;
     let filter = CoachFilter {
         accepting_new: query.accepting_new,
         language: query.language,

@@ -33,7 +33,7 @@ use crate::routes::responses::{
 use requests::{new_goal, validate_create, validate_status, validate_update};
 pub use requests::{
     CreateActionItemRequest, CreateGoalRequest, CreateProgressRequest, GoalStatusRequest,
-    ListGoalsQuery, UpdateActionItemRequest, UpdateGoalRequest,
+    ListGoalsQuery, UpdateActionItemRequest, UpdateGoalRequest, REASON_REQUIRED,
 };
 pub use views::{ActionItemResponse, GoalResponse, GoalSummary, ProgressEntryResponse};
 

@@ -160,7 +160,7 @@ pub async fn create_integration_client(
 #[utoipa::path(
     tag = "integration-clients",
     params(
-        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("limit" = inline(Option<crate::limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

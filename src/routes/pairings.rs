@@ -92,6 +92,9 @@ pub struct CreatePairingRequest {
     pub reason: Option<String>,
 }
 
+/// The moves that need a `reason` (also stated in the document).
+pub const REASON_REQUIRED: &[PairingStatus] = &[PairingStatus::Ended];
+
 /// A status change with its reason.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -300,7 +303,7 @@ pub async fn change_pairing_status(
     Json(body): Json<PairingStatusRequest>,
 ) -> AppResult<HttpResponse> {
     let mut checks = Checks::new();
-    let ending = body.status == PairingStatus::Ended;
+    let ending = REASON_REQUIRED.contains(&body.status);
     checks.reason("reason", body.reason.as_deref(), ending);
     checks.finish()?;
     let id = id.into_inner();

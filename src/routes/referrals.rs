@@ -62,7 +62,7 @@ pub async fn create_referral(
     let status = body.status.unwrap_or(ReferralStatus::Draft);
     let mut checks = Checks::new();
     checks.text("reason", &body.reason, limits::REFERRAL_REASON);
-    if !matches!(status, ReferralStatus::Draft | ReferralStatus::Requested) {
+    if !types::CREATE_STATUSES.contains(&status) {
         checks.add("status", "must be `draft` or `requested`");
     }
     checks.finish()?;
@@ -306,13 +306,23 @@ pub async fn change_referral_status(
     Ok(shown.ok())
 }
 
+/// The moves that need a `reason` (also stated in the document).
+pub const REASON_REQUIRED: &[ReferralStatus] = &[
+    ReferralStatus::Rejected,
+    ReferralStatus::Cancelled,
+    ReferralStatus::OnHold,
+    ReferralStatus::Failed,
+];
+/// The moves that need an `outcome`; every other move refuses one.
+pub const OUTCOME_REQUIRED: &[ReferralStatus] =
+    &[ReferralStatus::Completed, ReferralStatus::Failed];
+
 /// 422 for a missing reason or outcome, or an outcome on a status that has none.
 fn check_move(body: &ReferralStatusRequest) -> AppResult<()> {
-    use ReferralStatus::*;
     let mut checks = Checks::new();
-    let needs_reason = matches!(body.status, Rejected | Cancelled | OnHold | Failed);
+    let needs_reason = REASON_REQUIRED.contains(&body.status);
     checks.reason("reason", body.reason.as_deref(), needs_reason);
-    let needs_outcome = matches!(body.status, Completed | Failed);
+    let needs_outcome = OUTCOME_REQUIRED.contains(&body.status);
     match body.outcome {
         None if needs_outcome => checks.add("outcome", "is required for this status"),
         Some(_) if !needs_outcome => {

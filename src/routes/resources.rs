@@ -25,7 +25,7 @@ use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{self, Checks};
+use crate::validation;
 
 pub use types::{
     canonical_language, CreateResourceRequest, ListResourcesQuery, ResourceResponse,
@@ -133,15 +133,7 @@ pub(crate) fn list_request(
     validation::query_text("q", query.q.as_deref(), limits::SEARCH)?;
     let postal_code = query.postal_code.as_deref().map(str::trim);
     validation::query_text("postal_code", postal_code, limits::POSTAL_CODE)?;
-    if let Some(language) = query.language.as_deref() {
-        let mut checks = Checks::new();
-        checks.language("language", language.trim());
-        if checks.finish().is_err() {
-            return Err(AppError::BadRequest(
-                "Query parameter `language` must be a language tag such as `en` or `es`.".into(),
-            ));
-        }
-    }
+    validation::query_language(query.language.as_deref())?;
     let after = match &page.cursor {
         None => None,
         Some(Cursor::AfterKey(rank, id)) => {

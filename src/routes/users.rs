@@ -72,6 +72,7 @@ pub struct CreateUserRequest {
     #[schema(value_type = limits::DisplayName)]
     pub display_name: String,
     /// `admin`, `supervisor` or `coach`.
+    #[schema(value_type = StaffRole)]
     pub role: Role,
     #[schema(value_type = limits::Password)]
     pub password: String,
@@ -84,6 +85,7 @@ pub struct UpdateUserRequest {
     #[schema(value_type = Option<limits::DisplayName>)]
     pub display_name: Option<String>,
     /// `admin`, `supervisor` or `coach`. Takes effect on the user's next request.
+    #[schema(value_type = Option<StaffRole>)]
     pub role: Option<Role>,
     /// `false` deactivates the account and ends its sessions at once.
     pub active: Option<bool>,
@@ -108,8 +110,26 @@ pub fn user_location(id: Uuid) -> String {
     format!("/api/v1/users/{id}")
 }
 
+/// The roles an account is created with or given here: participants' logins are made with
+/// `POST /participants/{id}/portal-account`.
+pub const STAFF_ROLES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Coach];
+
+/// The document's schema of a role in [`STAFF_ROLES`].
+pub struct StaffRole;
+
+impl utoipa::PartialSchema for StaffRole {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(STAFF_ROLES.iter().map(|role| role.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for StaffRole {}
+
 fn check_staff_role(checks: &mut Checks, role: Role) {
-    if role == Role::Participant {
+    if !STAFF_ROLES.contains(&role) {
         checks.add(
             "role",
             "participant logins are created with POST /participants/{id}/portal-account",
@@ -235,7 +255,8 @@ pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<Htt
 /// Roles: admin. A role change or deactivation takes effect on the user's next request.
 /// Admins cannot change their own role or deactivate themselves (409). A coach with current
 /// pairings keeps the coach role until their caseload is reassigned (409); deactivating them
-/// is allowed (their caseload can still be reassigned afterwards).
+/// is allowed (their caseload can still be reassigned afterwards). A participant's login keeps
+/// its role (409).
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "User id"), IfMatch),
@@ -313,9 +334,10 @@ fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppR
         ));
     }
     if current.role == Role::Participant && role_changes {
-        return Err(AppError::invalid(
-            "role",
-            "a participant login cannot be given a staff role",
+        // The account's state, not the request, is what refuses it: the same body is fine for
+        // a staff account.
+        return Err(AppError::conflict(
+            "A participant's login cannot be given a staff role.",
         ));
     }
     Ok(UserChanges {

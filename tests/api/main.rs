@@ -11,6 +11,7 @@ mod db_restart;
 mod db_roles;
 mod deployment;
 mod docs;
+mod document_rules;
 mod errors;
 mod factories;
 mod goals;

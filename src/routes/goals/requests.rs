@@ -33,20 +33,23 @@ pub struct CreateGoalRequest {
 pub struct UpdateGoalRequest {
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<limits::GoalTitle>)]
+    #[schema(value_type = limits::GoalTitle, required = false)]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<limits::GoalDescription>)]
     pub description: Option<Option<String>>,
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<GoalDomain>)]
+    #[schema(value_type = GoalDomain, required = false)]
     pub domain: Option<Option<GoalDomain>>,
     /// Not in the past, at most 100 years ahead.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub target_date: Option<Option<NaiveDate>>,
 }
+
+/// The moves that need a `reason` (also stated in the document).
+pub const REASON_REQUIRED: &[GoalStatus] = &[GoalStatus::Abandoned];
 
 /// A status change with its reason.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,7 +77,7 @@ pub struct CreateActionItemRequest {
 pub struct UpdateActionItemRequest {
     /// Cannot be `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<limits::GoalTitle>)]
+    #[schema(value_type = limits::GoalTitle, required = false)]
     pub title: Option<Option<String>>,
     /// Not in the past, at most 100 years ahead.
     #[serde(default, deserialize_with = "nullable")]
@@ -191,7 +194,7 @@ pub(super) fn validate_update(body: UpdateGoalRequest) -> AppResult<GoalChanges>
 
 pub(super) fn validate_status(body: &GoalStatusRequest) -> AppResult<()> {
     let mut checks = Checks::new();
-    let abandoning = body.status == GoalStatus::Abandoned;
+    let abandoning = REASON_REQUIRED.contains(&body.status);
     checks.reason("reason", body.reason.as_deref(), abandoning);
     checks.finish()
 }

@@ -63,6 +63,7 @@ impl PartialSchema for AttendanceList {
         ArrayBuilder::new()
             .items(Ref::from_schema_name(AttendanceEntry::name()))
             .max_items(Some(list.max))
+            .unique_items(true)
             .description(Some(description))
             .build()
             .into()

@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "integration-clients",
     params(
         ("id" = Uuid, Path, description = "Integration client id"),
-        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 50)"),
+        ("limit" = inline(Option<crate::limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

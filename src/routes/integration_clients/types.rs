@@ -24,6 +24,7 @@ pub struct CreateIntegrationClientRequest {
     #[schema(value_type = limits::ClientResources)]
     pub resource_ids: Vec<Uuid>,
     /// What its tokens may do; at least one.
+    #[schema(min_items = 1)]
     pub scopes: Vec<ApiScope>,
     /// Where events are POSTed: `https` (plain `http` only to loopback in development), never
     /// a private, link-local or loopback address, no user name or password.
@@ -40,7 +41,8 @@ pub struct UpdateIntegrationClientRequest {
     /// Replaces the linked resources.
     #[schema(value_type = Option<limits::ClientResources>)]
     pub resource_ids: Option<Vec<Uuid>>,
-    /// Replaces the scopes; takes effect on the client's next request.
+    /// Replaces the scopes (at least one); takes effect on the client's next request.
+    #[schema(min_items = 1)]
     pub scopes: Option<Vec<ApiScope>>,
     /// `null` removes the endpoint (events are then held until one is set).
     #[serde(default, deserialize_with = "nullable")]

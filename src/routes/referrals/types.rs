@@ -22,8 +22,26 @@ pub struct CreateReferralRequest {
     /// consent that names the recipient and covers referral details.
     pub consent_id: Option<Uuid>,
     /// `draft` (the default: nothing is sent) or `requested` (sent now).
+    #[schema(value_type = Option<CreateStatus>)]
     pub status: Option<ReferralStatus>,
 }
+
+/// The statuses a referral may be created in.
+pub const CREATE_STATUSES: &[ReferralStatus] = &[ReferralStatus::Draft, ReferralStatus::Requested];
+
+/// The document's schema of a status in [`CREATE_STATUSES`].
+pub struct CreateStatus;
+
+impl utoipa::PartialSchema for CreateStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(CREATE_STATUSES.iter().map(|status| status.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for CreateStatus {}
 
 /// A status change.
 #[derive(Debug, Deserialize, ToSchema)]
