@@ -42,6 +42,8 @@ def arguments():
     parser.add_argument("--seconds", type=int, help="length of each measured window")
     parser.add_argument("--rounds", type=int, help="rounds per endpoint (medians are reported)")
     parser.add_argument("--pool", type=int, default=16, help="the server's database pool")
+    parser.add_argument("--workers", type=int,
+                        help="the server's HTTP workers (default: its own, one per core)")
     parser.add_argument("--endpoints", help="comma-separated subset of: " +
                         ", ".join(e.key for e in SINGLE + [MIXED]))
     parser.add_argument("--binary", help="the tandem binary (default: built by cargo)")
@@ -133,7 +135,8 @@ def run(args, config):
     cluster.start()
     try:
         seeding = {d.name: prepare(cluster, tandem, d) for d in (config["main"], config["small"])}
-        server = Server(tandem, cluster.url(config["main"].name, APP_ROLE), args.pool)
+        server = Server(tandem, cluster.url(config["main"].name, APP_ROLE), args.pool,
+                        args.workers)
         try:
             chosen = prepare_targets(cluster, config, config["main"], server)
             kept = ROOT / "target" / "bench" / "sql"
@@ -161,7 +164,7 @@ def run(args, config):
         "mode": "quick" if args.quick else "full",
         "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
         "settings": {"seconds": config["seconds"], "rounds": config["rounds"],
-                     "pool": args.pool, "binary": tandem, "dataset": config["main"].marker},
+                     "pool": args.pool, "workers": args.workers, "binary": tandem, "dataset": config["main"].marker},
         "seeding_seconds": seeding,
         "endpoints": rows,
         "rounds": figures,

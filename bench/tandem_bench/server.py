@@ -23,7 +23,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, database_url, pool_size):
+    def __init__(self, binary, database_url, pool_size, workers=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="tandem-bench-serve-", suffix=".log",
@@ -41,6 +41,8 @@ class Server:
             "TANDEM_WEBHOOK_WORKER": "off",
             "RUST_LOG": "warn",
         })
+        if workers:
+            env["TANDEM_WORKERS"] = str(workers)
         self.process = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
