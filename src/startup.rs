@@ -42,6 +42,9 @@ pub enum StartupError {
     Webhooks(String),
 }
 
+/// Connections for background work: the audit chain's sealer and the webhook worker.
+const BACKGROUND_POOL: usize = 4;
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -52,8 +55,6 @@ pub struct Application {
 impl Application {
     /// Binds `settings.bind` (port 0 picks a free port) and prepares the server on `database_url`.
     pub async fn build(settings: &Settings, database_url: &str) -> Result<Self, StartupError> {
-        let pool = db::build_pool(database_url, settings.database_pool_size)
-            .map_err(StartupError::Pool)?;
         let secret = settings
             .jwt_secret
             .as_deref()
@@ -65,13 +66,32 @@ impl Application {
             .ok_or(StartupError::MissingAuditKey)?;
         let hasher =
             PasswordHasher::new().map_err(|error| StartupError::Hashing(error.to_string()))?;
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            tokens: TokenKeys::new(secret, &settings.jwt_issuer, &settings.jwt_audience),
-            hasher,
-            environment: settings.environment,
-            auth: settings.auth,
+        let workers = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        // Each HTTP worker has a pool of its own: a connection's driver runs on the worker that
+        // opened it, so a connection shared between workers would wake the other worker's
+        // thread on every statement.
+        let per_worker = settings.database_pool_size.div_ceil(workers).max(1);
+        let states = (0..workers)
+            .map(|_| {
+                let pool = db::build_pool(database_url, per_worker).map_err(StartupError::Pool)?;
+                Ok(web::Data::new(AppState {
+                    pool,
+                    tokens: TokenKeys::new(secret, &settings.jwt_issuer, &settings.jwt_audience),
+                    hasher: hasher.clone(),
+                    environment: settings.environment,
+                    auth: settings.auth,
+                }))
+            })
+            .collect::<Result<Vec<_>, StartupError>>()?;
+        let next_state = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Background work (sealing the audit chain, webhooks) has a small pool of its own.
+        let pool = db::build_pool(
+            database_url,
+            settings.database_pool_size.min(BACKGROUND_POOL),
+        )
+        .map_err(StartupError::Pool)?;
         let fingerprint_key = web::Data::new(FingerprintKey::derive(secret));
         let listener =
             TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind(settings.bind, e))?;
@@ -84,11 +104,13 @@ impl Application {
         maintenance::spawn_head_logging(pool, settings.audit_head_log_interval);
         let audit_key = web::Data::new(audit_key);
         let docs = settings.docs;
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
+            let turn = next_state.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let state = states[turn % states.len()].clone();
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
                 .wrap(from_fn(request_log::log_request))
-                .app_data(state.clone())
+                .app_data(state)
                 .app_data(fingerprint_key.clone())
                 .app_data(audit_key.clone())
                 .app_data(routes.clone())
@@ -102,10 +124,8 @@ impl Application {
                 .default_service(web::to(fallback::not_found_or_wrong_method))
         })
         .listen(listener)?
-        .shutdown_timeout(10);
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers);
-        }
+        .shutdown_timeout(10)
+        .workers(workers);
         Ok(Self {
             port,
             server: server.run(),
