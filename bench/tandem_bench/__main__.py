@@ -199,6 +199,9 @@ def main():
     print(f"Server RSS: at most {max(r['peak_rss_mib'] for r in document['endpoints']):.1f} MiB "
           f"under the endpoints' load, {login['peak_rss_mib']:.1f} MiB during the sign-in "
           f"storm; peak of the whole run (VmHWM) {document['server_peak_rss_mib']:.1f} MiB")
+    if args.quick:
+        print("\n(--quick: tiny data, 2 s windows and the debug build; these figures only show "
+              "that the benchmark runs, and say nothing about the targets)")
     report.print_targets(document)
     name = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     folder = ROOT / "target" / "bench" if args.quick else ROOT / "bench" / "results"
