@@ -235,6 +235,27 @@ macro_rules! schema_types {
     )*};
 }
 
+/// Declares a schema type for a field that takes only some values of a text enum: a string
+/// naming exactly `$values` (a slice of the enum).
+macro_rules! subset_schema {
+    ($(#[$doc:meta])* $name:ident = $values:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($values.iter().map(|value| value.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use subset_schema;
+
 schema_types! {
     PersonName => PERSON_NAME.schema("");
     DisplayName => DISPLAY_NAME.schema("");

@@ -138,8 +138,3 @@ def _fresh_uuid(index):
 
 def _quote(text):
     return "'" + text.replace("'", "''") + "'"
-
-
-def transaction_count(statements):
-    """Round trips the endpoint made, as the script will."""
-    return len(statements)

@@ -114,19 +114,10 @@ pub fn user_location(id: Uuid) -> String {
 /// `POST /participants/{id}/portal-account`.
 pub const STAFF_ROLES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Coach];
 
-/// The document's schema of a role in [`STAFF_ROLES`].
-pub struct StaffRole;
-
-impl utoipa::PartialSchema for StaffRole {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(STAFF_ROLES.iter().map(|role| role.as_str())))
-            .into()
-    }
-}
-
-impl ToSchema for StaffRole {}
+limits::subset_schema!(
+    /// The document's schema of a role in [`STAFF_ROLES`].
+    StaffRole = STAFF_ROLES
+);
 
 fn check_staff_role(checks: &mut Checks, role: Role) {
     if !STAFF_ROLES.contains(&role) {

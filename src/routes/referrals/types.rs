@@ -29,19 +29,10 @@ pub struct CreateReferralRequest {
 /// The statuses a referral may be created in.
 pub const CREATE_STATUSES: &[ReferralStatus] = &[ReferralStatus::Draft, ReferralStatus::Requested];
 
-/// The document's schema of a status in [`CREATE_STATUSES`].
-pub struct CreateStatus;
-
-impl utoipa::PartialSchema for CreateStatus {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(CREATE_STATUSES.iter().map(|status| status.as_str())))
-            .into()
-    }
-}
-
-impl ToSchema for CreateStatus {}
+crate::limits::subset_schema!(
+    /// The document's schema of a status in [`CREATE_STATUSES`].
+    CreateStatus = CREATE_STATUSES
+);
 
 /// A status change.
 #[derive(Debug, Deserialize, ToSchema)]
