@@ -24,6 +24,7 @@ mod instances;
 mod integration_clients;
 mod jwt;
 mod limits;
+mod lost_access;
 mod operations;
 mod pairings;
 mod participants;
