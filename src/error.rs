@@ -84,6 +84,12 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    /// 401 for a token whose account was deactivated, or whose role, organization or token
+    /// version changed, since it was issued.
+    pub fn stale_token() -> Self {
+        Self::Unauthorized("The access token is no longer valid; sign in again.".into())
+    }
+
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
             slug: "conflict",

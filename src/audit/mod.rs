@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::models::audit_events::{self, NewAuditEvent};
-use crate::db::models::users::Role;
+use crate::db::models::users::{Role, Session};
 use crate::db::scope::Scope;
 use crate::error::AppError;
 use crate::request_log::RequestMeta;
@@ -46,6 +46,9 @@ pub struct Actor {
     pub client_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
     pub meta: RequestMeta,
+    /// Set while the user's token has not yet been checked against their account: the audit
+    /// row is then written only if the token still speaks for them (see [`record`]).
+    pub session: Option<Session>,
 }
 
 impl Actor {
@@ -57,6 +60,7 @@ impl Actor {
             client_id: None,
             organization_id: Some(scope.organization_id),
             meta,
+            session: None,
         }
     }
 
@@ -68,6 +72,7 @@ impl Actor {
             client_id: Some(client_id),
             organization_id: Some(organization_id),
             meta,
+            session: None,
         }
     }
 }
@@ -124,6 +129,10 @@ impl Target {
 }
 
 /// Writes one audit row on `conn` (inside the caller's transaction when it has one).
+///
+/// For an actor whose token is not yet checked, the row is written only if the token still
+/// speaks for its user, in the same statement; otherwise nothing is written and the request
+/// is a 401 (`AppError::stale_token`), whatever its work found.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -149,8 +158,13 @@ pub async fn record(
         request_id: actor.meta.request_id.clone(),
         ip: actor.meta.ip.clone(),
     };
-    audit_events::insert(conn, &event)
-        .await
-        .map(|_| ())
-        .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))
+    let written = match actor.session {
+        Some(session) => audit_events::insert_while_live(conn, &event, session).await,
+        None => audit_events::insert(conn, &event).await,
+    }
+    .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))?;
+    if written == 0 {
+        return Err(AppError::stale_token());
+    }
+    Ok(())
 }

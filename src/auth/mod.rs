@@ -22,7 +22,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
-use crate::db::models::{integration_clients, users};
+use crate::db::models::integration_clients;
+use crate::db::models::users::{self, Session};
 use crate::db::scope::{ClientScope, Grants, Scope, Viewer};
 use crate::db::PooledConnection;
 use crate::error::{AppError, AppResult};
@@ -62,12 +63,19 @@ impl Principal for Viewer {
     }
 }
 
-/// A caller whose account or client is active and whose token is still current, with the one
-/// database connection the request uses.
+/// A caller with a valid token, and the one database connection the request uses.
+///
+/// A client's token is checked against the live client when it is extracted. A user's is
+/// checked when the request first needs it: a read's audit row is written only while the
+/// token still speaks for the account, in the same statement (so a read costs no extra round
+/// trip), and every other unit of work checks it first. Either way nothing is shown or changed
+/// for a token whose account was deactivated or changed since it was issued: it gets 401.
 pub struct Authenticated<S: Principal> {
     pub scope: S,
     pub meta: RequestMeta,
     conn: PooledConnection,
+    /// A user's token, not yet checked against the account.
+    unchecked: Option<Session>,
 }
 
 /// A signed-in user of any role.
@@ -80,14 +88,32 @@ pub type Caller = Authenticated<Viewer>;
 
 impl<S: Principal> Authenticated<S> {
     pub fn actor(&self) -> Actor {
-        self.scope.actor(self.meta.clone())
+        Actor {
+            session: self.unchecked,
+            ..self.scope.actor(self.meta.clone())
+        }
+    }
+
+    /// Checks a user's token against the live account, once: 401 if it no longer speaks for it.
+    async fn check_session(&mut self) -> AppResult<()> {
+        if let Some(session) = self.unchecked {
+            if !users::is_live(&mut self.conn, session).await? {
+                return Err(AppError::stale_token());
+            }
+            self.unchecked = None;
+        }
+        Ok(())
     }
 
     /// Runs `step` on the request's connection ahead of its unit of work and outside any
     /// transaction, so what it writes stays even when the unit of work is rolled back: a
     /// throttle counting a guess before the guess is checked.
-    pub async fn before<T>(&mut self, step: impl AsyncFnOnce(&mut AsyncPgConnection, S) -> T) -> T {
-        step(&mut self.conn, self.scope).await
+    pub async fn before<T>(
+        &mut self,
+        step: impl AsyncFnOnce(&mut AsyncPgConnection, S) -> T,
+    ) -> AppResult<T> {
+        self.check_session().await?;
+        Ok(step(&mut self.conn, self.scope).await)
     }
 
     /// Runs `work`, which changes nothing, as the request's audited unit of work (see
@@ -110,6 +136,7 @@ impl<S: Principal> Authenticated<S> {
         target: Target,
         work: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
+        self.check_session().await?;
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::write(&mut self.conn, &actor, target, async |conn, target| {
             work(conn, scope, target).await
@@ -123,6 +150,7 @@ impl<S: Principal> Authenticated<S> {
         mut self,
         work: impl AsyncFnOnce(&mut AsyncPgConnection, S) -> AppResult<T>,
     ) -> AppResult<T> {
+        self.check_session().await?;
         work(&mut self.conn, self.scope).await
     }
 
@@ -135,6 +163,7 @@ impl<S: Principal> Authenticated<S> {
         make: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<Uuid>,
         show: impl AsyncFnOnce(&mut AsyncPgConnection, S, Uuid, &mut Target) -> AppResult<Created<T>>,
     ) -> AppResult<HttpResponse> {
+        self.check_session().await?;
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::create(
             &mut self.conn,
@@ -151,17 +180,14 @@ impl<S: Principal> Authenticated<S> {
 
 type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
-fn stale_token() -> AppError {
-    AppError::Unauthorized("The access token is no longer valid; sign in again.".into())
-}
-
-/// Checks the token against the live account or client: active, same organization, same role,
-/// same token version. Any difference means the token no longer speaks for its subject. The
-/// connection checked out here is the one the whole request uses.
+/// Verifies the token and checks out the connection the whole request uses. A client's token
+/// is checked here against the live client: active, same organization, same token version,
+/// scopes narrowed to what the client still holds. A user's comes back as the [`Session`]
+/// it claims, for the unit of work to check.
 async fn authenticate(
     state: &AppState,
     token: &str,
-) -> Result<(Viewer, PooledConnection), AppError> {
+) -> Result<(Viewer, Option<Session>, PooledConnection), AppError> {
     let claims: Claims = state
         .tokens
         .verify(token)
@@ -180,26 +206,30 @@ async fn authenticate(
                     client_id: claims.sub,
                     grants: token_grants.intersect(live_grants),
                 };
-                Ok((Viewer::Client(client), conn))
+                Ok((Viewer::Client(client), None, conn))
             }
-            _ => Err(stale_token()),
+            _ => Err(AppError::stale_token()),
         };
     }
-    match users::session_state(&mut conn, claims.sub).await? {
-        Some((org, role, true, version))
-            if org == claims.org
-                && TokenRole::from(role) == claims.role
-                && version == claims.ver =>
-        {
-            let scope = Scope {
-                organization_id: org,
-                user_id: claims.sub,
-                role,
-            };
-            Ok((Viewer::User(scope), conn))
-        }
-        _ => Err(stale_token()),
-    }
+    let role = match claims.role {
+        TokenRole::Admin => Role::Admin,
+        TokenRole::Supervisor => Role::Supervisor,
+        TokenRole::Coach => Role::Coach,
+        TokenRole::Participant => Role::Participant,
+        TokenRole::Integration => return Err(AppError::stale_token()),
+    };
+    let session = Session {
+        user_id: claims.sub,
+        organization_id: claims.org,
+        role,
+        token_version: claims.ver,
+    };
+    let scope = Scope {
+        organization_id: claims.org,
+        user_id: claims.sub,
+        role,
+    };
+    Ok((Viewer::User(scope), Some(session), conn))
 }
 
 /// What a refused request was after, read from the matched route, for the audit log.
@@ -245,14 +275,10 @@ fn singular(collection: &str) -> &str {
     }
 }
 
-/// Records a request refused for its role, then returns the 403.
-async fn refuse(
-    conn: &mut AsyncPgConnection,
-    identity: Viewer,
-    meta: RequestMeta,
-    target: Target,
-) -> AppError {
-    match audit::record(conn, &identity.actor(meta), &target, Outcome::Denied).await {
+/// Records a request refused for its role, then returns the 403 (401 if the token no longer
+/// speaks for its user).
+async fn refuse(conn: &mut AsyncPgConnection, actor: Actor, target: Target) -> AppError {
+    match audit::record(conn, &actor, &target, Outcome::Denied).await {
         Ok(()) => AppError::Forbidden,
         Err(error) => error,
     }
@@ -269,10 +295,21 @@ fn require<S: Principal + 'static>(
     let target = route_target(req);
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
-        let (identity, mut conn) = authenticate(&state, &token?).await?;
+        let (identity, unchecked, mut conn) = authenticate(&state, &token?).await?;
         match admit(identity) {
-            Some(scope) => Ok(Authenticated { scope, meta, conn }),
-            None => Err(refuse(&mut conn, identity, meta, target).await),
+            Some(scope) => Ok(Authenticated {
+                scope,
+                meta,
+                conn,
+                unchecked,
+            }),
+            None => {
+                let actor = Actor {
+                    session: unchecked,
+                    ..identity.actor(meta)
+                };
+                Err(refuse(&mut conn, actor, target).await)
+            }
         }
     })
 }

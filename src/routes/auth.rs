@@ -137,6 +137,7 @@ fn login_actor(user: Option<&User>, meta: RequestMeta) -> Actor {
         client_id: None,
         organization_id: user.map(|user| user.organization_id),
         meta,
+        session: None,
     }
 }
 
@@ -484,6 +485,7 @@ fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor
             client_id: None,
             organization_id: None,
             meta,
+            session: None,
         },
     };
     (actor, target)

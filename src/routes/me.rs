@@ -83,7 +83,7 @@ pub async fn change_password(
     // Counted before the unit of work, so a wrong guess stays counted when it is rolled back.
     let attempt = user
         .before(async |conn, scope| Attempt::admit_user(conn, scope.user_id).await)
-        .await;
+        .await?;
     let target = Target::new("change_password", "user").id(user.scope.user_id);
     user.write(target, async |conn, scope, _| {
         let attempt = attempt?;

@@ -153,20 +153,30 @@ pub async fn update(
         .await
 }
 
-/// The live state of a token's subject, checked on every authenticated request.
-pub async fn session_state(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> QueryResult<Option<(Uuid, Role, bool, i32)>> {
+/// What an access token says of its user. It speaks for them only while the account is
+/// active and still has this organization, role and token version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub role: Role,
+    pub token_version: i32,
+}
+
+/// The accounts `session` still speaks for: its user's, or none.
+pub fn live(session: Session) -> users::BoxedQuery<'static, diesel::pg::Pg> {
     users::table
-        .find(id)
-        .select((
-            users::organization_id,
-            users::role,
-            users::active,
-            users::token_version,
-        ))
-        .first(conn)
+        .filter(users::id.eq(session.user_id))
+        .filter(users::organization_id.eq(session.organization_id))
+        .filter(users::role.eq(session.role))
+        .filter(users::active)
+        .filter(users::token_version.eq(session.token_version))
+        .into_boxed()
+}
+
+/// Whether `session` still speaks for its user.
+pub async fn is_live(conn: &mut AsyncPgConnection, session: Session) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(live(session)))
+        .get_result(conn)
         .await
-        .optional()
 }
