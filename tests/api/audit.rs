@@ -367,6 +367,35 @@ async fn an_event_committed_after_later_ones_were_sealed_is_sealed_too() {
 }
 
 #[tokio::test]
+async fn an_event_committed_into_a_gap_counts_as_unsealed_until_the_sealer_takes_it() {
+    let app = TestApp::spawn().await;
+    let mut late = app.conn().await;
+    late.batch_execute("BEGIN").await.unwrap();
+    let late_seq = insert_event(&mut late, &app).await;
+    let path = format!("/participants/{}", app.org.participant_id);
+    assert_eq!(app.get(&path, &app.org.coach).await.status(), 200);
+    sealed(&app).await;
+    let mut conn = app.conn().await;
+    assert!(chain_head(&mut conn).await > Some(late_seq));
+
+    // Hold the sealer's lock, so the late event stays unsealed while it is counted.
+    let mut pause = app.conn().await;
+    pause
+        .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7405232817263611)")
+        .await
+        .unwrap();
+    late.batch_execute("COMMIT").await.unwrap();
+    let report = json(app.get("/audit-events/verify", &app.org.admin).await).await;
+    assert_eq!(report["unsealed"], 1, "{report}");
+    assert!(!is_sealed(&mut conn, late_seq).await);
+
+    pause.batch_execute("ROLLBACK").await.unwrap();
+    let report = sealed(&app).await;
+    assert_eq!(report["ok"], true);
+    assert!(is_sealed(&mut conn, late_seq).await);
+}
+
+#[tokio::test]
 async fn a_gap_left_by_a_rolled_back_event_is_forgotten_once_its_transaction_ends() {
     let app = TestApp::spawn().await;
     let mut rolled_back = app.conn().await;

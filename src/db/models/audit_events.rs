@@ -9,7 +9,7 @@ use crate::db::fragment::Fragment;
 use crate::db::models::users::{self, Session};
 use crate::db::schema::{audit_chain, audit_events, audit_seal_gaps};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub seq: i64,
@@ -214,15 +214,28 @@ pub async fn oldest_open_transaction(conn: &mut AsyncPgConnection) -> QueryResul
 }
 
 /// Events that committed into a gap after the sealer passed it, not yet sealed, oldest first.
+///
+/// Each gap is looked up on its own (`LATERAL`), so the work is proportional to the gaps and
+/// what fills them. Written as a join, the planner could walk the whole event history in `seq`
+/// order to satisfy `ORDER BY … LIMIT`, or hash-join it against the chain: about 0.7 s a tick
+/// at 1,000,000 events.
 pub async fn filled_gaps(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<AuditEvent>> {
-    audit_seal_gaps::table
-        .inner_join(audit_events::table.on(in_gap()))
-        .filter(not_in_chain())
-        .order(audit_events::seq.asc())
-        .limit(limit)
-        .select(AuditEvent::as_select())
-        .load(conn)
-        .await
+    diesel::sql_query(
+        "SELECT e.seq, e.id, e.at, e.actor_id, e.actor_role, e.client_id, e.organization_id, \
+                e.action, e.resource_type, e.resource_id, e.participant_id, e.participant_ids, \
+                e.outcome, e.request_id, e.ip \
+         FROM audit_seal_gaps g \
+         CROSS JOIN LATERAL ( \
+             SELECT * FROM audit_events e \
+             WHERE e.seq BETWEEN g.first_seq AND g.last_seq \
+               AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = e.seq) \
+         ) e \
+         ORDER BY e.seq \
+         LIMIT $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await
 }
 
 /// Forgets the gaps seen before `settled_before` (see `oldest_open_transaction`).
@@ -233,11 +246,6 @@ pub async fn forget_gaps_seen_before(
     diesel::delete(audit_seal_gaps::table.filter(audit_seal_gaps::seen_at.lt(settled_before)))
         .execute(conn)
         .await
-}
-
-#[dsl::auto_type]
-fn in_gap() -> _ {
-    audit_events::seq.between(audit_seal_gaps::first_seq, audit_seal_gaps::last_seq)
 }
 
 #[dsl::auto_type]
@@ -315,15 +323,27 @@ pub async fn count_unsealed(
         .count()
         .get_result(conn)
         .await?;
-    let late: i64 = audit_seal_gaps::table
-        .inner_join(audit_events::table.on(in_gap()))
-        .filter(audit_events::seq.le(head))
-        .filter(audit_events::organization_id.eq(organization_id))
-        .filter(not_in_chain())
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok(fresh + late)
+    #[derive(QueryableByName)]
+    struct Late {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        late: i64,
+    }
+    // One gap at a time, as in `filled_gaps`.
+    let late: Late = diesel::sql_query(
+        "SELECT count(*) AS late \
+         FROM audit_seal_gaps g \
+         CROSS JOIN LATERAL ( \
+             SELECT 1 FROM audit_events e \
+             WHERE e.seq BETWEEN g.first_seq AND least(g.last_seq, $1) \
+               AND e.organization_id = $2 \
+               AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = e.seq) \
+         ) e",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(head)
+    .bind::<diesel::sql_types::Uuid, _>(organization_id)
+    .get_result(conn)
+    .await?;
+    Ok(fresh + late.late)
 }
 
 /// Filters for the audit log; all optional.
