@@ -428,6 +428,14 @@ async fn a_list_pages_newest_first_and_filters_by_time_and_type() {
     )
     .await;
     assert_eq!(ids(&window), vec![h3b.clone(), h3a.clone()]);
+}
+
+#[tokio::test]
+async fn a_list_with_a_bad_filter_or_page_is_400() {
+    let app = TestApp::spawn().await;
+    let p = app.org.participant_id;
+    let from = (Utc::now() - Duration::hours(4)).format("%Y-%m-%dT%H:%M:%SZ");
+    let to = (Utc::now() - Duration::hours(2)).format("%Y-%m-%dT%H:%M:%SZ");
     for bad in [
         format!("from={to}&to={from}"),
         "from=yesterday".to_owned(),
