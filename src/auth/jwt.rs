@@ -29,6 +29,19 @@ impl From<Role> for TokenRole {
     }
 }
 
+impl TokenRole {
+    /// The user role the claim names; `None` for an integration client.
+    pub fn user_role(self) -> Option<Role> {
+        match self {
+            Self::Admin => Some(Role::Admin),
+            Self::Supervisor => Some(Role::Supervisor),
+            Self::Coach => Some(Role::Coach),
+            Self::Participant => Some(Role::Participant),
+            Self::Integration => None,
+        }
+    }
+}
+
 /// Access tokens live this long.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 /// Clock skew tolerated on `exp` and `nbf`.

@@ -211,13 +211,7 @@ async fn authenticate(
             _ => Err(AppError::stale_token()),
         };
     }
-    let role = match claims.role {
-        TokenRole::Admin => Role::Admin,
-        TokenRole::Supervisor => Role::Supervisor,
-        TokenRole::Coach => Role::Coach,
-        TokenRole::Participant => Role::Participant,
-        TokenRole::Integration => return Err(AppError::stale_token()),
-    };
+    let role = claims.role.user_role().ok_or_else(AppError::stale_token)?;
     let session = Session {
         user_id: claims.sub,
         organization_id: claims.org,
