@@ -123,6 +123,12 @@ pub const NO_CONTACT_DAYS: Range = Range { min: 1, max: 365 };
 // A presented password must be allowed to be as long as any password that was accepted.
 const _: () = assert!(CREDENTIAL.max >= PASSWORD.max);
 
+/// One character that `str::trim` keeps, i.e. outside Unicode White_Space, as a JSON Schema
+/// (ECMA-262) pattern. A required text (minimum 1) is trimmed before it is checked, so its
+/// schema states that it holds one: a blank text is refused as the document says.
+pub const NOT_BLANK_PATTERN: &str =
+    r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
 impl Text {
     /// "1 to 100 characters." or "At most 254 characters."
     pub fn describe(self) -> String {
@@ -154,6 +160,7 @@ impl Text {
             .schema_type(Type::String)
             .min_length((self.min > 0).then_some(self.min))
             .max_length(Some(self.max))
+            .pattern((self.min == 1).then_some(NOT_BLANK_PATTERN))
             .description(Some(described(what, self.describe())))
     }
 }
@@ -443,6 +450,16 @@ schema_types! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_not_blank_pattern_matches_exactly_what_trim_keeps() {
+        let pattern = regex::Regex::new(&format!("^{NOT_BLANK_PATTERN}$")).unwrap();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let text = c.to_string();
+            let kept = !text.trim().is_empty();
+            assert_eq!(pattern.is_match(&text), kept, "U+{:04X}", u32::from(c));
+        }
+    }
 
     #[test]
     fn descriptions_are_built_from_the_numbers() {

@@ -271,3 +271,33 @@ async fn a_participant_login_keeps_its_role_as_a_conflict() {
     let user = ok_json(app.get(&path, &app.org.admin).await).await;
     assert_eq!(user["role"], "participant");
 }
+
+#[tokio::test]
+async fn a_required_text_is_documented_as_not_blank_and_a_blank_one_is_refused() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    for name in [
+        "ResourceName",
+        "PersonName",
+        "GoalTitle",
+        "Reason",
+        "NoteBody",
+    ] {
+        assert_eq!(
+            schema(&doc, name)["pattern"],
+            limits::NOT_BLANK_PATTERN,
+            "{name}"
+        );
+    }
+    assert!(schema(&doc, "Password").get("pattern").is_none());
+
+    for blank in ["\u{b}", " \t\r\n", "\u{85}\u{a0}\u{3000}"] {
+        let body = json!({"name": blank, "organization_name": "Harbor Health"});
+        let response = app.post("/resources", Some(&app.org.admin), &body).await;
+        assert_eq!(error_fields(&problem(response, 422).await), vec!["name"]);
+    }
+    let body = json!({"name": "\u{b} Harbor Clinic ", "organization_name": "Harbor Health"});
+    let response = app.post("/resources", Some(&app.org.admin), &body).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(json(response).await["name"], "Harbor Clinic");
+}
