@@ -69,6 +69,13 @@ async fn a_deactivated_coach_reads_nothing_changes_nothing_and_creates_nothing()
     )
     .await;
 
+    // Work that writes no audit row, or that counts a guess first, checks the account too.
+    problem(app.get("/resources", coach).await, 401).await;
+    problem(app.get("/instruments", coach).await, 401).await;
+    let change =
+        json!({"current_password": "wrong password here", "new_password": "another long password"});
+    problem(app.post("/me/password", Some(coach), &change).await, 401).await;
+
     let now = json(
         app.get(&format!("/participants/{participant}"), &app.org.admin)
             .await,
