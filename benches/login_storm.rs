@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use tandem::config::Settings;
-use tandem::embedded_pg::EmbeddedPostgres;
-use tandem::startup::Application;
+use embedded_pg::EmbeddedPostgres;
+use tandem::ops::config::Settings;
+use tandem::ops::startup::Application;
 use uuid::Uuid;
 
 const CONCURRENT_LOGINS: usize = 32;
@@ -44,10 +44,14 @@ async fn run(admin_url: &str) {
         .unwrap()
         .unwrap();
     let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-    let (_, _) =
-        tandem::bootstrap::create_organization(&mut conn, "Storm", "storm@example.org", PASSWORD)
-            .await
-            .unwrap();
+    let (_, _) = tandem::ops::bootstrap::create_organization(
+        &mut conn,
+        "Storm",
+        "storm@example.org",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
 
     let vars: HashMap<&str, &str> = HashMap::from([
         ("TANDEM_BIND", "127.0.0.1:0"),

@@ -35,12 +35,12 @@ use std::time::{Duration, Instant};
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use embedded_pg::EmbeddedPostgres;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use tandem::auth::jwt::TokenKeys;
 use tandem::auth::Role;
-use tandem::embedded_pg::EmbeddedPostgres;
 use uuid::Uuid;
 
 use support::{

@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use embedded_pg::EmbeddedPostgres;
 use tandem::auth::jwt::TokenKeys;
 use tandem::auth::Role;
-use tandem::config::Settings;
-use tandem::embedded_pg::EmbeddedPostgres;
-use tandem::startup::Application;
+use tandem::ops::config::Settings;
+use tandem::ops::startup::Application;
 use uuid::Uuid;
 
 const PARTICIPANTS: usize = 50_000;

@@ -1,32 +1,13 @@
 //! Tandem: a case-management API for peer recovery support.
+//!
+//! Arrows go down: `ops` wires everything; `routes` (the handlers) use `domain`, `audit`,
+//! `auth` and `http`; `domain` uses `db`; `db` uses nothing above it.
 
 pub mod audit;
 pub mod auth;
-pub mod bootstrap;
-pub mod caseload;
-pub mod closed_loop;
-pub mod config;
 pub mod db;
-pub mod directory_seed;
-pub mod embedded_pg;
-pub mod error;
-pub mod extract;
+pub mod domain;
 pub mod http;
-pub mod idempotency;
-pub mod instruments;
-pub mod lifecycle;
-pub mod limits;
-pub mod local_db;
-pub mod maintenance;
-pub mod matching;
-pub mod openapi;
-pub mod pagination;
-pub mod part2;
-pub mod request_log;
+pub mod ops;
 pub mod routes;
-pub mod seed_demo;
-pub mod startup;
-pub mod state;
-pub mod unit_of_work;
-pub mod validation;
 pub mod webhooks;

@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use tandem::config::Settings;
-use tandem::embedded_pg::{EmbeddedPostgres, Purpose};
-use tandem::local_db::{self, Database};
-use tandem::startup::Application;
-use tandem::{bootstrap, openapi};
+use embedded_pg::{EmbeddedPostgres, Purpose};
+use tandem::http::openapi;
+use tandem::ops::bootstrap;
+use tandem::ops::config::Settings;
+use tandem::ops::local_db::{self, Database};
+use tandem::ops::startup::Application;
 
 const USAGE: &str = "\
 Usage: tandem [COMMAND]
@@ -36,7 +37,7 @@ enum Command {
     Migrate,
     CreateOrganization { name: String, admin_email: String },
     SeedDirectory { organization: uuid::Uuid },
-    SeedDemo(tandem::seed_demo::Options),
+    SeedDemo(tandem::ops::seed_demo::Options),
     OpenApi,
     Help,
 }
@@ -72,7 +73,9 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 .map_err(|_| format!("`{id}` is not an organization id (a UUID)")),
             _ => Err("seed-directory needs --organization UUID".into()),
         },
-        Some("seed-demo") => tandem::seed_demo::Options::parse(&args[1..]).map(Command::SeedDemo),
+        Some("seed-demo") => {
+            tandem::ops::seed_demo::Options::parse(&args[1..]).map(Command::SeedDemo)
+        }
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }
@@ -164,7 +167,7 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
         }
         Command::SeedDirectory { organization } => {
             let mut conn = connect(&database.url).await?;
-            let added = tandem::directory_seed::seed(&mut conn, organization)
+            let added = tandem::ops::directory_seed::seed(&mut conn, organization)
                 .await
                 .map_err(|error| match error {
                     diesel::result::Error::NotFound => format!("no organization {organization}"),
@@ -175,8 +178,8 @@ async fn run(command: Command, mut settings: Settings, database: &Database) -> R
         }
         Command::SeedDemo(options) => {
             let mut conn = connect(&database.url).await?;
-            let report = tandem::seed_demo::run(&mut conn, &options).await?;
-            let login = tandem::seed_demo::login_instructions(&report, settings.bind);
+            let report = tandem::ops::seed_demo::run(&mut conn, &options).await?;
+            let login = tandem::ops::seed_demo::login_instructions(&report, settings.bind);
             print!("{login}");
             Ok(())
         }
@@ -226,7 +229,9 @@ fn admin_password() -> Result<String, String> {
     }
     let prompt = format!(
         "Admin password ({}): ",
-        tandem::limits::PASSWORD.describe().trim_end_matches('.')
+        tandem::http::limits::PASSWORD
+            .describe()
+            .trim_end_matches('.')
     );
     let password = rpassword::prompt_password(prompt).map_err(|error| error.to_string())?;
     let again =

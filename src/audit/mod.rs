@@ -1,7 +1,7 @@
 //! The audit trail: one row per access to participant data (and every sign-in attempt),
 //! append-only and hash-chained.
 //!
-//! Rows are inserted unsealed by the request's unit of work (see [`crate::unit_of_work`]),
+//! Rows are inserted unsealed by the request's unit of work (see [`crate::audit::unit_of_work`]),
 //! so auditing never serialises requests. A background sealer links them into the chain in
 //! the order they commit ([`chain`]).
 
@@ -14,10 +14,11 @@ use uuid::Uuid;
 use crate::db::models::audit_events::{self, NewAuditEvent};
 use crate::db::models::users::{Role, Session};
 use crate::db::scope::Scope;
-use crate::error::AppError;
-use crate::request_log::RequestMeta;
+use crate::http::error::AppError;
+use crate::http::request_log::RequestMeta;
 
 pub mod chain;
+pub mod unit_of_work;
 pub mod verify;
 
 pub use chain::{log_heads, seal_pending, ChainKey, SEAL_BATCH};

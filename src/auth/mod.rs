@@ -21,17 +21,17 @@ use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::audit::unit_of_work;
 use crate::audit::{self, Actor, Outcome, Target};
 use crate::db::models::integration_clients;
 use crate::db::models::users::{self, Session};
 use crate::db::scope::{ClientScope, Grants, Scope, Viewer};
 use crate::db::PooledConnection;
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::request_log::RequestMeta;
+use crate::http::state::AppState;
 use crate::http::Created;
-use crate::idempotency::IdempotencyKey;
-use crate::request_log::RequestMeta;
-use crate::state::AppState;
-use crate::unit_of_work;
 use jwt::{Claims, TokenRole};
 
 pub use crate::db::models::users::Role;

@@ -27,9 +27,9 @@ fn argon2() -> Result<Argon2<'static>, HashingError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks the length rules ([`crate::limits::PASSWORD`]); the message is shown to the user.
+/// Checks the length rules ([`crate::http::limits::PASSWORD`]); the message is shown to the user.
 pub fn check_strength(password: &str) -> Result<(), String> {
-    crate::limits::PASSWORD.check(password)
+    crate::http::limits::PASSWORD.check(password)
 }
 
 pub fn hash_blocking(password: &str) -> Result<String, HashingError> {

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::config::AuthPolicy;
 use crate::db::models::login_throttles::{self, Reservation};
-use crate::error::{AppError, AppResult};
-use crate::request_log::RequestMeta;
+use crate::http::error::{AppError, AppResult};
+use crate::http::request_log::RequestMeta;
+use crate::ops::config::AuthPolicy;
 
 /// What attempts are counted under.
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 
 pub mod fragment;
 pub mod models;
+pub mod pagination;
 pub mod schema;
 pub mod scope;
 pub mod text_enum;

@@ -91,11 +91,11 @@ pub struct ClientScope {
 impl ClientScope {
     /// `Ok` when the token carries `scope`; a 403 naming it otherwise. Call it inside the unit
     /// of work, so the refusal is audited.
-    pub fn require(self, scope: ApiScope) -> Result<(), crate::error::AppError> {
+    pub fn require(self, scope: ApiScope) -> Result<(), crate::http::error::AppError> {
         if self.grants.contains(scope) {
             Ok(())
         } else {
-            Err(crate::error::AppError::MissingScope(scope.as_str()))
+            Err(crate::http::error::AppError::MissingScope(scope.as_str()))
         }
     }
 }
@@ -116,7 +116,7 @@ impl Viewer {
     }
 
     /// A client needs `scope`; users pass (their role decides, in the query).
-    pub fn require(self, scope: ApiScope) -> Result<(), crate::error::AppError> {
+    pub fn require(self, scope: ApiScope) -> Result<(), crate::http::error::AppError> {
         match self {
             Self::User(_) => Ok(()),
             Self::Client(client) => client.require(scope),

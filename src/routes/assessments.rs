@@ -1,5 +1,5 @@
 //! Assessments of recovery capital (BARC-10 and any other instrument of
-//! `crate::instruments`): submitting one, a participant's list with their baseline, latest and
+//! `crate::domain::instruments`): submitting one, a participant's list with their baseline, latest and
 //! change, and a single assessment.
 
 use actix_web::{get, post, web, HttpResponse};
@@ -13,16 +13,16 @@ use uuid::Uuid;
 use crate::audit::Target;
 use crate::auth::{AuthUser, Role};
 use crate::db::models::assessments::{self, Assessment, NewAssessment, SubmittedBy};
+use crate::db::pagination::PageRequest;
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::domain::instruments::{self, Instrument, BARC_10};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation::Checks;
 use crate::http::{self, Created};
-use crate::idempotency::IdempotencyKey;
-use crate::instruments::{self, Instrument, BARC_10};
-use crate::limits;
-use crate::pagination::PageRequest;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, NotFound};
-use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_assessment)

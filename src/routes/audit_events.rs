@@ -10,10 +10,10 @@ use uuid::Uuid;
 use crate::audit::{self, ChainHead, ChainKey, Verification};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
-use crate::error::{AppError, AppResult};
-use crate::extract::Query;
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::db::pagination::{Cursor, Page, PageRequest};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Query;
+use crate::http::limits;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden};
 
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -19,14 +19,14 @@ use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
 use crate::db::models::{integration_clients, refresh_tokens, users};
 use crate::db::scope::{ApiScope, Grants};
-use crate::error::{AppError, AppResult};
-use crate::extract::{FormOrJson, Json};
-use crate::limits;
-use crate::request_log::RequestMeta;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{FormOrJson, Json};
+use crate::http::limits;
+use crate::http::request_log::RequestMeta;
+use crate::http::state::AppState;
+use crate::http::validation::Checks;
 use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavailable};
 use crate::routes::users::UserResponse;
-use crate::state::AppState;
-use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login)
@@ -106,7 +106,7 @@ pub async fn login(
     checks.text("email", &body.email, limits::EMAIL);
     checks.credential("password", &body.password);
     checks.finish()?;
-    let email = crate::validation::normalize_email(&body.email);
+    let email = crate::http::validation::normalize_email(&body.email);
     let mut conn = state.pool.get().await?;
     let attempt = Attempt::admit(&mut conn, &state.auth, Key::Email(&email), &meta).await?;
     let user = users::find_by_email(&mut conn, &email).await?;

@@ -11,15 +11,15 @@ use crate::audit::Target;
 use crate::auth::{Role, Staff, Supervisor};
 use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
 use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::db::pagination::{Cursor, Page, PageRequest};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::limits;
+use crate::http::validation::{self, nullable, Checks};
 use crate::http::{self, IfMatch};
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{self, nullable, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_coaches)

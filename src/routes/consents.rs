@@ -20,12 +20,12 @@ use crate::auth::AuthUser;
 use crate::db::models::consents::{self, ConsentState, NewConsent};
 use crate::db::models::disclosures;
 use crate::db::models::webhook_events::{self, EventType};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created};
-use crate::idempotency::IdempotencyKey;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
 };

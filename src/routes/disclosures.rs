@@ -14,10 +14,10 @@ use crate::audit::Target;
 use crate::auth::AuthUser;
 use crate::db::models::consents::InformationCategory;
 use crate::db::models::disclosures::{self, Disclosure, DisclosureFilter};
-use crate::error::{AppError, AppResult};
-use crate::extract::Query;
-use crate::limits;
-use crate::pagination::{Page, PageRequest};
+use crate::db::pagination::{Page, PageRequest};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Query;
+use crate::http::limits;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
 
 pub fn configure(cfg: &mut ServiceConfig) {

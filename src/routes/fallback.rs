@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest};
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// Path templates and their methods, e.g. `/api/v1/users/{id}` → `GET, PATCH`.
 pub struct RouteTable {

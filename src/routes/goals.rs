@@ -19,13 +19,13 @@ use uuid::Uuid;
 use crate::audit::Target;
 use crate::auth::{AuthUser, Staff};
 use crate::db::models::goals::{self, Goal, GoalFilter};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::domain::lifecycle::{Change, GOAL};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::lifecycle::{Change, GOAL};
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };

@@ -22,12 +22,12 @@ use crate::db::models::group_attendance;
 use crate::db::models::group_sessions::{
     self, After, GroupSessionFilter, NewGroupSession, WithFacilitators,
 };
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created};
-use crate::idempotency::IdempotencyKey;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, NotFound};
 
 pub use types::{

@@ -5,9 +5,9 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::routes::responses::Unavailable;
-use crate::state::AppState;
 
 /// Health status.
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,19 +13,19 @@ use uuid::Uuid;
 
 use crate::audit::Target;
 use crate::auth::AuthClient;
-use crate::closed_loop::view::{self, ReferralResponse};
-use crate::closed_loop::Acting;
 use crate::db::models::participants::{self, NewParticipant};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralStatus, Urgency};
 use crate::db::scope::{ApiScope, ClientScope, Viewer};
-use crate::error::AppResult;
-use crate::extract::Json;
+use crate::domain::closed_loop::view::{self, ReferralResponse};
+use crate::domain::closed_loop::Acting;
+use crate::domain::lifecycle::{Change, REFERRAL};
+use crate::http::error::AppResult;
+use crate::http::extract::Json;
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation::Checks;
 use crate::http::Created;
-use crate::idempotency::IdempotencyKey;
-use crate::lifecycle::{Change, REFERRAL};
-use crate::limits;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody};
-use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_inbound_referral);

@@ -4,9 +4,9 @@ use actix_web::{get, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::AuthUser;
-use crate::error::AppResult;
-use crate::instruments::{self, Instrument};
-use crate::pagination::Page;
+use crate::db::pagination::Page;
+use crate::domain::instruments::{self, Instrument};
+use crate::http::error::AppResult;
 use crate::routes::responses::{Authenticated, Forbidden};
 
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -16,16 +16,16 @@ use crate::audit::Target;
 use crate::auth::{client_secret, Admin};
 use crate::db::models::integration_clients::{self, ClientChanges, ClientRecord, NewClient};
 use crate::db::models::webhook_events;
+use crate::db::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, OptionalJson, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, OptionalJson, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::state::AppState;
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::state::AppState;
 use crate::webhooks::signing;
 pub use types::*;
 
@@ -160,7 +160,7 @@ pub async fn create_integration_client(
 #[utoipa::path(
     tag = "integration-clients",
     params(
-        ("limit" = inline(Option<crate::limits::PageSize>), Query, description = "Page size"),
+        ("limit" = inline(Option<crate::http::limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

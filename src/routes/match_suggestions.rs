@@ -9,11 +9,11 @@ use uuid::Uuid;
 use crate::audit::Target;
 use crate::auth::Supervisor;
 use crate::db::models::{coach_profiles, participants};
-use crate::error::{AppError, AppResult};
-use crate::extract::Query;
-use crate::limits;
-use crate::matching::{self, Seeker};
-use crate::pagination::Page;
+use crate::db::pagination::Page;
+use crate::domain::matching::{self, Seeker};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Query;
+use crate::http::limits;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
 
 pub fn configure(cfg: &mut ServiceConfig) {

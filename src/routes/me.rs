@@ -11,14 +11,14 @@ use crate::auth::throttle::Attempt;
 use crate::auth::AuthUser;
 use crate::db::models::refresh_tokens;
 use crate::db::models::users::{self, UserChanges};
-use crate::error::{AppError, AppResult};
-use crate::extract::Json;
 use crate::http;
-use crate::limits;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::limits;
+use crate::http::state::AppState;
+use crate::http::validation::Checks;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody, TooManyRequests};
 use crate::routes::users::UserResponse;
-use crate::state::AppState;
-use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me).service(change_password);

@@ -30,7 +30,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Every documented route. Used both by the server and by [`crate::openapi::document`].
+/// Every documented route. Used both by the server and by [`crate::http::openapi::document`].
 pub fn configure_documented(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)

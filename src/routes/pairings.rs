@@ -10,21 +10,21 @@ use uuid::Uuid;
 
 use crate::audit::Target;
 use crate::auth::{AuthUser, Supervisor};
-use crate::caseload::{self, ReassignResponse, Reassignment};
 use crate::db::models::pairings::{self, Pairing, PairingFilter, PairingStatus};
 use crate::db::models::participants::{self, ParticipantStatus};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::domain::caseload::{self, ReassignResponse, Reassignment};
+use crate::domain::lifecycle::{self, HistoryEntry};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation::Checks;
 use crate::http::{self, Created};
-use crate::idempotency::IdempotencyKey;
-use crate::lifecycle::{self, HistoryEntry};
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
 };
-use crate::validation::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(reassign_pairings)

@@ -12,23 +12,23 @@ use uuid::Uuid;
 
 use crate::audit::Target;
 use crate::auth::{AuthUser, Role, Staff};
-use crate::caseload;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::{
     self, CurrentPairing, Participant, ParticipantFilter, ParticipantStatus,
 };
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::AppResult;
-use crate::extract::{Json, Query};
+use crate::domain::caseload;
+use crate::domain::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
+use crate::http::error::AppResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation::{self, Checks};
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation::{self, Checks};
 
 use requests::{new_participant, validate_create, validate_update};
 pub use requests::{

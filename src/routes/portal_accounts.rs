@@ -12,17 +12,17 @@ use crate::auth::{Role, Staff};
 use crate::db::models::participants;
 use crate::db::models::users::{self, NewUser};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::Json;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::state::AppState;
+use crate::http::validation::{normalize_email, Checks};
 use crate::http::Created;
-use crate::idempotency::IdempotencyKey;
-use crate::limits;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
 use crate::routes::users::{user_location, UserResponse};
-use crate::state::AppState;
-use crate::validation::{normalize_email, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_portal_account);

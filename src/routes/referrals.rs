@@ -10,21 +10,21 @@ use uuid::Uuid;
 
 use crate::audit::Target;
 use crate::auth::{AuthUser, Caller};
-use crate::closed_loop::view::{self, ReferralResponse, ReferralSummary};
-use crate::closed_loop::{self, Acting, Move};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::{self, ApiScope, Scope, Viewer};
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::domain::closed_loop::view::{self, ReferralResponse, ReferralSummary};
+use crate::domain::closed_loop::{self, Acting, Move};
+use crate::domain::lifecycle::{Change, REFERRAL};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation::Checks;
 use crate::http::Created;
-use crate::idempotency::IdempotencyKey;
-use crate::lifecycle::{Change, REFERRAL};
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
 };
-use crate::validation::Checks;
 pub use types::{CreateReferralRequest, ListReferralsQuery, ReferralStatusRequest};
 
 pub fn configure(cfg: &mut ServiceConfig) {

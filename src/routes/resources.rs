@@ -15,17 +15,17 @@ use uuid::Uuid;
 use crate::audit::Target;
 use crate::auth::{Caller, Supervisor};
 use crate::db::models::resources::{self, After, Ranked, Resource, ResourceFilter};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::{ApiScope, Scope};
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::validation;
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };
-use crate::validation;
 
 pub use types::{
     canonical_language, CreateResourceRequest, ListResourcesQuery, ResourceResponse,

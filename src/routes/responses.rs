@@ -10,7 +10,7 @@ use utoipa::openapi::response::Response;
 use utoipa::openapi::RefOr;
 use utoipa::IntoResponses;
 
-use crate::error::Problem;
+use crate::http::error::Problem;
 
 const PROBLEM: &str = "application/problem+json";
 

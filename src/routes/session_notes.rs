@@ -15,12 +15,12 @@ use crate::auth::{AuthUser, Role, Staff};
 use crate::db::models::session_notes::{
     self, After, Amendment, SessionNote, SessionType, Visibility,
 };
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };

@@ -12,19 +12,19 @@ use crate::audit::Target;
 use crate::auth::{Admin, Role};
 use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::models::{coach_profiles, refresh_tokens};
+use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
+use crate::http::state::AppState;
+use crate::http::validation::{normalize_email, Checks};
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
 };
-use crate::state::AppState;
-use crate::validation::{normalize_email, Checks};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)

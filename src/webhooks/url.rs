@@ -10,7 +10,7 @@ use std::pin::Pin;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::config::Environment;
+use crate::ops::config::Environment;
 
 /// `Ok` with the parsed URL, or why it may not be a webhook endpoint.
 pub fn check(raw: &str, environment: Environment) -> Result<Url, String> {

@@ -14,10 +14,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::config::{Environment, WebhookPolicy};
 use crate::db::models::webhook_deliveries::{self, Delivery};
 use crate::db::models::webhook_events::{self, ClaimedEvent, Settled};
 use crate::db::Pool;
+use crate::ops::config::{Environment, WebhookPolicy};
 use crate::webhooks::{signing, url};
 
 /// Events one worker claims at a time.

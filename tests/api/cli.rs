@@ -117,7 +117,7 @@ fn openapi_prints_the_committed_document_and_unknown_commands_show_usage() {
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        tandem::openapi::document_json()
+        tandem::http::openapi::document_json()
     );
     let output = tandem(&["frobnicate"], &[]);
     assert_eq!(output.status.code(), Some(2));
@@ -384,7 +384,7 @@ async fn seed_directory_adds_the_example_directory_once() {
     let first = seed_directory(&app, &org);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
-    let count = tandem::directory_seed::RESOURCES.len();
+    let count = tandem::ops::directory_seed::RESOURCES.len();
     assert!(String::from_utf8_lossy(&first.stdout).contains(&format!("Added {count} resources")));
     let again = seed_directory(&app, &org);
     assert!(again.status.success());

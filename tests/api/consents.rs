@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tandem::db::models::consents::{self, InformationCategory, Recipient};
 use tandem::db::models::disclosures::{self, NewDisclosure};
 use tandem::db::schema::{audit_events, consents as consents_table, webhook_events};
-use tandem::part2;
+use tandem::domain::part2;
 use uuid::Uuid;
 
 use crate::helpers::{error_fields, ids, json, ok_json, problem, send, TestApp};

@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use embedded_pg::EmbeddedPostgres;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{json, Value};
 use tandem::auth::jwt::TokenKeys;
 use tandem::db::schema::session_notes;
 use tandem::db::POOL_TIMEOUT;
-use tandem::embedded_pg::EmbeddedPostgres;
-use tandem::startup::Application;
+use tandem::ops::startup::Application;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 

@@ -8,7 +8,7 @@ fn committed_path() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn the_committed_openapi_document_matches_the_code() {
-    let generated = tandem::openapi::document_json();
+    let generated = tandem::http::openapi::document_json();
     let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
     if std::env::var_os("TANDEM_UPDATE_OPENAPI").is_some() {
         std::fs::write(committed_path(), &generated).unwrap();
@@ -28,7 +28,7 @@ async fn the_served_document_is_the_generated_one() {
     assert_eq!(response.status(), 200);
     let served = json(response).await;
     let generated: serde_json::Value =
-        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+        serde_json::from_str(&tandem::http::openapi::document_json()).unwrap();
     assert_eq!(served, generated);
     assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
 }
@@ -36,7 +36,7 @@ async fn the_served_document_is_the_generated_one() {
 #[tokio::test]
 async fn every_operation_names_its_roles_and_documents_its_errors() {
     let document: serde_json::Value =
-        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+        serde_json::from_str(&tandem::http::openapi::document_json()).unwrap();
     let paths = document["paths"].as_object().unwrap();
     assert!(paths.contains_key("/api/v1/users/{id}"));
     for (path, item) in paths {
@@ -113,7 +113,7 @@ fn documented_enum_values_are_the_ones_sent_and_accepted() {
     use tandem::db::models::pairings::PairingStatus;
     use tandem::db::models::participants::ParticipantStatus;
     let document: serde_json::Value =
-        serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+        serde_json::from_str(&tandem::http::openapi::document_json()).unwrap();
     let values = |name: &str| document["components"]["schemas"][name]["enum"].clone();
     let json = |all: Vec<&str>| serde_json::json!(all);
     assert_eq!(

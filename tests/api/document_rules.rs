@@ -2,7 +2,7 @@
 //! also enforced: found by fuzzing the API against its own document (`.ci/schemathesis`).
 
 use serde_json::{json, Value};
-use tandem::limits;
+use tandem::http::limits;
 
 use crate::helpers::{error_fields, json, ok_json, problem, send, TestApp};
 

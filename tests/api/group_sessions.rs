@@ -261,7 +261,7 @@ async fn invalid_attendance_is_refused_and_changes_nothing() {
         let refused = problem(app.put(&path, &app.org.supervisor, &body).await, 422).await;
         assert_eq!(error_fields(&refused), [field], "{refused}");
     }
-    let too_many: Vec<Value> = (0..=tandem::limits::ATTENDANCE.max)
+    let too_many: Vec<Value> = (0..=tandem::http::limits::ATTENDANCE.max)
         .map(|_| json!({"participant_id": Uuid::now_v7(), "status": "present"}))
         .collect();
     let refused = problem(

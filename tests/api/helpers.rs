@@ -13,19 +13,19 @@ use std::sync::{mpsc, OnceLock};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use embedded_pg::EmbeddedPostgres;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use tandem::auth::jwt::ClientClaims;
 use tandem::auth::jwt::TokenKeys;
 use tandem::auth::Role;
-use tandem::config::Settings;
 use tandem::db::schema::{
     coach_profiles, integration_clients, organizations, pairings, participants, status_changes,
     users,
 };
-use tandem::embedded_pg::EmbeddedPostgres;
-use tandem::startup::Application;
+use tandem::ops::config::Settings;
+use tandem::ops::startup::Application;
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,11 +1,11 @@
-//! Every limit in `tandem::limits` is stated by the served document and enforced: for each
+//! Every limit in `tandem::http::limits` is stated by the served document and enforced: for each
 //! limited field, the document's bound is the constant, the largest value the constant allows
 //! is not refused for that field, and one more is refused naming the field (422 for a body
 //! field, 400 for a query parameter).
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tandem::limits::{self, List, Range, Text};
+use tandem::http::limits::{self, List, Range, Text};
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -699,7 +699,7 @@ async fn every_limited_query_parameter_states_its_limit_and_refuses_one_past_it(
 
 #[test]
 fn every_reference_in_the_document_resolves() {
-    let document: Value = serde_json::from_str(&tandem::openapi::document_json()).unwrap();
+    let document: Value = serde_json::from_str(&tandem::http::openapi::document_json()).unwrap();
     fn walk(document: &Value, value: &Value) {
         match value {
             Value::Object(map) => {
@@ -724,7 +724,7 @@ async fn an_organization_name_past_its_limit_is_refused() {
     let app = TestApp::spawn().await;
     let mut conn = app.conn().await;
     let create = async |conn: &mut _, name: &str, email: &str| {
-        tandem::bootstrap::create_organization(conn, name, email, PASSWORD).await
+        tandem::ops::bootstrap::create_organization(conn, name, email, PASSWORD).await
     };
     let max = limits::ORGANIZATION_NAME.max;
     let refused = create(&mut conn, &"a".repeat(max + 1), "first@example.org").await;

@@ -108,7 +108,7 @@ async fn the_same_seed_gives_the_same_rows_and_ids_on_two_databases() {
     assert!(count("referrals") >= 2 && count("consents") >= 1);
     assert_eq!(
         count("resources"),
-        2 * tandem::directory_seed::RESOURCES.len() as i64
+        2 * tandem::ops::directory_seed::RESOURCES.len() as i64
     );
 
     let other = TestDatabase::create().await;

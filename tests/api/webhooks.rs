@@ -10,8 +10,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use tandem::config::Environment;
 use tandem::db::models::webhook_events::{self, EventType};
+use tandem::ops::config::Environment;
 use uuid::Uuid;
 
 use crate::helpers::{created_json, ok_json, test_settings_with, TestApp, TestOrg};

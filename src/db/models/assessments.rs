@@ -5,9 +5,9 @@ use diesel::sql_types::{Bool, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::pagination::Cursor;
 use crate::db::schema::assessments;
 use crate::db::scope::{self, Scope};
-use crate::pagination::Cursor;
 
 crate::text_enum! {
     /// Who submitted an assessment: the participant themselves or a staff member.

@@ -363,7 +363,7 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
     filter: &AuditFilter,
-    page: &crate::pagination::PageRequest,
+    page: &crate::db::pagination::PageRequest,
 ) -> QueryResult<Vec<AuditEvent>> {
     let mut query = audit_events::table
         .filter(audit_events::organization_id.eq(organization_id))
@@ -396,7 +396,7 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_events::at.lt(to));
     }
-    if let Some(crate::pagination::Cursor::After(before)) = page.cursor {
+    if let Some(crate::db::pagination::Cursor::After(before)) = page.cursor {
         query = query.filter(audit_events::id.lt(before));
     }
     query.load(conn).await

@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
 use crate::db::models::users::Role;
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{coach_profiles, pairings, users};
 use crate::db::scope::{pairing_is_current, Scope};
-use crate::pagination::{Cursor, PageRequest};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = coach_profiles)]

@@ -8,8 +8,8 @@ use diesel::sql_types::{Bool, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::pagination::Cursor;
 use crate::db::schema::{disclosures, resources};
-use crate::pagination::Cursor;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = disclosures)]

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::goal_progress;
 use crate::db::scope::{self, Scope};
-use crate::pagination::{Cursor, PageRequest};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = goal_progress)]

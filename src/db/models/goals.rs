@@ -7,9 +7,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::goals;
 use crate::db::scope::{self, Scope};
-use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
     /// Where a goal stands: `active` and `paused` goals are open; `achieved` and `abandoned`

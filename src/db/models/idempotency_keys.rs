@@ -10,7 +10,7 @@ use crate::db::schema::idempotency_keys;
 pub struct IdempotencyRecord {
     pub caller_id: Uuid,
     pub key: String,
-    /// A keyed digest of the request (see [`crate::idempotency`]).
+    /// A keyed digest of the request (see [`crate::http::idempotency`]).
     pub fingerprint: String,
     pub location: String,
     pub created_at: DateTime<Utc>,

@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use crate::db::models::users::Role;
 use crate::db::models::{goals, session_notes};
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{pairings, participants};
 use crate::db::scope::{self, pairing_is_current, Scope};
-use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
     /// A pairing's state: proposed, active and paused pairings are *current*.

@@ -7,9 +7,9 @@ use uuid::Uuid;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::status_changes;
 use crate::db::models::users::User;
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{pairings, participants, users};
 use crate::db::scope::{self, pairing_is_current, Scope};
-use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
     /// Where a participant is in the program.

@@ -10,11 +10,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::consents::Consent;
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{
     consents, integration_client_resources, integration_clients, participants, referrals, resources,
 };
 use crate::db::scope::{self, Viewer};
-use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
     /// A referral's status: the FHIR Task codes of the HL7 SDOH Clinical Care guide.

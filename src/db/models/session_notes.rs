@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::db::fragment::Fragment;
 use crate::db::models::goals;
 use crate::db::models::users::Role;
+use crate::db::pagination::PageRequest;
 use crate::db::schema::{session_note_amendments, session_notes, users};
 use crate::db::scope::{self, Scope};
-use crate::pagination::PageRequest;
 
 crate::text_enum! {
     /// What kind of session the note records.

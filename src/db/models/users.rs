@@ -3,8 +3,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::users;
-use crate::pagination::{Cursor, PageRequest};
 
 crate::text_enum! {
     /// A user's role in their organization.
@@ -69,7 +69,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new_user: &NewUser<'_>) -> Que
         .await
 }
 
-/// `email` must already be normalised (see [`crate::validation::normalize_email`]).
+/// `email` must already be normalised (see [`crate::http::validation::normalize_email`]).
 pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))

@@ -10,10 +10,10 @@ use crate::auth::Role;
 use crate::db::models::consents::{
     Consent, ConsentState, InformationCategory, SignatureMethod, SignerRelationship,
 };
-use crate::error::AppResult;
-use crate::limits;
-use crate::part2;
-use crate::validation::Checks;
+use crate::domain::part2;
+use crate::http::error::AppResult;
+use crate::http::limits;
+use crate::http::validation::Checks;
 
 /// How far in the future `signed_at` may be, for clients whose clocks run ahead.
 const CLOCK_SKEW: Duration = Duration::minutes(5);

@@ -15,11 +15,11 @@ use crate::auth::{AuthUser, Staff};
 use crate::db::models::action_items;
 use crate::db::models::goals;
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::extract::Json;
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
 use crate::http::{self, Created, IfMatch};
-use crate::idempotency::IdempotencyKey;
-use crate::limits;
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
 };

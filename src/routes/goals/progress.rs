@@ -11,13 +11,13 @@ use crate::audit::Target;
 use crate::auth::AuthUser;
 use crate::db::models::goal_progress::{self, NewProgressEntry};
 use crate::db::models::goals;
+use crate::db::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::db::scope::Scope;
-use crate::error::AppResult;
-use crate::extract::{Json, Query};
+use crate::http::error::AppResult;
+use crate::http::extract::{Json, Query};
+use crate::http::idempotency::IdempotencyKey;
+use crate::http::limits;
 use crate::http::{self, Created};
-use crate::idempotency::IdempotencyKey;
-use crate::limits;
-use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound,
 };

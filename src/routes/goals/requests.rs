@@ -8,9 +8,9 @@ use uuid::Uuid;
 use crate::db::models::action_items::{ActionItem, ActionItemChanges, NewActionItem};
 use crate::db::models::goals::{Goal, GoalChanges, GoalDomain, GoalStatus, NewGoal};
 use crate::db::scope::Scope;
-use crate::error::AppResult;
-use crate::limits;
-use crate::validation::{nullable, Checks};
+use crate::http::error::AppResult;
+use crate::http::limits;
+use crate::http::validation::{nullable, Checks};
 
 /// A new goal of the participant named in the path.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

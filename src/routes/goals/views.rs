@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::db::models::action_items::{self, ActionItem};
 use crate::db::models::goal_progress::{self, ProgressEntry};
 use crate::db::models::goals::{Goal, GoalDomain, GoalRow, GoalStatus};
-use crate::error::AppResult;
-use crate::lifecycle::{self, HistoryEntry};
-use crate::limits;
+use crate::domain::lifecycle::{self, HistoryEntry};
+use crate::http::error::AppResult;
+use crate::http::limits;
 
 /// A goal with its open action items, its latest progress entry and its status history.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,10 +10,10 @@ use crate::audit::Target;
 use crate::auth::{AuthUser, Staff};
 use crate::db::models::group_attendance::{self, AttendanceRecord};
 use crate::db::models::group_sessions;
-use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
+use crate::db::pagination::{Page, PageRequest};
 use crate::http;
-use crate::pagination::{Page, PageRequest};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{Json, Query};
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, NotFound};
 
 /// Replace a group session's attendance list.

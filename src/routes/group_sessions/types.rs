@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::db::models::group_attendance::{AttendanceRecord, AttendanceStatus, Attendee};
 use crate::db::models::group_sessions::{GroupKind, GroupSession};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult, FieldError};
-use crate::limits;
-use crate::validation::Checks;
+use crate::http::error::{AppError, AppResult, FieldError};
+use crate::http::limits;
+use crate::http::validation::Checks;
 
 /// How far in the future `occurred_at` may be, for clocks that run a little ahead.
 pub const CLOCK_LEEWAY_MINUTES: i64 = 5;

@@ -8,9 +8,9 @@ use super::types::{DeliveryResponse, RedeliveryResponse};
 use crate::audit::Target;
 use crate::auth::Admin;
 use crate::db::models::{integration_clients, webhook_deliveries, webhook_events};
-use crate::error::{AppError, AppResult};
-use crate::extract::Query;
-use crate::pagination::{Cursor, Page, PageQuery, PageRequest};
+use crate::db::pagination::{Cursor, Page, PageQuery, PageRequest};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Query;
 use crate::routes::responses::{Authenticated, BadRequest, Conflict, Forbidden, NotFound};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "integration-clients",
     params(
         ("id" = Uuid, Path, description = "Integration client id"),
-        ("limit" = inline(Option<crate::limits::PageSize>), Query, description = "Page size"),
+        ("limit" = inline(Option<crate::http::limits::PageSize>), Query, description = "Page size"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),
     responses(

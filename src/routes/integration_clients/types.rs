@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::config::Environment;
 use crate::db::models::integration_clients::ClientRecord;
 use crate::db::models::webhook_deliveries::Delivery;
 use crate::db::scope::ApiScope;
-use crate::error::AppResult;
-use crate::limits;
-use crate::validation::{nullable, Checks};
+use crate::http::error::AppResult;
+use crate::http::limits;
+use crate::http::validation::{nullable, Checks};
+use crate::ops::config::Environment;
 use crate::webhooks::url;
 
 /// A new integration client (a clinic or partner system).

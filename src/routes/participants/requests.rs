@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use crate::db::models::participants::{NewParticipant, ParticipantChanges, ParticipantStatus};
 use crate::db::scope::Scope;
-use crate::error::AppResult;
-use crate::limits;
-use crate::validation::{normalize_email, nullable, Checks};
+use crate::http::error::AppResult;
+use crate::http::limits;
+use crate::http::validation::{normalize_email, nullable, Checks};
 
 /// A new participant. When a coach creates one, they are paired with that coach at once.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::referrals::{Direction, ReferralOutcome, ReferralStatus, Urgency};
-use crate::limits;
+use crate::http::limits;
 
 /// A new outbound referral to a resource of the directory.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -29,7 +29,7 @@ pub struct CreateReferralRequest {
 /// The statuses a referral may be created in.
 pub const CREATE_STATUSES: &[ReferralStatus] = &[ReferralStatus::Draft, ReferralStatus::Requested];
 
-crate::limits::subset_schema!(
+crate::http::limits::subset_schema!(
     /// The document's schema of a status in [`CREATE_STATUSES`].
     CreateStatus = CREATE_STATUSES
 );

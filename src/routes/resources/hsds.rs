@@ -20,10 +20,10 @@ use super::{cursor_of, list_request, read_directory, read_one, ListResourcesQuer
 use crate::audit::Target;
 use crate::auth::Caller;
 use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus};
-use crate::error::AppResult;
-use crate::extract::Query;
+use crate::db::pagination::Page;
 use crate::http;
-use crate::pagination::Page;
+use crate::http::error::AppResult;
+use crate::http::extract::Query;
 use crate::routes::responses::{Authenticated, BadRequest, Forbidden, NotFound};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -10,9 +10,9 @@ use crate::db::models::resources::{
     NewResource, Resource, ResourceCategory, ResourceChanges, ResourceStatus,
 };
 use crate::db::scope::Scope;
-use crate::error::AppResult;
-use crate::limits;
-use crate::validation::{normalize_email, nullable, Checks};
+use crate::http::error::AppResult;
+use crate::http::limits;
+use crate::http::validation::{normalize_email, nullable, Checks};
 
 /// A new resource in the directory (fields follow Open Referral HSDS 3.0's service).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -9,9 +9,9 @@ use crate::db::models::session_notes::{
     NewSessionNote, NoteFilter, SessionNoteChanges, SessionType, Visibility,
 };
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::limits;
-use crate::validation::{nullable, Checks};
+use crate::http::error::{AppError, AppResult};
+use crate::http::limits;
+use crate::http::validation::{nullable, Checks};
 
 /// How far ahead of the server's clock `occurred_at` may be: clocks of the devices notes are
 /// written on drift.

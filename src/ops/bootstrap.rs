@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use crate::auth::password::hash_blocking;
 use crate::auth::Role;
-use crate::config::{Environment, Settings};
 use crate::db::models::organizations::{self, Organization};
 use crate::db::models::users::{self, NewUser, User};
-use crate::limits;
-use crate::validation::{normalize_email, Checks};
+use crate::http::limits;
+use crate::http::validation::{normalize_email, Checks};
+use crate::ops::config::{Environment, Settings};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@tandem.local";
 pub const DEFAULT_ORGANIZATION_NAME: &str = "Tandem";
@@ -28,7 +28,7 @@ pub async fn create_organization(
     checks.email("admin email", admin_email);
     checks.password("admin password", admin_password);
     checks.finish().map_err(|error| match error {
-        crate::error::AppError::Validation(errors) => errors
+        crate::http::error::AppError::Validation(errors) => errors
             .iter()
             .map(|e| format!("{} {}", e.field, e.message))
             .collect::<Vec<_>>()

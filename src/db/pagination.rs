@@ -1,4 +1,4 @@
-//! Keyset pagination shared by every list: `limit` ([`crate::limits::PAGE_SIZE`]) and an
+//! Keyset pagination shared by every list: `limit` ([`crate::http::limits::PAGE_SIZE`]) and an
 //! opaque `cursor`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::limits::{DEFAULT_PAGE_SIZE, PAGE_SIZE};
+use crate::http::limits::{DEFAULT_PAGE_SIZE, PAGE_SIZE};
 
 /// Where the previous page ended. Lists ordered by id use `After`; lists ordered by another
 /// key carry that key too, so the next page starts strictly after the last row seen.
@@ -29,6 +28,11 @@ impl Cursor {
     }
 }
 
+/// A `limit` or `cursor` the API cannot page with; the web layer answers it with 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidPage(pub String);
+
 /// A validated page request.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
@@ -38,10 +42,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Validates the raw `limit` and `cursor` query parameters (400 when out of range or garbled).
-    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, AppError> {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, InvalidPage> {
         let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if !PAGE_SIZE.contains(limit) {
-            return Err(AppError::BadRequest(format!(
+            return Err(InvalidPage(format!(
                 "Query parameter `limit` must be between {} and {}.",
                 PAGE_SIZE.min, PAGE_SIZE.max
             )));
@@ -50,9 +54,7 @@ impl PageRequest {
         let cursor = match cursor {
             None | Some("") => None,
             Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
-                AppError::BadRequest(
-                    "Query parameter `cursor` is not a cursor this API issued.".into(),
-                )
+                InvalidPage("Query parameter `cursor` is not a cursor this API issued.".into())
             })?),
         };
         Ok(Self { limit, cursor })

@@ -13,14 +13,16 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 use crate::audit::ChainKey;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
-use crate::config::Settings;
-use crate::error::{self, AppError};
-use crate::idempotency::FingerprintKey;
+use crate::db;
+use crate::http::error::{self, AppError};
+use crate::http::idempotency::FingerprintKey;
+use crate::http::state::AppState;
+use crate::http::{openapi, request_log};
+use crate::ops::config::Settings;
+use crate::ops::maintenance;
 use crate::routes::fallback::{self, RouteTable};
 use crate::routes::{self, health};
-use crate::state::AppState;
 use crate::webhooks::worker::{self, WorkerHandle};
-use crate::{db, maintenance, openapi, request_log};
 
 pub const OPENAPI_URL: &str = "/api/v1/openapi.json";
 

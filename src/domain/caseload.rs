@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::db::models::coach_profiles;
 use crate::db::models::pairings::{self, Pairing, PairingStatus};
 use crate::db::scope::Scope;
-use crate::error::{AppError, AppResult};
-use crate::lifecycle::{Change, PAIRING};
+use crate::domain::lifecycle::{Change, PAIRING};
+use crate::http::error::{AppError, AppResult};
 use diesel_async::AsyncPgConnection;
 
 fn caseload_full(max: i32) -> AppError {

@@ -298,6 +298,12 @@ fn foreign_key_field(constraint: Option<&str>) -> String {
         .unwrap_or_else(|| "body".into())
 }
 
+impl From<crate::db::pagination::InvalidPage> for AppError {
+    fn from(error: crate::db::pagination::InvalidPage) -> Self {
+        Self::BadRequest(error.0)
+    }
+}
+
 impl From<crate::db::PoolError> for AppError {
     fn from(error: crate::db::PoolError) -> Self {
         Self::Unavailable(error.to_string())

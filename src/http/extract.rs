@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, FieldError};
-use crate::validation;
+use crate::http::error::{AppError, FieldError};
+use crate::http::validation;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;

@@ -1,5 +1,5 @@
 //! The community-resource directory of each organization (the entries of
-//! [`crate::directory_seed::RESOURCES`], with seeded ids) and, for some participants, a
+//! [`crate::ops::directory_seed::RESOURCES`], with seeded ids) and, for some participants, a
 //! signed consent and a referral to a resource, with its status history and, once sent, the
 //! disclosure it made.
 
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::ids::{epoch, Stream};
 use super::people::{People, BATCH};
 use super::{Options, Progress};
-use crate::directory_seed::{SeedResource, RESOURCES};
+use crate::ops::directory_seed::{SeedResource, RESOURCES};
 
 /// A resource that takes referrals, per organization.
 pub struct Directory {

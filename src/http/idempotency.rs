@@ -20,7 +20,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::db::models::idempotency_keys::{self, IdempotencyRecord};
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY_LENGTH: usize = 255;

@@ -49,7 +49,7 @@ pub fn refuse_published(variable: &'static str, value: &[u8]) -> Result<(), Conf
 mod tests {
     use super::super::tests::settings;
     use super::*;
-    use crate::config::Settings;
+    use crate::ops::config::Settings;
 
     const PRODUCTION: [(&str, &str); 3] = [
         ("TANDEM_ENV", "production"),

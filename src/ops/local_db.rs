@@ -6,9 +6,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
-use crate::config::{Environment, Settings};
 use crate::db;
-use crate::embedded_pg::{EmbeddedPostgres, Purpose};
+use crate::ops::config::{Environment, Settings};
+use embedded_pg::{EmbeddedPostgres, Purpose};
 
 pub const DATABASE_NAME: &str = "tandem";
 /// The login role the service uses on the private cluster; a member of `tandem_runtime`, the
@@ -83,7 +83,7 @@ fn runtime_password(settings: &Settings) -> Result<String, String> {
         .take(40)
         .map(char::from)
         .collect();
-    crate::config::write_private_file(&path, format!("{password}\n").as_bytes())
+    crate::ops::config::write_private_file(&path, format!("{password}\n").as_bytes())
         .map_err(|error| format!("cannot keep {}: {error}", path.display()))?;
     Ok(password)
 }

@@ -2,8 +2,8 @@
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
-use crate::config::{AuthPolicy, Environment};
 use crate::db::Pool;
+use crate::ops::config::{AuthPolicy, Environment};
 
 pub struct AppState {
     pub pool: Pool,

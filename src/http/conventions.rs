@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::Required;
 use utoipa::IntoParams;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// The strong entity tag of a representation: a digest of its JSON.
 pub fn etag_of<T: Serialize>(value: &T) -> String {

@@ -34,7 +34,7 @@ with another body is 422. Keys are kept at least 24 hours, per caller.",
         version = env!("CARGO_PKG_VERSION"),
         license(name = "Apache-2.0"),
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::http::error::Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and tokens"),

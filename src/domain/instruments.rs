@@ -5,7 +5,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::validation::Checks;
+use crate::http::validation::Checks;
 
 /// One question of an instrument.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn the_document_lists_every_instrument() {
         let ids: Vec<&str> = ALL.iter().map(|instrument| instrument.id).collect();
-        assert_eq!(ids, crate::limits::INSTRUMENT_IDS);
+        assert_eq!(ids, crate::http::limits::INSTRUMENT_IDS);
     }
 
     #[test]
@@ -204,7 +204,7 @@ mod tests {
             let mut checks = Checks::new();
             BARC_10.check_answers(&mut checks, "answers", answers);
             match checks.finish() {
-                Err(crate::error::AppError::Validation(errors)) => errors.len(),
+                Err(crate::http::error::AppError::Validation(errors)) => errors.len(),
                 _ => 0,
             }
         };

@@ -21,9 +21,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::Created;
-use crate::idempotency::IdempotencyKey;
 
 /// Runs `work` in a transaction and audits it as `target` (which the work may refine, e.g.
 /// with the id of what it created or the participant it found).

@@ -17,8 +17,8 @@ use crate::db::models::referrals::{
 use crate::db::models::users::Role;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::scope::Viewer;
-use crate::error::{AppError, AppResult};
-use crate::lifecycle::{self, Change, Side, REFERRAL};
+use crate::domain::lifecycle::{self, Change, Side, REFERRAL};
+use crate::http::error::{AppError, AppResult};
 
 /// A requested move: the new status, why, and how it ended.
 pub struct Move<'a> {

@@ -20,9 +20,9 @@ use crate::db::models::referrals::{
     self, Demographics, Direction, Referral, ReferralOutcome, ReferralStatus, Urgency,
 };
 use crate::db::scope::Viewer;
-use crate::error::AppResult;
-use crate::lifecycle;
-use crate::part2::REDISCLOSURE_NOTICE;
+use crate::domain::lifecycle;
+use crate::domain::part2::REDISCLOSURE_NOTICE;
+use crate::http::error::AppResult;
 
 /// The participant's minimal demographics.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -196,7 +196,7 @@ pub async fn full(
     let referral = shown.body.into_iter().next();
     Ok(Shown {
         body: ReferralResponse {
-            referral: referral.ok_or(crate::error::AppError::NotFound)?,
+            referral: referral.ok_or(crate::http::error::AppError::NotFound)?,
             history,
         },
         consent_ids: shown.consent_ids,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{OpenApi, RefOr};
 
-use crate::instruments;
+use crate::domain::instruments;
 use crate::routes::{goals, pairings, referrals};
 
 /// Adds each status request's conditions to its schema.

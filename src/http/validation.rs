@@ -1,12 +1,12 @@
 //! Field rules shared by request bodies. Each check adds to a list so one response names
-//! every invalid field. The limits themselves are in [`crate::limits`].
+//! every invalid field. The limits themselves are in [`crate::http::limits`].
 
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, FieldError};
-use crate::limits::{self, List, Range, Text};
+use crate::http::error::{AppError, FieldError};
+use crate::http::limits::{self, List, Range, Text};
 
 /// Collects field errors; `finish` turns them into a 422.
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@ use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::ParticipantStatus;
 use crate::db::models::referrals::ReferralStatus;
 use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
 
 /// A state machine: each status with the statuses that may follow it.
 pub struct Machine<S: 'static> {
