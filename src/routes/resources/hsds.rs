@@ -7,7 +7,7 @@
 //! name; for taxonomy terms, the category), so they are the same on every read.
 //!
 //! Lists use Tandem's `{items, next_cursor}` with keyset pagination rather than HSDS's
-//! page-numbered `Page`, which needs `OFFSET` (see `docs/API-DESIGN.md`).
+//! page-numbered `Page`, which needs `OFFSET` (see `docs/decisions/directory.md`).
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
