@@ -8,6 +8,7 @@
 pub mod client_secret;
 pub mod jwt;
 pub mod password;
+pub mod scope;
 pub mod throttle;
 
 use std::borrow::Cow;
@@ -25,7 +26,7 @@ use crate::audit::unit_of_work;
 use crate::audit::{self, Actor, Outcome, Target};
 use crate::db::models::integration_clients;
 use crate::db::models::users::{self, Session};
-use crate::db::scope::{ClientScope, Grants, Scope, Viewer};
+use crate::db::scope::Scope;
 use crate::db::PooledConnection;
 use crate::http::error::{AppError, AppResult};
 use crate::http::idempotency::IdempotencyKey;
@@ -33,11 +34,12 @@ use crate::http::request_log::RequestMeta;
 use crate::http::state::AppState;
 use crate::http::Created;
 use jwt::{Claims, TokenRole};
+use scope::{Client, Grants, Identity};
 
 pub use crate::db::models::users::Role;
 
-/// Whoever a request runs for: a user ([`Scope`]), an integration client ([`ClientScope`]),
-/// or either ([`Viewer`]).
+/// Whoever a request runs for: a user ([`Scope`]), an integration client ([`Client`]), or
+/// either ([`Identity`]).
 pub trait Principal: Copy {
     fn actor(self, meta: RequestMeta) -> Actor;
 }
@@ -48,13 +50,13 @@ impl Principal for Scope {
     }
 }
 
-impl Principal for ClientScope {
+impl Principal for Client {
     fn actor(self, meta: RequestMeta) -> Actor {
         Actor::client(self.client_id, self.organization_id, meta)
     }
 }
 
-impl Principal for Viewer {
+impl Principal for Identity {
     fn actor(self, meta: RequestMeta) -> Actor {
         match self {
             Self::User(scope) => scope.actor(meta),
@@ -81,10 +83,10 @@ pub struct Authenticated<S: Principal> {
 /// A signed-in user of any role.
 pub type AuthUser = Authenticated<Scope>;
 /// An integration client (machine to machine).
-pub type AuthClient = Authenticated<ClientScope>;
+pub type AuthClient = Authenticated<Client>;
 /// A signed-in user of any role, or an integration client: for operations open to both. A
-/// client's scopes are checked with [`Viewer::require`] inside the unit of work.
-pub type Caller = Authenticated<Viewer>;
+/// client's scopes are checked with [`Identity::require`] inside the unit of work.
+pub type Caller = Authenticated<Identity>;
 
 impl<S: Principal> Authenticated<S> {
     pub fn actor(&self) -> Actor {
@@ -187,7 +189,7 @@ type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 async fn authenticate(
     state: &AppState,
     token: &str,
-) -> Result<(Viewer, Option<Session>, PooledConnection), AppError> {
+) -> Result<(Identity, Option<Session>, PooledConnection), AppError> {
     let claims: Claims = state
         .tokens
         .verify(token)
@@ -201,12 +203,12 @@ async fn authenticate(
                 let token_grants =
                     Grants::from_names(claims.scope.as_deref().unwrap_or_default().split(' '));
                 let live_grants = Grants::from_names(live.scopes.iter().map(String::as_str));
-                let client = ClientScope {
+                let client = Client {
                     organization_id: live.organization_id,
                     client_id: claims.sub,
-                    grants: token_grants.intersect(live_grants),
+                    grants: token_grants & live_grants,
                 };
-                Ok((Viewer::Client(client), None, conn))
+                Ok((Identity::Client(client), None, conn))
             }
             _ => Err(AppError::stale_token()),
         };
@@ -223,7 +225,7 @@ async fn authenticate(
         user_id: claims.sub,
         role,
     };
-    Ok((Viewer::User(scope), Some(session), conn))
+    Ok((Identity::User(scope), Some(session), conn))
 }
 
 /// What a refused request was after, read from the matched route, for the audit log.
@@ -281,7 +283,7 @@ async fn refuse(conn: &mut AsyncPgConnection, actor: Actor, target: Target) -> A
 /// The caller when `admit` accepts them; anyone else with a valid token gets an audited 403.
 fn require<S: Principal + 'static>(
     req: &HttpRequest,
-    admit: impl FnOnce(Viewer) -> Option<S> + 'static,
+    admit: impl FnOnce(Identity) -> Option<S> + 'static,
 ) -> ExtractFuture<Authenticated<S>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer_token(req);
@@ -311,7 +313,7 @@ fn require<S: Principal + 'static>(
 /// A user whose role is in `allowed`.
 fn require_roles(req: &HttpRequest, allowed: &'static [Role]) -> ExtractFuture<AuthUser> {
     require(req, move |identity| match identity {
-        Viewer::User(scope) if allowed.contains(&scope.role) => Some(scope),
+        Identity::User(scope) if allowed.contains(&scope.role) => Some(scope),
         _ => None,
     })
 }
@@ -322,8 +324,8 @@ impl FromRequest for AuthClient {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         require(req, |identity| match identity {
-            Viewer::Client(client) => Some(client),
-            Viewer::User(_) => None,
+            Identity::Client(client) => Some(client),
+            Identity::User(_) => None,
         })
     }
 }

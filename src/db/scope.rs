@@ -31,76 +31,16 @@ impl Scope {
     }
 }
 
-crate::text_enum! {
-    /// What an integration client's token allows (OAuth 2.0 scopes).
-    pub enum ApiScope {
-        ReferralsRead => "referrals:read",
-        ReferralsWrite => "referrals:write",
-        DirectoryRead => "directory:read",
-    }
-}
-
-/// A set of [`ApiScope`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Grants(u8);
-
-impl Grants {
-    pub fn contains(self, scope: ApiScope) -> bool {
-        self.0 & Self::bit(scope) != 0
-    }
-
-    pub fn with(self, scope: ApiScope) -> Self {
-        Self(self.0 | Self::bit(scope))
-    }
-
-    /// The known scopes among `names`; unknown names grant nothing.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        names
-            .into_iter()
-            .filter_map(ApiScope::parse)
-            .fold(Self::default(), Self::with)
-    }
-
-    /// The scopes in both sets: a token grants no more than its client holds now.
-    pub fn intersect(self, other: Self) -> Self {
-        Self(self.0 & other.0)
-    }
-
-    pub fn names(self) -> Vec<&'static str> {
-        ApiScope::ALL
-            .iter()
-            .filter(|scope| self.contains(**scope))
-            .map(|scope| scope.as_str())
-            .collect()
-    }
-
-    fn bit(scope: ApiScope) -> u8 {
-        1 << ApiScope::ALL.iter().position(|s| *s == scope).unwrap_or(7)
-    }
-}
-
-/// An integration client acting within its organization, with the scopes its token grants.
+/// An integration client a query runs for: its organization and its row id
+/// (`integration_clients.id`, not its public `client_id`). What its token allows is decided in
+/// `auth`, before the query runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientScope {
     pub organization_id: Uuid,
-    /// The client's row id (`integration_clients.id`), not its public `client_id`.
     pub client_id: Uuid,
-    pub grants: Grants,
 }
 
-impl ClientScope {
-    /// `Ok` when the token carries `scope`; a 403 naming it otherwise. Call it inside the unit
-    /// of work, so the refusal is audited.
-    pub fn require(self, scope: ApiScope) -> Result<(), crate::http::error::AppError> {
-        if self.grants.contains(scope) {
-            Ok(())
-        } else {
-            Err(crate::http::error::AppError::MissingScope(scope.as_str()))
-        }
-    }
-}
-
-/// Whoever an operation open to both users and integration clients runs for.
+/// Whoever a query open to both users and integration clients runs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
     User(Scope),
@@ -112,14 +52,6 @@ impl Viewer {
         match self {
             Self::User(scope) => scope.organization_id,
             Self::Client(client) => client.organization_id,
-        }
-    }
-
-    /// A client needs `scope`; users pass (their role decides, in the query).
-    pub fn require(self, scope: ApiScope) -> Result<(), crate::http::error::AppError> {
-        match self {
-            Self::User(_) => Ok(()),
-            Self::Client(client) => client.require(scope),
         }
     }
 }

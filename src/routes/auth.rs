@@ -14,11 +14,11 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
 use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
+use crate::auth::scope::{ApiScope, Grants};
 use crate::auth::throttle::{Attempt, Key};
 use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
 use crate::db::models::{integration_clients, refresh_tokens, users};
-use crate::db::scope::{ApiScope, Grants};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{FormOrJson, Json};
 use crate::http::limits;
@@ -26,7 +26,7 @@ use crate::http::request_log::RequestMeta;
 use crate::http::state::AppState;
 use crate::http::validation::Checks;
 use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavailable};
-use crate::routes::users::UserResponse;
+use crate::routes::views::UserResponse;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login)
@@ -457,8 +457,8 @@ fn granted_scope(client: &IntegrationClient, requested: Option<&str>) -> AppResu
     };
     let mut grants = Grants::default();
     for name in requested.split_ascii_whitespace() {
-        match ApiScope::parse(name).filter(|scope| held.contains(*scope)) {
-            Some(scope) => grants = grants.with(scope),
+        match ApiScope::parse(name).filter(|scope| held.allows(*scope)) {
+            Some(scope) => grants |= scope.into(),
             None => {
                 return Err(AppError::invalid(
                     "scope",

@@ -12,10 +12,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::audit::Target;
+use crate::auth::scope::{ApiScope, Client};
 use crate::auth::AuthClient;
 use crate::db::models::participants::{self, NewParticipant};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralStatus, Urgency};
-use crate::db::scope::{ApiScope, ClientScope, Viewer};
+use crate::db::scope::Viewer;
 use crate::domain::closed_loop::view::{self, ReferralResponse};
 use crate::domain::closed_loop::Acting;
 use crate::domain::lifecycle::{Change, REFERRAL};
@@ -95,7 +96,7 @@ pub async fn create_inbound_referral(
     let request_id = client.meta.request_id.clone();
     let repeated = Cell::new(false);
     let consent_ids = RefCell::new(Vec::new());
-    let make = async |conn: &mut AsyncPgConnection, client: ClientScope, target: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, client: Client, target: &mut Target| {
         client.require(ApiScope::ReferralsWrite)?;
         referrals::lock_external_id(conn, client.client_id, &body.external_id).await?;
         if let Some(earlier) =
@@ -107,22 +108,21 @@ pub async fn create_inbound_referral(
         }
         make_inbound(conn, client, &body).await
     };
-    let show =
-        async |conn: &mut AsyncPgConnection, client: ClientScope, id, target: &mut Target| {
-            let viewer = Viewer::Client(client);
-            let referral = referrals::find_visible(conn, viewer, id).await?;
-            target.set_participant(referral.participant_id);
-            let acting = Acting {
-                viewer,
-                request_id: &request_id,
-            };
-            let shown = view::full(conn, acting, referral).await?;
-            consent_ids.replace(shown.consent_ids);
-            Ok(Created {
-                location: format!("/api/v1/referrals/{id}"),
-                body: shown.body,
-            })
+    let show = async |conn: &mut AsyncPgConnection, client: Client, id, target: &mut Target| {
+        let viewer = Viewer::Client(client.scope());
+        let referral = referrals::find_visible(conn, viewer, id).await?;
+        target.set_participant(referral.participant_id);
+        let acting = Acting {
+            viewer,
+            request_id: &request_id,
         };
+        let shown = view::full(conn, acting, referral).await?;
+        consent_ids.replace(shown.consent_ids);
+        Ok(Created {
+            location: format!("/api/v1/referrals/{id}"),
+            body: shown.body,
+        })
+    };
     let target = Target::new("create", "referral");
     let mut response = client.create(target, &key, &body, make, show).await?;
     if repeated.get() {
@@ -167,7 +167,7 @@ fn validate(body: &CreateInboundReferralRequest) -> AppResult<()> {
 /// The unassigned participant and their inbound referral, `requested`.
 async fn make_inbound(
     conn: &mut AsyncPgConnection,
-    client: ClientScope,
+    client: Client,
     body: &CreateInboundReferralRequest,
 ) -> AppResult<Uuid> {
     let patient = &body.patient;

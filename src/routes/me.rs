@@ -18,7 +18,7 @@ use crate::http::limits;
 use crate::http::state::AppState;
 use crate::http::validation::Checks;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody, TooManyRequests};
-use crate::routes::users::UserResponse;
+use crate::routes::views::UserResponse;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me).service(change_password);

@@ -21,6 +21,7 @@ pub mod resources;
 pub mod responses;
 pub mod session_notes;
 pub mod users;
+pub mod views;
 
 pub mod consents;
 pub mod disclosures;

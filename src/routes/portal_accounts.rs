@@ -22,7 +22,7 @@ use crate::http::Created;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
-use crate::routes::users::{user_location, UserResponse};
+use crate::routes::views::UserResponse;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_portal_account);
@@ -96,7 +96,7 @@ pub async fn create_portal_account(
         async |conn: &mut AsyncPgConnection, scope: Scope, login_id: Uuid, _: &mut Target| {
             let login = participants::portal_login(conn, scope, id, login_id).await?;
             Ok(Created {
-                location: user_location(login.id),
+                location: UserResponse::location_of(login.id),
                 body: UserResponse::from(login),
             })
         };

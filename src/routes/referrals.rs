@@ -9,10 +9,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::audit::Target;
+use crate::auth::scope::ApiScope;
 use crate::auth::{AuthUser, Caller};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
-use crate::db::scope::{self, ApiScope, Scope, Viewer};
+use crate::db::scope::{self, Scope, Viewer};
 use crate::domain::closed_loop::view::{self, ReferralResponse, ReferralSummary};
 use crate::domain::closed_loop::{self, Acting, Move};
 use crate::domain::lifecycle::{Change, REFERRAL};
@@ -194,8 +195,9 @@ pub async fn list_referrals(
     let mut target = Target::new("list", "referral");
     target.participant_id = query.participant_id;
     let shown = caller
-        .write(target, async |conn, viewer, target| {
-            viewer.require(ApiScope::ReferralsRead)?;
+        .write(target, async |conn, identity, target| {
+            identity.require(ApiScope::ReferralsRead)?;
+            let viewer = identity.viewer();
             let mut rows = referrals::list(conn, viewer, &filter, &page).await?;
             let next = (rows.len() as i64 > page.limit).then(|| rows.remove(rows.len() - 1));
             target.set_participants(rows.iter().map(|r| r.participant_id));
@@ -240,8 +242,9 @@ pub async fn get_referral(caller: Caller, id: web::Path<Uuid>) -> AppResult<Http
     let request_id = caller.meta.request_id.clone();
     let target = Target::new("read", "referral").id(id);
     let shown = caller
-        .write(target, async |conn, viewer, target| {
-            viewer.require(ApiScope::ReferralsRead)?;
+        .write(target, async |conn, identity, target| {
+            identity.require(ApiScope::ReferralsRead)?;
+            let viewer = identity.viewer();
             let referral = referrals::find_visible(conn, viewer, id).await?;
             target.set_participant(referral.participant_id);
             let acting = Acting {
@@ -292,8 +295,9 @@ pub async fn change_referral_status(
     let request_id = caller.meta.request_id.clone();
     let target = Target::new("change_status", "referral").id(id);
     let shown = caller
-        .write(target, async |conn, viewer, target| {
-            viewer.require(ApiScope::ReferralsWrite)?;
+        .write(target, async |conn, identity, target| {
+            identity.require(ApiScope::ReferralsWrite)?;
+            let viewer = identity.viewer();
             let acting = Acting {
                 viewer,
                 request_id: &request_id,

@@ -13,10 +13,11 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::audit::Target;
+use crate::auth::scope::ApiScope;
 use crate::auth::{Caller, Supervisor};
 use crate::db::models::resources::{self, After, Ranked, Resource, ResourceFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
-use crate::db::scope::{ApiScope, Scope};
+use crate::db::scope::Scope;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;

@@ -1,7 +1,7 @@
 //! User accounts of the caller's organization (admins only).
 
 use actix_web::{get, patch, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,41 +25,13 @@ use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
 };
+use crate::routes::views::UserResponse;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
         .service(list_users)
         .service(get_user)
         .service(update_user);
-}
-
-/// A user account.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UserResponse {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-    /// Inactive users cannot sign in; their tokens stop working at once.
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<User> for UserResponse {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id,
-            organization_id: user.organization_id,
-            email: user.email,
-            display_name: user.display_name,
-            role: user.role,
-            active: user.active,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-        }
-    }
 }
 
 /// A new staff account. Participant logins are made with `POST /participants/{id}/portal-account`.
@@ -104,10 +76,6 @@ pub struct ListUsersQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-pub fn user_location(id: Uuid) -> String {
-    format!("/api/v1/users/{id}")
 }
 
 /// The roles an account is created with or given here: participants' logins are made with
@@ -177,7 +145,7 @@ pub async fn create_user(
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
         let user = users::find_in_org(conn, scope.organization_id, id).await?;
         Ok(Created {
-            location: user_location(id),
+            location: UserResponse::location_of(id),
             body: UserResponse::from(user),
         })
     };

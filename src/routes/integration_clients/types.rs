@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::scope::ApiScope;
 use crate::db::models::integration_clients::ClientRecord;
 use crate::db::models::webhook_deliveries::Delivery;
-use crate::db::scope::ApiScope;
 use crate::http::error::AppResult;
 use crate::http::limits;
 use crate::http::validation::{nullable, Checks};
