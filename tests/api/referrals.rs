@@ -98,14 +98,17 @@ async fn an_expired_or_revoked_consent_is_409_and_creates_nothing() {
     ))
     .await
     .unwrap();
-    for consent in [expired, revoked] {
+    for (state, consent) in [("expired", expired), ("revoked", revoked)] {
         let body = json!({"participant_id": p, "resource_id": resource, "reason": "needs MOUD",
             "urgency": "routine", "status": "requested", "consent_id": consent});
         let refused = problem(app.post("/referrals", Some(&org.coach), &body).await, 409).await;
         assert!(refused["type"]
             .as_str()
             .unwrap()
-            .ends_with("consent-not-active"));
+            .ends_with("/consent-required"));
+        // The given consent was read: the detail names its state.
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("is {state}")), "{detail}");
     }
     assert_eq!(app.count("SELECT count(*) FROM referrals").await, 0);
 }
