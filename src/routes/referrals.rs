@@ -41,7 +41,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// clients get 403 (they send `POST /inbound-referrals`). `status` is `draft` (the default) or
 /// `requested`, which sends it: a resource linked to an integration client then needs an
 /// active consent naming that client or the resource and covering `referral_details` (409
-/// `consent-required`); a `consent_id` that is revoked or expired is 409 `consent-not-active`.
+/// `consent-required`). A `consent_id` that is revoked or expired is 409 `consent-required`
+/// too, on a draft as well.
 /// 404 when the participant is not in the caller's scope; 422 when the resource is not in the
 /// organization's directory; 409 `resource-not-accepting-referrals` when it takes none now.
 #[utoipa::path(
@@ -266,7 +267,7 @@ pub async fn get_referral(caller: Caller, id: web::Path<Uuid>) -> AppResult<Http
 /// client is linked; inbound: the organization's staff in scope). Clients need
 /// `referrals:write`. 404 when the referral is not visible to the caller; 409 when the move is
 /// not allowed from the current status (the detail lists the allowed next statuses), or
-/// sending lacks a consent (`consent-required`, `consent-not-active`); 403 when the move is
+/// sending lacks an active consent (`consent-required`); 403 when the move is
 /// allowed but belongs to the other side. `reason` is required for `rejected`, `cancelled`,
 /// `on-hold` and `failed`; `outcome` for `completed` and `failed`, and refused otherwise (422).
 #[utoipa::path(

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{error_fields, ok_json, problem, TestApp};
+use crate::helpers::{created_json, error_fields, ok_json, problem, TestApp};
 
 #[tokio::test]
 async fn a_coach_creates_a_draft_that_sends_nothing() {
@@ -98,14 +98,17 @@ async fn an_expired_or_revoked_consent_is_409_and_creates_nothing() {
     ))
     .await
     .unwrap();
-    for consent in [expired, revoked] {
+    for (state, consent) in [("expired", expired), ("revoked", revoked)] {
         let body = json!({"participant_id": p, "resource_id": resource, "reason": "needs MOUD",
             "urgency": "routine", "status": "requested", "consent_id": consent});
         let refused = problem(app.post("/referrals", Some(&org.coach), &body).await, 409).await;
         assert!(refused["type"]
             .as_str()
             .unwrap()
-            .ends_with("consent-not-active"));
+            .ends_with("/consent-required"));
+        // The given consent was read: the detail names its state.
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("is {state}")), "{detail}");
     }
     assert_eq!(app.count("SELECT count(*) FROM referrals").await, 0);
 }
@@ -186,4 +189,155 @@ async fn lists_are_newest_first_paginated_and_filtered() {
     }
     let page = ok_json(app.get("/referrals", &org.other_coach).await).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
+}
+
+/// A draft of the first organization's participant to a resource linked to its clinic client,
+/// made by the coach with `consent_id` when given: its id.
+async fn draft_to_clinic(app: &TestApp, consent_id: Option<&str>) -> String {
+    let (org, p) = (&app.org, app.org.participant_id);
+    let resource = app.referral_resource(org, Some(&org.client)).await;
+    let body = json!({"participant_id": p, "resource_id": resource, "reason": "needs MOUD",
+        "urgency": "routine", "consent_id": consent_id});
+    let draft = created_json(app.post("/referrals", Some(&org.coach), &body).await).await;
+    assert_eq!(draft["status"], "draft");
+    draft["id"].as_str().unwrap().to_owned()
+}
+
+/// `POST /referrals/{id}/status` to `requested`, as the participant's coach.
+async fn send_draft(app: &TestApp, id: &str) -> reqwest::Response {
+    let path = format!("/referrals/{id}/status");
+    app.post(&path, Some(&app.org.coach), &json!({"status": "requested"}))
+        .await
+}
+
+/// A consent of the first organization's participant naming its clinic client and covering
+/// referral details, signed through the API: its id.
+async fn clinic_consent(app: &TestApp) -> String {
+    let consent = app.consent_of(app.org.participant_id).await;
+    assert_eq!(consent["state"], "active");
+    consent["id"].as_str().unwrap().to_owned()
+}
+
+async fn revoke(app: &TestApp, consent: &str) {
+    let path = format!("/consents/{consent}/revoke");
+    let body = json!({"reason": "changed my mind"});
+    let revoked = ok_json(app.post(&path, Some(&app.org.coach), &body).await).await;
+    assert_eq!(revoked["state"], "revoked");
+}
+
+/// Asserts a refused send left the draft as it was: still a draft with one history entry,
+/// never sent, under `consent_id` (or none), invisible to the clinic, with no disclosure in
+/// the participant's accounting and no referral event queued for any client.
+async fn assert_still_unsent(app: &TestApp, id: &str, consent_id: Option<&str>) {
+    let org = &app.org;
+    let draft = ok_json(app.get(&format!("/referrals/{id}"), &org.coach).await).await;
+    assert_eq!(draft["status"], "draft", "{draft}");
+    assert_eq!(draft["history"].as_array().unwrap().len(), 1, "{draft}");
+    assert!(draft["sent_at"].is_null(), "{draft}");
+    assert_eq!(draft["consent_id"].as_str(), consent_id, "{draft}");
+    problem(app.get(&format!("/referrals/{id}"), &org.client).await, 404).await;
+    let path = format!("/participants/{}/disclosures", org.participant_id);
+    let accounting = ok_json(app.get(&path, &org.coach).await).await;
+    assert_eq!(accounting["items"], json!([]), "{accounting}");
+    let events = format!(
+        "SELECT count(*) FROM webhook_events
+         WHERE event_type LIKE 'referral.%' OR data->>'referral_id' = '{id}'"
+    );
+    assert_eq!(app.count(&events).await, 0);
+}
+
+fn assert_consent_required(refused: &serde_json::Value) {
+    assert!(
+        refused["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/consent-required"),
+        "{refused}"
+    );
+    assert_eq!(refused["title"], "Conflict");
+}
+
+#[tokio::test]
+async fn sending_a_draft_to_a_linked_resource_without_consent_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let id = draft_to_clinic(&app, None).await;
+    let refused = problem(send_draft(&app, &id).await, 409).await;
+    assert_consent_required(&refused);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("referral details"),
+        "{refused}"
+    );
+    assert_still_unsent(&app, &id, None).await;
+    // A consent naming the clinic that does not cover referral details is not enough either.
+    let (org, p) = (&app.org, app.org.participant_id);
+    app.referral_consent(org, p, Some(&org.client), None, &["demographics"], 30)
+        .await;
+    assert_consent_required(&problem(send_draft(&app, &id).await, 409).await);
+    assert_still_unsent(&app, &id, None).await;
+}
+
+#[tokio::test]
+async fn sending_a_draft_whose_only_consent_was_revoked_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let consent = clinic_consent(&app).await;
+    let id = draft_to_clinic(&app, None).await;
+    revoke(&app, &consent).await;
+    assert_consent_required(&problem(send_draft(&app, &id).await, 409).await);
+    assert_still_unsent(&app, &id, None).await;
+}
+
+#[tokio::test]
+async fn sending_a_draft_that_names_a_consent_revoked_since_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let consent = clinic_consent(&app).await;
+    let id = draft_to_clinic(&app, Some(&consent)).await;
+    revoke(&app, &consent).await;
+    let refused = problem(send_draft(&app, &id).await, 409).await;
+    assert_consent_required(&refused);
+    assert!(
+        refused["detail"].as_str().unwrap().contains("is revoked"),
+        "{refused}"
+    );
+    assert_still_unsent(&app, &id, Some(&consent)).await;
+    // The draft is sent under the consent it names, so a newer one does not stand in for it.
+    clinic_consent(&app).await;
+    assert_consent_required(&problem(send_draft(&app, &id).await, 409).await);
+    assert_still_unsent(&app, &id, Some(&consent)).await;
+}
+
+#[tokio::test]
+async fn sending_a_draft_under_an_active_consent_discloses_it_and_queues_the_event() {
+    let app = TestApp::spawn().await;
+    let org = &app.org;
+    let consent = clinic_consent(&app).await;
+    let id = draft_to_clinic(&app, None).await;
+    let sent = ok_json(send_draft(&app, &id).await).await;
+    assert_eq!(sent["status"], "requested");
+    assert_eq!(sent["consent_id"], consent);
+    assert!(sent["sent_at"].is_string(), "{sent}");
+    let moves: Vec<&str> = sent["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(moves, ["draft", "requested"]);
+    let path = format!("/participants/{}/disclosures", org.participant_id);
+    let accounting = ok_json(app.get(&path, &org.coach).await).await;
+    let entries = accounting["items"].as_array().unwrap();
+    let sending: Vec<&serde_json::Value> =
+        entries.iter().filter(|e| e["referral_id"] == id).collect();
+    assert_eq!(sending.len(), 1, "{accounting}");
+    assert_eq!(sending[0]["consent_id"], consent);
+    assert_eq!(sending[0]["recipient_client_id"], org.client.id.to_string());
+    let events = format!(
+        "SELECT count(*) FROM webhook_events WHERE event_type = 'referral.created'
+         AND client_id = '{}' AND data->>'referral_id' = '{id}'",
+        org.client.id
+    );
+    assert_eq!(app.count(&events).await, 1);
+    ok_json(app.get(&format!("/referrals/{id}"), &org.client).await).await;
 }

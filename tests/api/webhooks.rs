@@ -14,7 +14,7 @@ use tandem::db::models::webhook_events::{self, EventType};
 use tandem::ops::config::Environment;
 use uuid::Uuid;
 
-use crate::helpers::{created_json, ok_json, test_settings_with, TestApp, TestOrg};
+use crate::helpers::{created_json, ok_json, problem, test_settings_with, TestApp, TestOrg};
 use crate::receiver::{client_of, spawn_with_worker, Receiver, Reply, QUICK};
 
 async fn publish(app: &TestApp, org: &TestOrg, client: Uuid) -> Uuid {
@@ -425,4 +425,76 @@ async fn events_of_a_client_without_an_endpoint_are_held_until_it_has_one() {
     )
     .await;
     assert_eq!(receiver.wait_for(2).await.len(), 2);
+}
+
+fn redeliver_path(client: Uuid, delivery: Uuid) -> String {
+    format!("/integration-clients/{client}/deliveries/{delivery}/redeliver")
+}
+
+/// Events that a redelivery has touched: the factory's attempts are at failed events never
+/// queued again.
+const REQUEUED: &str =
+    "SELECT count(*) FROM webhook_events WHERE state <> 'failed' OR requeued_at IS NOT NULL";
+
+#[tokio::test]
+async fn redelivering_for_a_client_without_a_webhook_url_is_409_and_queues_nothing() {
+    let app = TestApp::spawn().await;
+    let client = app.org.client.id;
+    let delivery = app.webhook_delivery_of(&app.org, client).await;
+    let before = deliveries(&app, client).await;
+    assert_eq!(before.len(), 1);
+    let path = redeliver_path(client, delivery);
+    let refused = problem(app.post(&path, Some(&app.org.admin), &json!({})).await, 409).await;
+    assert!(
+        refused["type"].as_str().unwrap().ends_with("/conflict"),
+        "{refused}"
+    );
+    assert_eq!(refused["title"], "Conflict");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no webhook URL"),
+        "{refused}"
+    );
+    assert_eq!(deliveries(&app, client).await, before);
+    assert_eq!(app.count(REQUEUED).await, 0);
+    // With an endpoint the same request queues the event.
+    let endpoint = json!({"webhook_url": "https://clinic.example.org/hooks"});
+    let client_path = format!("/integration-clients/{client}");
+    ok_json(app.patch(&client_path, &app.org.admin, &endpoint).await).await;
+    let queued = app.post(&path, Some(&app.org.admin), &json!({})).await;
+    assert_eq!(queued.status(), 202);
+    assert_eq!(ok_json_any(queued).await["state"], "pending");
+    assert_eq!(app.count(REQUEUED).await, 1);
+}
+
+#[tokio::test]
+async fn redelivering_another_clients_or_organizations_delivery_is_404_like_a_missing_one() {
+    let app = TestApp::spawn().await;
+    let ours = app
+        .integration_client_with_webhook(&app.org, "https://clinic.example.org/h")
+        .await;
+    let ours: Uuid = ours["id"].as_str().unwrap().parse().unwrap();
+    let neighbours = app.webhook_delivery_of(&app.org, app.org.client.id).await;
+    let (other_org, other_client) = (&app.other_org, app.other_org.client.id);
+    let theirs = app.webhook_delivery_of(other_org, other_client).await;
+    let admin = &app.org.admin;
+    let missing = redeliver_path(ours, Uuid::now_v7());
+    let missing = problem(app.post(&missing, Some(admin), &json!({})).await, 404).await;
+    for path in [
+        redeliver_path(ours, neighbours),
+        redeliver_path(ours, theirs),
+        redeliver_path(other_client, theirs),
+    ] {
+        let refused = problem(app.post(&path, Some(admin), &json!({})).await, 404).await;
+        assert_eq!(refused, missing, "{path}");
+    }
+    assert_eq!(app.count(REQUEUED).await, 0);
+    // The client's own attempt is redelivered.
+    let own = app.webhook_delivery_of(&app.org, ours).await;
+    let path = redeliver_path(ours, own);
+    let queued = app.post(&path, Some(admin), &json!({})).await;
+    assert_eq!(queued.status(), 202);
+    assert_eq!(app.count(REQUEUED).await, 1);
 }

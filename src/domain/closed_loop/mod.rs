@@ -172,8 +172,9 @@ fn names(consent: &Consent, recipient: Recipient) -> bool {
             && consent.recipient_resource_id == recipient.resource_id)
 }
 
-/// The participant's consent `id`: 422 when it is not theirs, 409 when it is revoked or
-/// expired.
+/// The participant's consent `id`: 422 when it is not theirs, 409 `consent-required` when it
+/// is revoked or expired (the contract gives a send under it the same type as a send under
+/// none).
 pub async fn active_consent(
     conn: &mut AsyncPgConnection,
     participant_id: Uuid,
@@ -185,7 +186,7 @@ pub async fn active_consent(
     match consent.state_at(Utc::now()) {
         consents::ConsentState::Active => Ok(consent),
         state => Err(AppError::Conflict {
-            slug: "consent-not-active",
+            slug: "consent-required",
             detail: format!("The consent is {state}; a referral cannot be sent under it."),
         }),
     }
