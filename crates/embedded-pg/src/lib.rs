@@ -57,7 +57,8 @@
 //! its own short-lived thread) should therefore start it from a dedicated thread
 //! that never exits, e.g.:
 //!
-//! ```ignore
+//! ```no_run
+//! # use embedded_pg::EmbeddedPostgres;
 //! static PG: std::sync::OnceLock<EmbeddedPostgres> = std::sync::OnceLock::new();
 //!
 //! fn shared_cluster() -> &'static EmbeddedPostgres {
@@ -93,6 +94,8 @@ mod process;
 mod restart;
 mod server;
 mod temporary;
+#[cfg(test)]
+mod test_psql;
 mod users;
 
 pub use error::EmbeddedPgError;
@@ -214,8 +217,6 @@ mod tests {
     use super::*;
     use std::net::TcpStream;
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    use std::path::Path;
-    use std::process::Command;
     use std::time::Instant;
 
     use uuid::Uuid;
@@ -225,6 +226,7 @@ mod tests {
     };
     use super::process::{process_state, ProcState};
     use super::temporary::OWNER_FILE;
+    use super::test_psql::psql_value;
     use super::users::is_root;
 
     fn progress_printer() -> impl FnMut(&str) {
@@ -239,33 +241,12 @@ mod tests {
         dir
     }
 
-    fn psql_select_one(pg: &EmbeddedPostgres) -> Option<bool> {
-        let psql = Path::new("/usr/bin/psql");
-        if !psql.exists() {
-            return None;
-        }
-        let out = Command::new(psql)
-            .env("PGPASSWORD", &pg.password)
-            .env("PGCONNECT_TIMEOUT", "10")
-            .args(["-h", "127.0.0.1", "-p", &pg.port().to_string()])
-            .args(["-U", SUPERUSER, "-d", "postgres", "-tAc", "select 1"])
-            .output()
-            .unwrap();
-        Some(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1")
+    fn psql_select_one(pg: &EmbeddedPostgres) -> bool {
+        psql_value(pg, &pg.password, "select 1").as_deref() == Some("1")
     }
 
-    fn psql_wrong_password_rejected(pg: &EmbeddedPostgres) -> Option<bool> {
-        let psql = Path::new("/usr/bin/psql");
-        if !psql.exists() {
-            return None;
-        }
-        let out = Command::new(psql)
-            .env("PGPASSWORD", "wrong")
-            .args(["-h", "127.0.0.1", "-p", &pg.port().to_string()])
-            .args(["-U", SUPERUSER, "-d", "postgres", "-tAc", "select 1"])
-            .output()
-            .unwrap();
-        Some(!out.status.success())
+    fn psql_wrong_password_rejected(pg: &EmbeddedPostgres) -> bool {
+        psql_value(pg, "wrong", "select 1").is_none()
     }
 
     #[test]
@@ -289,12 +270,8 @@ mod tests {
             "postgres://tandem:{}@127.0.0.1:{port}/tandem",
             pg.password
         )));
-        if let Some(ok) = psql_select_one(&pg) {
-            assert!(ok, "password login failed");
-        }
-        if let Some(rejected) = psql_wrong_password_rejected(&pg) {
-            assert!(rejected, "wrong password accepted");
-        }
+        assert!(psql_select_one(&pg), "password login failed");
+        assert!(psql_wrong_password_rejected(&pg), "wrong password accepted");
         let container = pg.remove_on_stop.clone().unwrap();
         assert!(container.join(OWNER_FILE).exists());
         let stopping = Instant::now();
@@ -328,9 +305,7 @@ mod tests {
         let first_password = pg.password.clone();
         let pgdata = pg.pgdata.clone();
         assert!(TcpStream::connect(("127.0.0.1", pg.port())).is_ok());
-        if let Some(ok) = psql_select_one(&pg) {
-            assert!(ok, "password login failed");
-        }
+        assert!(psql_select_one(&pg), "password login failed");
         let mode = fs::metadata(data_dir.join(PASSWORD_FILE)).unwrap().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(fs::metadata(&parent).unwrap().mode() & 0o777, 0o700);
@@ -356,9 +331,7 @@ mod tests {
         assert_eq!(pg.password, first_password);
         assert_eq!(pg.pgdata, pgdata);
         assert!(TcpStream::connect(("127.0.0.1", pg.port())).is_ok());
-        if let Some(ok) = psql_select_one(&pg) {
-            assert!(ok, "password login after restart failed");
-        }
+        assert!(psql_select_one(&pg), "password login after restart failed");
 
         // A server left running by a "previous run" that is gone (its owner lock
         // released) is shut down by the next start.
@@ -379,9 +352,7 @@ mod tests {
             ProcState::Gone
         );
         assert!(TcpStream::connect(("127.0.0.1", old_port)).is_err() || old_port == pg.port());
-        if let Some(ok) = psql_select_one(&pg) {
-            assert!(ok, "password login after takeover failed");
-        }
+        assert!(psql_select_one(&pg), "password login after takeover failed");
         pg.stop().unwrap();
 
         fs::remove_dir_all(&parent).unwrap();

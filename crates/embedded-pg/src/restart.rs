@@ -130,33 +130,10 @@ impl EmbeddedPostgres {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use crate::test_psql::psql_value;
     use std::net::TcpStream;
-    use std::path::Path;
 
     use super::*;
-
-    /// `SHOW work_mem` through psql, when psql is installed.
-    fn work_mem(pg: &EmbeddedPostgres) -> Option<String> {
-        let psql = Path::new("/usr/bin/psql");
-        if !psql.exists() {
-            return None;
-        }
-        let out = Command::new(psql)
-            .env("PGPASSWORD", &pg.password)
-            .env("PGCONNECT_TIMEOUT", "10")
-            .args(["-h", "127.0.0.1", "-p", &pg.port().to_string()])
-            .args([
-                "-U",
-                super::super::SUPERUSER,
-                "-d",
-                "postgres",
-                "-tAc",
-                "SHOW work_mem",
-            ])
-            .output()
-            .unwrap();
-        Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    }
 
     #[test]
     fn a_stopped_server_starts_again_on_its_port_with_its_settings() {
@@ -171,9 +148,10 @@ mod tests {
         pg.start_again(progress).unwrap();
         assert_eq!(pg.port(), port);
         assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
-        if let Some(setting) = work_mem(&pg) {
-            assert_eq!(setting, "7MB");
-        }
+        assert_eq!(
+            psql_value(&pg, &pg.password, "SHOW work_mem").as_deref(),
+            Some("7MB")
+        );
         let container = pg.remove_on_stop.clone().unwrap();
         pg.stop().unwrap();
         assert!(!container.exists());
