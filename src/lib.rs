@@ -11,6 +11,7 @@ pub mod directory_seed;
 pub mod embedded_pg;
 pub mod error;
 pub mod extract;
+mod extract_fields;
 pub mod http;
 pub mod idempotency;
 pub mod instruments;
