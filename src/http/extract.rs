@@ -2,7 +2,8 @@
 //!
 //! [`Json`] replaces actix's own: it checks the media type (415), the size (413), the syntax
 //! (400), NUL characters (422) and the shape of the body (422 naming every missing, unknown or
-//! wrong-typed field), and never echoes parser messages back to the client.
+//! wrong-typed field), and never echoes parser messages back to the client. What is wrong with
+//! a field comes from `extract_fields` as data, never from a message's wording.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,10 +14,13 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::{AppError, FieldError};
 use crate::http::validation;
+use fields::{describe, field_path, form_fields, JsonValue, Kind, Problem, Shapes, Step};
+
+mod fields;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -96,12 +100,10 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for FormOrJson<T> {
             {
                 return Err(AppError::invalid("body", "must not contain NUL characters"));
             }
-            let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
-            serde_path_to_error::deserialize(deserializer)
+            serde_path_to_error::deserialize(form_fields(&body))
                 .map(FormOrJson)
                 .map_err(|error| {
-                    let path = error.path().to_string();
-                    AppError::Validation(vec![describe(&path, &error.into_inner().to_string())])
+                    AppError::Validation(vec![describe_error(&error, &Shapes::of::<T>())])
                 })
         })
     }
@@ -160,7 +162,7 @@ pub fn parse_json<T: DeserializeOwned + ToSchema>(bytes: &[u8]) -> Result<T, App
         return Err(AppError::invalid(field, "must not contain NUL characters"));
     }
     whole_numbers_as_integers(&mut value);
-    match serde_path_to_error::deserialize(&value) {
+    match serde_path_to_error::deserialize(JsonValue(&value)) {
         Ok(body) => Ok(body),
         Err(first) => Err(AppError::Validation(every_problem::<T>(value, first))),
     }
@@ -175,10 +177,11 @@ const MAX_FIELD_ERRORS: usize = 32;
 /// required fields ([`validation::required_fields`]).
 fn every_problem<T: DeserializeOwned + ToSchema>(
     mut value: Value,
-    first: serde_path_to_error::Error<serde_json::Error>,
+    first: serde_path_to_error::Error<Problem>,
 ) -> Vec<FieldError> {
+    let shapes = Shapes::of::<T>();
     let Some(required) = validation::required_fields::<T>() else {
-        return vec![describe_error(first)];
+        return vec![describe_error(&first, &shapes)];
     };
     let Some(sent) = value
         .as_object()
@@ -189,10 +192,9 @@ fn every_problem<T: DeserializeOwned + ToSchema>(
     let mut errors = Vec::new();
     let mut next = Some(first);
     while let Some(error) = next.take() {
-        let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        let field = describe(&path, &message);
-        if path == "." && message.starts_with("missing field") {
+        let steps = field_path(error.path(), error.inner());
+        let field = describe(&steps, error.inner(), &shapes);
+        if matches!(error.inner().kind, Kind::Missing(_)) && steps.len() == 1 {
             // Every field that was sent deserialized; only required ones are missing.
             if !sent.contains(&field.field) {
                 errors.push(field);
@@ -200,12 +202,14 @@ fn every_problem<T: DeserializeOwned + ToSchema>(
             break;
         }
         errors.push(field);
-        let key = path.split(['.', '[']).next().unwrap_or_default().to_owned();
-        let removed = value.as_object_mut().and_then(|object| object.remove(&key));
+        let Some(Step::Key(key)) = steps.first() else {
+            break;
+        };
+        let removed = value.as_object_mut().and_then(|object| object.remove(key));
         if removed.is_none() || errors.len() >= MAX_FIELD_ERRORS {
             break;
         }
-        next = serde_path_to_error::deserialize::<_, T>(&value).err();
+        next = serde_path_to_error::deserialize::<_, T>(JsonValue(&value)).err();
     }
     for name in required.iter().filter(|name| !sent.contains(name)) {
         if !errors.iter().any(|error| &error.field == name) {
@@ -215,9 +219,12 @@ fn every_problem<T: DeserializeOwned + ToSchema>(
     errors
 }
 
-fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let path = error.path().to_string();
-    describe(&path, &error.into_inner().to_string())
+fn describe_error(error: &serde_path_to_error::Error<Problem>, shapes: &Shapes) -> FieldError {
+    describe(
+        &field_path(error.path(), error.inner()),
+        error.inner(),
+        shapes,
+    )
 }
 
 /// JSON has one kind of number, so `5.0` is the integer 5 (JSON Schema says so too); serde
@@ -277,85 +284,11 @@ fn display_path(path: &str) -> String {
     }
 }
 
-/// Turns serde's message into our own words, keeping only the field names involved.
-fn describe(path: &str, message: &str) -> FieldError {
-    let quoted = |text: &str| -> Option<String> {
-        let start = text.find('`')? + 1;
-        let end = start + text[start..].find('`')?;
-        Some(text[start..end].to_owned())
-    };
-    let base = if path == "." { "" } else { path };
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let name = quoted(rest).unwrap_or_default();
-        // serde_path_to_error already ends the path with the unknown key.
-        let field = if base.ends_with(&name) {
-            base.to_owned()
-        } else {
-            join(base, &name)
-        };
-        return FieldError::new(display_path(&field), "is not a known field");
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        let name = quoted(rest).unwrap_or_default();
-        return FieldError::new(display_path(&join(base, &name)), "is required");
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let allowed: Vec<String> = rest
-            .split_once("expected")
-            .map(|(_, list)| {
-                list.split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(ToOwned::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let message = if allowed.is_empty() {
-            "is not an allowed value".to_owned()
-        } else {
-            format!("must be one of: {}", allowed.join(", "))
-        };
-        return FieldError::new(display_path(base), message);
-    }
-    if message.starts_with("invalid type") {
-        let expected = message
-            .rsplit_once("expected ")
-            .map(|(_, expected)| expected.trim_end_matches('.').to_owned());
-        let message = match expected.as_deref() {
-            Some(kind) if is_plain_kind(kind) => format!("must be {kind}"),
-            _ => "has the wrong type".to_owned(),
-        };
-        return FieldError::new(display_path(base), message);
-    }
-    if message.starts_with("invalid length") {
-        return FieldError::new(display_path(base), "has the wrong number of items");
-    }
-    if message.starts_with("premature end of input")
-        || message.contains("input contains invalid characters")
-    {
-        return FieldError::new(display_path(base), "is not a valid date or time");
-    }
-    if message.contains("UUID") {
-        return FieldError::new(display_path(base), "must be a UUID");
-    }
-    FieldError::new(display_path(base), "is not a valid value")
-}
-
-/// serde's own descriptions of simple kinds, safe to show to a client.
-fn is_plain_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "a string" | "a boolean" | "a sequence" | "a map" | "an integer" | "a number" | "a UUID"
-    ) || kind.starts_with("i") && kind.len() <= 4
-        || kind.starts_with("u") && kind.len() <= 4
-        || kind.starts_with("struct ")
-}
-
 /// A query string of type `T`; a bad query is a 400 naming the parameter.
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest for Query<T> {
+impl<T: DeserializeOwned + IntoParams> FromRequest for Query<T> {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, AppError>>;
 
@@ -364,17 +297,14 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+pub fn parse_query<T: DeserializeOwned + IntoParams>(query: &str) -> Result<T, AppError> {
     if query.to_ascii_lowercase().contains("%00") {
         return Err(AppError::BadRequest(
             "Query parameters must not contain NUL characters.".into(),
         ));
     }
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let field = describe(&path, &error.into_inner().to_string());
+    serde_path_to_error::deserialize(form_fields(query.as_bytes())).map_err(|error| {
+        let field = describe_error(&error, &Shapes::of_params::<T>());
         AppError::BadRequest(format!(
             "Query parameter `{}` {}.",
             field.field, field.message
