@@ -12,7 +12,7 @@ use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::ParticipantStatus;
 use crate::db::models::referrals::ReferralStatus;
 use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 
 /// A state machine: each status with the statuses that may follow it.
 pub struct Machine<S: 'static> {
@@ -105,10 +105,7 @@ where
                 allowed.join(", ")
             )
         };
-        Err(AppError::Conflict {
-            slug: "invalid-transition",
-            detail,
-        })
+        Err(AppError::conflict(ProblemType::InvalidTransition, detail))
     }
 
     /// Checks a move (unless it is the first status) and records it in the history.

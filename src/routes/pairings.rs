@@ -16,7 +16,7 @@ use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::domain::caseload::{self, ReassignResponse, Reassignment};
 use crate::domain::lifecycle::{self, HistoryEntry};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
@@ -189,10 +189,10 @@ pub async fn create_pairing(
                 other => other,
             })?;
         if participant.status == ParticipantStatus::Discharged {
-            return Err(AppError::Conflict {
-                slug: "participant-discharged",
-                detail: "The participant is discharged; readmit them before pairing.".into(),
-            });
+            return Err(AppError::conflict(
+                ProblemType::ParticipantDischarged,
+                "The participant is discharged; readmit them before pairing.",
+            ));
         }
         let reason = body.reason.as_deref();
         let pairing =

@@ -18,7 +18,7 @@ use crate::db::models::users::Role;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::scope::Viewer;
 use crate::domain::lifecycle::{self, Change, Side, REFERRAL};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 
 /// A requested move: the new status, why, and how it ended.
 pub struct Move<'a> {
@@ -101,9 +101,9 @@ pub async fn open_resource(
             AppError::invalid("resource_id", "is not a resource of this organization")
         })?;
     if !resource.accepts_referrals || matches!(resource.status.as_str(), "inactive" | "defunct") {
-        return Err(AppError::Conflict {
-            slug: "resource-not-accepting-referrals",
-            detail: format!(
+        return Err(AppError::conflict(
+            ProblemType::ResourceNotAcceptingReferrals,
+            format!(
                 "The resource is `{}` and {} referrals.",
                 resource.status,
                 if resource.accepts_referrals {
@@ -112,7 +112,7 @@ pub async fn open_resource(
                     "does not take"
                 }
             ),
-        });
+        ));
     }
     Ok(resource)
 }
@@ -155,11 +155,12 @@ pub async fn sending_consent(
                 .filter(|c| c.covers(category)),
             None => consents::find_active(conn, participant_id, recipient, category).await?,
         };
-        let found = found.ok_or_else(|| AppError::Conflict {
-            slug: "consent-required",
-            detail: "Sending this referral needs an active consent of the participant that \
-                     names the receiving clinic or the resource and covers referral details."
-                .into(),
+        let found = found.ok_or_else(|| {
+            AppError::conflict(
+                ProblemType::ConsentRequired,
+                "Sending this referral needs an active consent of the participant that \
+                     names the receiving clinic or the resource and covers referral details.",
+            )
         })?;
         used.get_or_insert(found);
     }
@@ -184,10 +185,10 @@ pub async fn active_consent(
         .ok_or_else(|| AppError::invalid("consent_id", "is not a consent of this participant"))?;
     match consent.state_at(Utc::now()) {
         consents::ConsentState::Active => Ok(consent),
-        state => Err(AppError::Conflict {
-            slug: "consent-not-active",
-            detail: format!("The consent is {state}; a referral cannot be sent under it."),
-        }),
+        state => Err(AppError::conflict(
+            ProblemType::ConsentNotActive,
+            format!("The consent is {state}; a referral cannot be sent under it."),
+        )),
     }
 }
 
