@@ -14,6 +14,7 @@ use crate::db::models::disclosures::{self, NewDisclosure};
 use crate::db::models::referrals::{
     self, Direction, Referral, ReferralOutcome, ReferralResource, ReferralStatus,
 };
+use crate::db::models::resources::ResourceStatus;
 use crate::db::models::users::Role;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::scope::Viewer;
@@ -100,7 +101,11 @@ pub async fn open_resource(
         .ok_or_else(|| {
             AppError::invalid("resource_id", "is not a resource of this organization")
         })?;
-    if !resource.accepts_referrals || matches!(resource.status.as_str(), "inactive" | "defunct") {
+    let out_of_service = matches!(
+        resource.status,
+        ResourceStatus::Inactive | ResourceStatus::Defunct
+    );
+    if !resource.accepts_referrals || out_of_service {
         return Err(AppError::conflict(
             ProblemType::ResourceNotAcceptingReferrals,
             format!(
@@ -262,7 +267,14 @@ pub async fn change_status(
         return Err(AppError::Forbidden);
     }
     let consent = if change.to == ReferralStatus::Requested {
-        let resource_id = current.resource_id.unwrap_or_default();
+        // Only drafts are sent, and only outbound referrals start as drafts; those always name
+        // a resource (the table's CHECK), so a missing one is a broken row, not a bad request.
+        let resource_id = current.resource_id.ok_or_else(|| {
+            AppError::Internal(format!(
+                "referral {} is sent but names no resource",
+                current.id
+            ))
+        })?;
         let resource = open_resource(conn, current.organization_id, resource_id).await?;
         let consent = sending_consent(
             conn,
