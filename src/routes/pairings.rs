@@ -15,7 +15,7 @@ use crate::db::models::participants::{self, ParticipantStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::domain::caseload::{self, ReassignResponse, Reassignment};
-use crate::domain::lifecycle::{self, HistoryEntry};
+use crate::domain::lifecycle::{self, PairingHistoryEntry};
 use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
@@ -49,7 +49,7 @@ pub struct PairingResponse {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Status changes, oldest first.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<PairingHistoryEntry>,
 }
 
 /// A pairing as listed (without history).
