@@ -22,7 +22,7 @@ use crate::http::Created;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
-use crate::routes::users::{user_location, UserResponse};
+use crate::routes::users::{email_taken, user_location, UserResponse};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_portal_account);
@@ -78,10 +78,7 @@ pub async fn create_portal_account(
         }
         let email = normalize_email(&body.email);
         if users::find_by_email(conn, &email).await?.is_some() {
-            return Err(AppError::conflict(
-                ProblemType::Conflict,
-                "A user with this email already exists.",
-            ));
+            return Err(email_taken());
         }
         let display_name = participant.preferred_name.unwrap_or(participant.first_name);
         let login = NewUser {

@@ -110,6 +110,14 @@ pub fn user_location(id: Uuid) -> String {
     format!("/api/v1/users/{id}")
 }
 
+/// 409: another login has the email.
+pub fn email_taken() -> AppError {
+    AppError::conflict(
+        ProblemType::Conflict,
+        "A user with this email already exists.",
+    )
+}
+
 /// The roles an account is created with or given here: participants' logins are made with
 /// `POST /participants/{id}/portal-account`.
 pub const STAFF_ROLES: &[Role] = &[Role::Admin, Role::Supervisor, Role::Coach];
@@ -158,10 +166,7 @@ pub async fn create_user(
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         let email = normalize_email(&body.email);
         if users::find_by_email(conn, &email).await?.is_some() {
-            return Err(AppError::conflict(
-                ProblemType::Conflict,
-                "A user with this email already exists.",
-            ));
+            return Err(email_taken());
         }
         let new_user = NewUser {
             id: Uuid::now_v7(),
