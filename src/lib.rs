@@ -1,10 +1,11 @@
 //! Tandem: a case-management API for peer recovery support.
 //!
 //! Arrows go down: `ops` wires everything; `routes` (the handlers) use `domain`, `audit`,
-//! `auth` and `http`; `domain` uses `db`; `db` uses nothing above it.
+//! `auth` and `http`; `domain` uses `db`; `db` uses nothing above it. `crypto` uses nothing.
 
 pub mod audit;
 pub mod auth;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod http;

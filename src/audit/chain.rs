@@ -8,10 +8,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use uuid::Uuid;
 
+use crate::crypto::hmac_sha256;
 use crate::db::models::audit_events::{self, AuditEvent, ChainLink, SealGap};
 
 /// The `prev_hash` of a chain's first link, and the hash of an empty chain's head.
@@ -60,13 +59,9 @@ pub fn link_hash(
         event.request_id,
         event.ip,
     ]);
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(prev_hash.as_bytes());
-    mac.update(b"\n");
-    mac.update(canonical.to_string().as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    let canonical = canonical.to_string();
+    let parts: [&[u8]; 3] = [prev_hash.as_bytes(), b"\n", canonical.as_bytes()];
+    hex::encode(hmac_sha256(&key.0, &parts))
 }
 
 /// The chain an event belongs to: its organization's, or the nil chain.

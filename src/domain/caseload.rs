@@ -10,21 +10,21 @@ use crate::db::models::coach_profiles;
 use crate::db::models::pairings::{self, Pairing, PairingStatus};
 use crate::db::scope::Scope;
 use crate::domain::lifecycle::{Change, PAIRING};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use diesel_async::AsyncPgConnection;
 
 fn caseload_full(max: i32) -> AppError {
-    AppError::Conflict {
-        slug: "caseload-full",
-        detail: format!("The coach's caseload is full ({max} of {max} places taken)."),
-    }
+    AppError::conflict(
+        ProblemType::CaseloadFull,
+        format!("The coach's caseload is full ({max} of {max} places taken)."),
+    )
 }
 
 fn already_paired() -> AppError {
-    AppError::Conflict {
-        slug: "already-paired",
-        detail: "The participant already has a current pairing; end or reassign it first.".into(),
-    }
+    AppError::conflict(
+        ProblemType::AlreadyPaired,
+        "The participant already has a current pairing; end or reassign it first.",
+    )
 }
 
 /// Pairs a participant with a coach: locks the coach (so capacity checks serialise per

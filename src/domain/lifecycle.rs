@@ -1,18 +1,26 @@
 //! State machines: which status may follow which, as data, and the history every change
 //! leaves. Pairings, participants and goals use it; referrals will too.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Ref, RefBuilder, Schema, SchemaFormat, SchemaType,
+    Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::goals::GoalStatus;
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::ParticipantStatus;
 use crate::db::models::referrals::ReferralStatus;
-use crate::db::models::status_changes::{self, NewStatusChange, StatusChange};
-use crate::http::error::{AppError, AppResult};
+use crate::db::models::status_changes::{self, NewStatusChange, StatusChange, StoredStatus};
+use crate::http::error::{AppError, AppResult, ProblemType};
 
 /// A state machine: each status with the statuses that may follow it.
 pub struct Machine<S: 'static> {
@@ -105,10 +113,7 @@ where
                 allowed.join(", ")
             )
         };
-        Err(AppError::Conflict {
-            slug: "invalid-transition",
-            detail,
-        })
+        Err(AppError::conflict(ProblemType::InvalidTransition, detail))
     }
 
     /// Checks a move (unless it is the first status) and records it in the history.
@@ -136,20 +141,80 @@ where
     }
 }
 
-/// One status change, as responses show it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntry {
+/// One status change, as responses show it; `S` is the status of the subject's machine.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryEntry<S> {
     /// The status before; `null` for the first entry.
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<S>,
+    pub to: S,
     pub reason: Option<String>,
     /// Who made the change.
     pub actor_id: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 
-impl From<StatusChange> for HistoryEntry {
-    fn from(change: StatusChange) -> Self {
+/// The history entries of pairings, participants and goals. Response types name these rather
+/// than `HistoryEntry<…>`, which the `ToSchema` derive would compose itself.
+pub type PairingHistoryEntry = HistoryEntry<PairingStatus>;
+pub type ParticipantHistoryEntry = HistoryEntry<ParticipantStatus>;
+pub type GoalHistoryEntry = HistoryEntry<GoalStatus>;
+
+// Written out because the derive inlines a generic status and drops `from`'s `null`: each
+// machine's history is its own component (`HistoryEntry_GoalStatus`, named as utoipa names
+// generic components) referring to the machine's status enum.
+impl<S: ToSchema> PartialSchema for HistoryEntry<S> {
+    fn schema() -> RefOr<Schema> {
+        let status = || Ref::from_schema_name(S::name());
+        let nullable = |kind: Type| SchemaType::from_iter([kind, Type::Null]);
+        ObjectBuilder::new()
+            .description(Some("One status change, as responses show it."))
+            .property(
+                "actor_id",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::String))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                    .description(Some("Who made the change.")),
+            )
+            .property(
+                "at",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .property(
+                "from",
+                OneOfBuilder::new()
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .item(
+                        RefBuilder::new()
+                            .ref_location_from_schema_name(S::name())
+                            .description(Some("The status before; `null` for the first entry.")),
+                    ),
+            )
+            .property(
+                "reason",
+                ObjectBuilder::new().schema_type(nullable(Type::String)),
+            )
+            .property("to", status())
+            .required("to")
+            .required("at")
+            .into()
+    }
+}
+
+impl<S: ToSchema> ToSchema for HistoryEntry<S> {
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("HistoryEntry_{}", S::name()))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((S::name().into_owned(), S::schema()));
+        S::schemas(schemas);
+    }
+}
+
+impl<S> From<StatusChange<S>> for HistoryEntry<S> {
+    fn from(change: StatusChange<S>) -> Self {
         Self {
             from: change.from_status,
             to: change.to_status,
@@ -161,16 +226,21 @@ impl From<StatusChange> for HistoryEntry {
 }
 
 /// The history of a subject the caller has already been allowed to see, oldest first.
-pub async fn history(
+pub async fn history<S>(
     conn: &mut AsyncPgConnection,
     subject_id: Uuid,
-) -> diesel::QueryResult<Vec<HistoryEntry>> {
+) -> diesel::QueryResult<Vec<HistoryEntry<S>>>
+where
+    S: StoredStatus,
+{
     let changes = status_changes::for_subject(conn, subject_id).await?;
     Ok(changes.into_iter().map(HistoryEntry::from).collect())
 }
 
 /// A history read with its subject (see `status_changes::history_json!`).
-pub fn history_from_json(history: serde_json::Value) -> AppResult<Vec<HistoryEntry>> {
+pub fn history_from_json<S: DeserializeOwned>(
+    history: serde_json::Value,
+) -> AppResult<Vec<HistoryEntry<S>>> {
     serde_json::from_value(history)
         .map_err(|error| AppError::Internal(format!("reading a status history: {error}")))
 }
@@ -247,4 +317,36 @@ pub fn referral_mover(to: ReferralStatus) -> Side {
         .iter()
         .find(|(status, _)| *status == to)
         .map_or(Side::Sender, |(_, side)| *side)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_history_entry_is_documented_with_the_fields_it_sends() {
+        let entry = GoalHistoryEntry {
+            from: None,
+            to: GoalStatus::Active,
+            reason: None,
+            actor_id: None,
+            at: Utc::now(),
+        };
+        let sent = serde_json::to_value(&entry).unwrap();
+        assert_eq!(sent["from"], serde_json::Value::Null);
+        assert_eq!(sent["to"], "active");
+        let schema = serde_json::to_value(GoalHistoryEntry::schema()).unwrap();
+        let mut documented: Vec<&String> =
+            schema["properties"].as_object().unwrap().keys().collect();
+        let mut sent: Vec<&String> = sent.as_object().unwrap().keys().collect();
+        documented.sort();
+        sent.sort();
+        assert_eq!(documented, sent);
+        assert_eq!(schema["properties"]["from"]["oneOf"][0]["type"], "null");
+        assert_eq!(
+            schema["properties"]["to"]["$ref"],
+            "#/components/schemas/GoalStatus"
+        );
+        assert_eq!(GoalHistoryEntry::name(), "HistoryEntry_GoalStatus");
+    }
 }

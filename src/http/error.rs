@@ -7,6 +7,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use super::problem::ProblemType;
+use super::problem::BLANK;
+
 /// Seconds a client should wait before retrying after a 503.
 const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
@@ -33,6 +36,7 @@ impl FieldError {
 pub struct Problem {
     /// A URI reference naming the kind of problem, e.g. `/problems/validation-failed`.
     #[serde(rename = "type")]
+    #[schema(value_type = ProblemType)]
     pub problem_type: String,
     /// A short summary of the kind of problem.
     pub title: String,
@@ -63,8 +67,12 @@ pub enum AppError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<String> },
-    #[error("conflict: {detail}")]
-    Conflict { slug: &'static str, detail: String },
+    /// 409, of one of the conflict kinds of [`ProblemType`].
+    #[error("conflict ({}): {detail}", problem.slug())]
+    Conflict {
+        problem: ProblemType,
+        detail: String,
+    },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("payload too large")]
@@ -90,9 +98,10 @@ impl AppError {
         Self::Unauthorized("The access token is no longer valid; sign in again.".into())
     }
 
-    pub fn conflict(detail: impl Into<String>) -> Self {
+    /// 409 of the kind `problem` (one whose status is 409), saying how in `detail`.
+    pub fn conflict(problem: ProblemType, detail: impl Into<String>) -> Self {
         Self::Conflict {
-            slug: "conflict",
+            problem,
             detail: detail.into(),
         }
     }
@@ -101,65 +110,54 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
-    fn parts(&self) -> (&'static str, &'static str, String) {
+    /// The kind of problem and the detail of this one.
+    fn parts(&self) -> (ProblemType, String) {
         match self {
-            Self::BadRequest(detail) => ("bad-request", "Bad request", detail.clone()),
-            Self::Unauthorized(detail) => ("unauthorized", "Unauthorized", detail.clone()),
+            Self::BadRequest(detail) => (ProblemType::BadRequest, detail.clone()),
+            Self::Unauthorized(detail) => (ProblemType::Unauthorized, detail.clone()),
             Self::Forbidden => (
-                "forbidden",
-                "Forbidden",
+                ProblemType::Forbidden,
                 "Your role may not use this operation.".into(),
             ),
             Self::MissingScope(scope) => (
-                "insufficient-scope",
-                "Forbidden",
+                ProblemType::InsufficientScope,
                 format!("This operation needs the `{scope}` scope, which the client's token does not carry."),
             ),
             Self::NotFound => (
-                "not-found",
-                "Not found",
+                ProblemType::NotFound,
                 "The requested resource does not exist.".into(),
             ),
             Self::MethodNotAllowed { allow } => (
-                "method-not-allowed",
-                "Method not allowed",
+                ProblemType::MethodNotAllowed,
                 format!("This resource supports: {}.", allow.join(", ")),
             ),
-            Self::Conflict { slug, detail } => (slug, "Conflict", detail.clone()),
+            Self::Conflict { problem, detail } => (*problem, detail.clone()),
             Self::PreconditionFailed => (
-                "precondition-failed",
-                "Precondition failed",
+                ProblemType::PreconditionFailed,
                 "The resource has changed since the version named in If-Match.".into(),
             ),
             Self::PayloadTooLarge => (
-                "payload-too-large",
-                "Payload too large",
+                ProblemType::PayloadTooLarge,
                 "The request body exceeds the 1 MiB limit.".into(),
             ),
             Self::UnsupportedMediaType => (
-                "unsupported-media-type",
-                "Unsupported media type",
+                ProblemType::UnsupportedMediaType,
                 "The request body must be sent with Content-Type: application/json.".into(),
             ),
             Self::Validation(errors) => (
-                "validation-failed",
-                "Validation failed",
+                ProblemType::ValidationFailed,
                 match errors.as_slice() {
                     [one] => format!("{}: {}", one.field, one.message),
                     _ => format!("{} fields are invalid.", errors.len()),
                 },
             ),
-            Self::TooManyRequests { detail, .. } => {
-                ("too-many-requests", "Too many requests", detail.clone())
-            }
+            Self::TooManyRequests { detail, .. } => (ProblemType::TooManyRequests, detail.clone()),
             Self::Unavailable(_) => (
-                "service-unavailable",
-                "Service unavailable",
+                ProblemType::ServiceUnavailable,
                 "The database is unavailable; try again shortly.".into(),
             ),
             Self::Internal(_) => (
-                "internal-error",
-                "Internal server error",
+                ProblemType::InternalError,
                 "An unexpected error occurred.".into(),
             ),
         }
@@ -167,10 +165,10 @@ impl AppError {
 
     /// The problem document for this error, without `instance`.
     pub fn problem(&self) -> Problem {
-        let (slug, title, detail) = self.parts();
+        let (kind, detail) = self.parts();
         Problem {
-            problem_type: format!("/problems/{slug}"),
-            title: title.into(),
+            problem_type: kind.uri(),
+            title: kind.title().into(),
             status: self.status_code().as_u16(),
             detail,
             instance: None,
@@ -239,7 +237,10 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(kind, info) => match kind {
                 DatabaseErrorKind::UniqueViolation => {
                     log::info!("unique violation on {:?}", info.constraint_name());
-                    Self::conflict("A record with these values already exists.")
+                    Self::conflict(
+                        ProblemType::Conflict,
+                        "A record with these values already exists.",
+                    )
                 }
                 DatabaseErrorKind::ForeignKeyViolation => {
                     log::info!("foreign key violation on {:?}", info.constraint_name());
@@ -326,7 +327,7 @@ impl From<crate::auth::password::HashingError> for AppError {
 pub fn generic_problem(status: StatusCode) -> HttpResponse {
     let title = status.canonical_reason().unwrap_or("Error");
     let problem = Problem {
-        problem_type: "about:blank".into(),
+        problem_type: BLANK.into(),
         title: title.into(),
         status: status.as_u16(),
         detail: format!("{title}."),
@@ -389,6 +390,93 @@ mod tests {
                 response.headers().get(header::CONTENT_TYPE).unwrap(),
                 "application/problem+json"
             );
+        }
+    }
+
+    #[test]
+    fn each_error_renders_the_type_title_and_status_of_its_kind() {
+        let cases = [
+            (
+                AppError::BadRequest("x".into()),
+                "/problems/bad-request",
+                "Bad request",
+            ),
+            (
+                AppError::Unauthorized("x".into()),
+                "/problems/unauthorized",
+                "Unauthorized",
+            ),
+            (AppError::Forbidden, "/problems/forbidden", "Forbidden"),
+            (
+                AppError::MissingScope("referrals:read"),
+                "/problems/insufficient-scope",
+                "Forbidden",
+            ),
+            (AppError::NotFound, "/problems/not-found", "Not found"),
+            (
+                AppError::MethodNotAllowed {
+                    allow: vec!["GET".into()],
+                },
+                "/problems/method-not-allowed",
+                "Method not allowed",
+            ),
+            (
+                AppError::conflict(ProblemType::Conflict, "x"),
+                "/problems/conflict",
+                "Conflict",
+            ),
+            (
+                AppError::conflict(ProblemType::GoalClosed, "x"),
+                "/problems/goal-closed",
+                "Conflict",
+            ),
+            (
+                AppError::PreconditionFailed,
+                "/problems/precondition-failed",
+                "Precondition failed",
+            ),
+            (
+                AppError::PayloadTooLarge,
+                "/problems/payload-too-large",
+                "Payload too large",
+            ),
+            (
+                AppError::UnsupportedMediaType,
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+            ),
+            (
+                AppError::invalid("x", "y"),
+                "/problems/validation-failed",
+                "Validation failed",
+            ),
+            (
+                AppError::TooManyRequests {
+                    retry_after: 1,
+                    detail: "x".into(),
+                },
+                "/problems/too-many-requests",
+                "Too many requests",
+            ),
+            (
+                AppError::Unavailable("x".into()),
+                "/problems/service-unavailable",
+                "Service unavailable",
+            ),
+            (
+                AppError::Internal("x".into()),
+                "/problems/internal-error",
+                "Internal server error",
+            ),
+        ];
+        for (error, uri, title) in cases {
+            let problem = error.problem();
+            assert_eq!(
+                (problem.problem_type.as_str(), problem.title.as_str()),
+                (uri, title)
+            );
+            assert_eq!(problem.status, error.status_code().as_u16(), "{uri}");
+            assert_eq!(error.parts().0.status(), problem.status, "{uri}");
         }
     }
 

@@ -14,11 +14,10 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use uuid::Uuid;
 
+use crate::crypto::hmac_sha256;
 use crate::db::models::idempotency_keys::{self, IdempotencyRecord};
 use crate::http::error::{AppError, AppResult};
 
@@ -32,16 +31,8 @@ pub struct FingerprintKey([u8; 32]);
 impl FingerprintKey {
     /// Derives the key from the server's signing secret, so there is no extra secret to keep.
     pub fn derive(secret: &[u8]) -> Self {
-        Self(keyed_digest(secret, b"tandem idempotency fingerprints"))
+        Self(hmac_sha256(secret, &[b"tandem idempotency fingerprints"]))
     }
-}
-
-fn keyed_digest(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(message);
-    mac.finalize().into_bytes().into()
 }
 
 /// The `Idempotency-Key` header of a creating request, with what identifies the request.
@@ -60,7 +51,7 @@ impl IdempotencyKey {
         message.push(b'\n');
         serde_json::to_writer(&mut message, body)
             .map_err(|error| AppError::Internal(format!("fingerprinting a request: {error}")))?;
-        Ok(hex::encode(keyed_digest(&self.secret.0, &message)))
+        Ok(hex::encode(hmac_sha256(&self.secret.0, &[&message])))
     }
 
     /// The object made earlier under this key by `caller_id`, when this request repeats it.

@@ -1,4 +1,4 @@
-//! The web layer: request extractors, the problem type every error renders as, response
+//! The web layer: request extractors, the problem types every error renders as, response
 //! conventions (`ETag`, `If-Match`, `201` with `Location`), pagination, field validation and
 //! limits, idempotent creates, the request log and the OpenAPI document's assembly.
 //!
@@ -10,6 +10,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod limits;
 pub mod openapi;
+pub mod problem;
 pub mod request_log;
 pub mod state;
 pub mod validation;

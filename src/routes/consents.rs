@@ -22,7 +22,7 @@ use crate::db::models::disclosures;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created};
@@ -260,10 +260,10 @@ pub async fn revoke_consent(
             let current = consents::lock_visible(conn, scope, id).await?;
             target.set_participant(current.participant_id);
             if current.state_at(Utc::now()) == ConsentState::Revoked {
-                return Err(AppError::Conflict {
-                    slug: "consent-revoked",
-                    detail: "The consent is already revoked.".into(),
-                });
+                return Err(AppError::conflict(
+                    ProblemType::ConsentRevoked,
+                    "The consent is already revoked.",
+                ));
             }
             let revoked = consents::revoke(conn, id, scope.user_id, reason.as_deref()).await?;
             tell_recipients(conn, scope.organization_id, id).await?;

@@ -22,7 +22,7 @@ use crate::db::models::goals::{self, Goal, GoalFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::domain::lifecycle::{Change, GOAL};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created, IfMatch};
@@ -58,13 +58,13 @@ fn location(id: Uuid) -> String {
 /// 409 when the goal is achieved or abandoned: it takes no new action items or progress.
 fn ensure_open(goal: &Goal) -> AppResult<()> {
     if goal.status.is_closed() {
-        return Err(AppError::Conflict {
-            slug: "goal-closed",
-            detail: format!(
+        return Err(AppError::conflict(
+            ProblemType::GoalClosed,
+            format!(
                 "The goal is `{}`; its action items and progress log are closed.",
                 goal.status
             ),
-        });
+        ));
     }
     Ok(())
 }

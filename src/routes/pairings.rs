@@ -15,8 +15,8 @@ use crate::db::models::participants::{self, ParticipantStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::domain::caseload::{self, ReassignResponse, Reassignment};
-use crate::domain::lifecycle::{self, HistoryEntry};
-use crate::http::error::{AppError, AppResult};
+use crate::domain::lifecycle::{self, PairingHistoryEntry};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
@@ -49,7 +49,7 @@ pub struct PairingResponse {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Status changes, oldest first.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<PairingHistoryEntry>,
 }
 
 /// A pairing as listed (without history).
@@ -189,10 +189,10 @@ pub async fn create_pairing(
                 other => other,
             })?;
         if participant.status == ParticipantStatus::Discharged {
-            return Err(AppError::Conflict {
-                slug: "participant-discharged",
-                detail: "The participant is discharged; readmit them before pairing.".into(),
-            });
+            return Err(AppError::conflict(
+                ProblemType::ParticipantDischarged,
+                "The participant is discharged; readmit them before pairing.",
+            ));
         }
         let reason = body.reason.as_deref();
         let pairing =

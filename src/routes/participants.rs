@@ -19,7 +19,7 @@ use crate::db::models::participants::{
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::domain::caseload;
-use crate::domain::lifecycle::{self, Change, HistoryEntry, PARTICIPANT};
+use crate::domain::lifecycle::{self, Change, ParticipantHistoryEntry, PARTICIPANT};
 use crate::http::error::AppResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
@@ -103,7 +103,7 @@ pub struct ParticipantDetail {
     pub participant: ParticipantResponse,
     pub current_pairing: Option<CurrentPairing>,
     /// Status changes, oldest first.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<ParticipantHistoryEntry>,
 }
 
 fn location(id: Uuid) -> String {

@@ -12,7 +12,7 @@ use crate::auth::{Role, Staff};
 use crate::db::models::participants;
 use crate::db::models::users::{self, NewUser};
 use crate::db::scope::Scope;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::Json;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
@@ -22,7 +22,7 @@ use crate::http::Created;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
-use crate::routes::views::UserResponse;
+use crate::routes::views::{email_taken, UserResponse};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_portal_account);
@@ -72,12 +72,13 @@ pub async fn create_portal_account(
         let participant = participants::lock_visible(conn, scope, id).await?;
         if participant.user_id.is_some() {
             return Err(AppError::conflict(
+                ProblemType::Conflict,
                 "The participant already has a portal login.",
             ));
         }
         let email = normalize_email(&body.email);
         if users::find_by_email(conn, &email).await?.is_some() {
-            return Err(AppError::conflict("A user with this email already exists."));
+            return Err(email_taken());
         }
         let display_name = participant.preferred_name.unwrap_or(participant.first_name);
         let login = NewUser {

@@ -17,7 +17,7 @@ use crate::db::models::session_notes::{
 };
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::{self, Created, IfMatch};
@@ -151,10 +151,10 @@ async fn show(
 }
 
 fn signed_note() -> AppError {
-    AppError::Conflict {
-        slug: "note-signed",
-        detail: "The note is signed and never changes; add an amendment instead.".into(),
-    }
+    AppError::conflict(
+        ProblemType::NoteSigned,
+        "The note is signed and never changes; add an amendment instead.",
+    )
 }
 
 /// A note the caller can see but may not change: only its author may.
@@ -371,10 +371,10 @@ pub async fn sign_session_note(Staff(user): Staff, id: web::Path<Uuid>) -> AppRe
             target.set_participant(current.participant_id);
             author_only(&current, scope)?;
             if current.signed_at.is_some() {
-                return Err(AppError::Conflict {
-                    slug: "note-signed",
-                    detail: "The note is already signed.".into(),
-                });
+                return Err(AppError::conflict(
+                    ProblemType::NoteSigned,
+                    "The note is already signed.",
+                ));
             }
             let signed = session_notes::sign(conn, id).await?;
             detail(conn, signed).await
@@ -414,10 +414,10 @@ pub async fn create_session_note_amendment(
             author_only(&note, scope)?;
         }
         if note.signed_at.is_none() {
-            return Err(AppError::Conflict {
-                slug: "note-unsigned",
-                detail: "The note is not signed yet; change it instead of amending it.".into(),
-            });
+            return Err(AppError::conflict(
+                ProblemType::NoteUnsigned,
+                "The note is not signed yet; change it instead of amending it.",
+            ));
         }
         let (text, reason) = (body.body.trim(), body.reason.trim());
         Ok(session_notes::add_amendment(conn, note_id, scope.user_id, text, reason).await?)

@@ -14,7 +14,7 @@ use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::models::{coach_profiles, refresh_tokens};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
@@ -25,7 +25,7 @@ use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
 };
-use crate::routes::views::UserResponse;
+use crate::routes::views::{email_taken, UserResponse};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
@@ -126,7 +126,7 @@ pub async fn create_user(
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         let email = normalize_email(&body.email);
         if users::find_by_email(conn, &email).await?.is_some() {
-            return Err(AppError::conflict("A user with this email already exists."));
+            return Err(email_taken());
         }
         let new_user = NewUser {
             id: Uuid::now_v7(),
@@ -266,12 +266,11 @@ async fn apply_changes(
     let leaves_coaching =
         current.role == Role::Coach && changes.role.is_some_and(|role| role != Role::Coach);
     if leaves_coaching && coach_profiles::count_current(conn, current.id).await? > 0 {
-        return Err(AppError::Conflict {
-            slug: "caseload-not-empty",
-            detail: "This coach still has current pairings; reassign them \
-                     (POST /pairings/reassign) before changing the role."
-                .into(),
-        });
+        return Err(AppError::conflict(
+            ProblemType::CaseloadNotEmpty,
+            "This coach still has current pairings; reassign them \
+                     (POST /pairings/reassign) before changing the role.",
+        ));
     }
     if changes.active == Some(false) {
         refresh_tokens::revoke_all_for_user(conn, current.id).await?;
@@ -289,6 +288,7 @@ fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppR
     let deactivates = body.active == Some(false) && current.active;
     if *caller == current.id && (role_changes || deactivates) {
         return Err(AppError::conflict(
+            ProblemType::Conflict,
             "You cannot change your own role or deactivate yourself; ask another admin.",
         ));
     }
@@ -296,6 +296,7 @@ fn plan_changes(caller: &Uuid, current: &User, body: &UpdateUserRequest) -> AppR
         // The account's state, not the request, is what refuses it: the same body is fine for
         // a staff account.
         return Err(AppError::conflict(
+            ProblemType::Conflict,
             "A participant's login cannot be given a staff role.",
         ));
     }

@@ -1,5 +1,6 @@
-//! Representations that the handlers of several resources answer with: a user account is
-//! returned by `/users`, `/me`, sign-in and a participant's portal account alike.
+//! What the handlers of several resources answer with: a user account is returned by `/users`,
+//! `/me`, sign-in and a participant's portal account alike, and the two that create accounts
+//! refuse a taken email the same way.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::models::users::{Role, User};
+use crate::http::error::{AppError, ProblemType};
 
 /// A user account.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -42,4 +44,12 @@ impl UserResponse {
     pub fn location_of(id: Uuid) -> String {
         format!("/api/v1/users/{id}")
     }
+}
+
+/// 409: another login has the email.
+pub fn email_taken() -> AppError {
+    AppError::conflict(
+        ProblemType::Conflict,
+        "A user with this email already exists.",
+    )
 }

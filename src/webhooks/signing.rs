@@ -4,11 +4,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::crypto::hmac_sha256;
 
 const PREFIX: &str = "whsec_";
 
@@ -19,22 +17,10 @@ pub fn new_secret() -> String {
     format!("{PREFIX}{}", STANDARD.encode(bytes))
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    // HMAC takes a key of any length, so this cannot fail.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return Vec::new(),
-    };
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().to_vec()
-}
-
 /// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
 pub fn tandem_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let t = timestamp.to_string();
-    let digest = mac(secret.as_bytes(), &[t.as_bytes(), b".", body]);
+    let digest = hmac_sha256(secret.as_bytes(), &[t.as_bytes(), b".", body]);
     format!("t={t},v1={}", hex::encode(digest))
 }
 
@@ -43,7 +29,7 @@ pub fn tandem_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
     let key = STANDARD.decode(secret.strip_prefix(PREFIX)?).ok()?;
     let t = timestamp.to_string();
-    let digest = mac(&key, &[id.as_bytes(), b".", t.as_bytes(), b".", body]);
+    let digest = hmac_sha256(&key, &[id.as_bytes(), b".", t.as_bytes(), b".", body]);
     Some(format!("v1,{}", STANDARD.encode(digest)))
 }
 

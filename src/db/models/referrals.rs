@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::consents::Consent;
+use crate::db::models::resources::ResourceStatus;
 use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{
     consents, integration_client_resources, integration_clients, participants, referrals, resources,
@@ -258,7 +259,7 @@ pub struct ReferralResource {
     pub id: Uuid,
     pub name: String,
     pub organization_name: String,
-    pub status: String,
+    pub status: ResourceStatus,
     pub accepts_referrals: bool,
     pub address_1: Option<String>,
     pub address_2: Option<String>,

@@ -1,20 +1,30 @@
 //! The status history kept for pairings, participants and other state machines.
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::FromSql;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::status_changes;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = status_changes)]
-pub struct StatusChange {
-    pub id: Uuid,
-    pub subject_type: String,
-    pub subject_id: Uuid,
-    pub from_status: Option<String>,
-    pub to_status: String,
+/// A state machine's status enum, stored as its text (see `text_enum!`).
+pub trait StoredStatus:
+    FromSql<Text, Pg> + Queryable<Text, Pg, Row = Self> + Send + 'static
+{
+}
+
+impl<S> StoredStatus for S where S: FromSql<Text, Pg> + Queryable<Text, Pg, Row = S> + Send + 'static
+{}
+
+/// One change of a subject's status, its statuses read as `S`: the status enum of the
+/// subject's state machine, stored as its text.
+#[derive(Debug, Clone, Queryable)]
+pub struct StatusChange<S> {
+    pub from_status: Option<S>,
+    pub to_status: S,
     pub reason: Option<String>,
     pub actor_id: Option<Uuid>,
     pub at: DateTime<Utc>,
@@ -48,15 +58,24 @@ pub async fn insert(
         .await
 }
 
-/// The history of one subject, oldest first.
-pub async fn for_subject(
+/// The history of one subject, oldest first; a stored status `S` does not know is an error.
+pub async fn for_subject<S>(
     conn: &mut AsyncPgConnection,
     subject_id: Uuid,
-) -> QueryResult<Vec<StatusChange>> {
+) -> QueryResult<Vec<StatusChange<S>>>
+where
+    S: StoredStatus,
+{
     status_changes::table
         .filter(status_changes::subject_id.eq(subject_id))
         .order((status_changes::at.asc(), status_changes::id.asc()))
-        .select(StatusChange::as_select())
+        .select((
+            status_changes::from_status,
+            status_changes::to_status,
+            status_changes::reason,
+            status_changes::actor_id,
+            status_changes::at,
+        ))
         .load(conn)
         .await
 }

@@ -14,11 +14,12 @@ use crate::db::models::disclosures::{self, NewDisclosure};
 use crate::db::models::referrals::{
     self, Direction, Referral, ReferralOutcome, ReferralResource, ReferralStatus,
 };
+use crate::db::models::resources::ResourceStatus;
 use crate::db::models::users::Role;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::scope::Viewer;
 use crate::domain::lifecycle::{self, Change, Side, REFERRAL};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 
 /// A requested move: the new status, why, and how it ended.
 pub struct Move<'a> {
@@ -100,10 +101,14 @@ pub async fn open_resource(
         .ok_or_else(|| {
             AppError::invalid("resource_id", "is not a resource of this organization")
         })?;
-    if !resource.accepts_referrals || matches!(resource.status.as_str(), "inactive" | "defunct") {
-        return Err(AppError::Conflict {
-            slug: "resource-not-accepting-referrals",
-            detail: format!(
+    let out_of_service = matches!(
+        resource.status,
+        ResourceStatus::Inactive | ResourceStatus::Defunct
+    );
+    if !resource.accepts_referrals || out_of_service {
+        return Err(AppError::conflict(
+            ProblemType::ResourceNotAcceptingReferrals,
+            format!(
                 "The resource is `{}` and {} referrals.",
                 resource.status,
                 if resource.accepts_referrals {
@@ -112,7 +117,7 @@ pub async fn open_resource(
                     "does not take"
                 }
             ),
-        });
+        ));
     }
     Ok(resource)
 }
@@ -155,11 +160,12 @@ pub async fn sending_consent(
                 .filter(|c| c.covers(category)),
             None => consents::find_active(conn, participant_id, recipient, category).await?,
         };
-        let found = found.ok_or_else(|| AppError::Conflict {
-            slug: "consent-required",
-            detail: "Sending this referral needs an active consent of the participant that \
-                     names the receiving clinic or the resource and covers referral details."
-                .into(),
+        let found = found.ok_or_else(|| {
+            AppError::conflict(
+                ProblemType::ConsentRequired,
+                "Sending this referral needs an active consent of the participant that \
+                     names the receiving clinic or the resource and covers referral details.",
+            )
         })?;
         used.get_or_insert(found);
     }
@@ -185,10 +191,10 @@ pub async fn active_consent(
         .ok_or_else(|| AppError::invalid("consent_id", "is not a consent of this participant"))?;
     match consent.state_at(Utc::now()) {
         consents::ConsentState::Active => Ok(consent),
-        state => Err(AppError::Conflict {
-            slug: "consent-required",
-            detail: format!("The consent is {state}; a referral cannot be sent under it."),
-        }),
+        state => Err(AppError::conflict(
+            ProblemType::ConsentRequired,
+            format!("The consent is {state}; a referral cannot be sent under it."),
+        )),
     }
 }
 
@@ -262,7 +268,14 @@ pub async fn change_status(
         return Err(AppError::Forbidden);
     }
     let consent = if change.to == ReferralStatus::Requested {
-        let resource_id = current.resource_id.unwrap_or_default();
+        // Only drafts are sent, and only outbound referrals start as drafts; those always name
+        // a resource (the table's CHECK), so a missing one is a broken row, not a bad request.
+        let resource_id = current.resource_id.ok_or_else(|| {
+            AppError::Internal(format!(
+                "referral {} is sent but names no resource",
+                current.id
+            ))
+        })?;
         let resource = open_resource(conn, current.organization_id, resource_id).await?;
         let consent = sending_consent(
             conn,

@@ -91,8 +91,8 @@ pub enum ActorType {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReferralHistoryEntry {
     /// The status before; `null` for the first entry.
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<ReferralStatus>,
+    pub to: ReferralStatus,
     pub reason: Option<String>,
     /// A user's id, or an integration client's id (`actor_type` says which).
     pub actor_id: Option<Uuid>,
@@ -204,7 +204,7 @@ pub async fn full(
 }
 
 async fn history(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Vec<ReferralHistoryEntry>> {
-    let entries = lifecycle::history(conn, id).await?;
+    let entries = lifecycle::history::<ReferralStatus>(conn, id).await?;
     let actors: Vec<Uuid> = entries.iter().filter_map(|e| e.actor_id).collect();
     let clients = referrals::clients_among(conn, &actors).await?;
     Ok(entries

@@ -15,7 +15,7 @@ use crate::auth::{AuthUser, Staff};
 use crate::db::models::action_items;
 use crate::db::models::goals;
 use crate::db::scope::Scope;
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::Json;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
@@ -54,10 +54,10 @@ pub async fn create_action_item(
         ensure_open(&goal)?;
         let most = limits::OPEN_ACTION_ITEMS.max;
         if action_items::count_open(conn, goal_id).await? >= most as i64 {
-            return Err(AppError::Conflict {
-                slug: "too-many-action-items",
-                detail: format!("A goal holds at most {most} open action items."),
-            });
+            return Err(AppError::conflict(
+                ProblemType::TooManyActionItems,
+                format!("A goal holds at most {most} open action items."),
+            ));
         }
         let item = action_items::insert(conn, &new_action_item(scope, &goal, &body)).await?;
         Ok(item.id)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::models::action_items::{self, ActionItem};
 use crate::db::models::goal_progress::{self, ProgressEntry};
 use crate::db::models::goals::{Goal, GoalDomain, GoalRow, GoalStatus};
-use crate::domain::lifecycle::{self, HistoryEntry};
+use crate::domain::lifecycle::{self, GoalHistoryEntry};
 use crate::http::error::AppResult;
 use crate::http::limits;
 
@@ -37,7 +37,7 @@ pub struct GoalResponse {
     /// The newest entry of the progress log; `null` when there is none.
     pub latest_progress: Option<ProgressEntryResponse>,
     /// Status changes, oldest first.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<GoalHistoryEntry>,
 }
 
 /// A goal as listed.

@@ -9,7 +9,7 @@ use crate::audit::Target;
 use crate::auth::Admin;
 use crate::db::models::{integration_clients, webhook_deliveries, webhook_events};
 use crate::db::pagination::{Cursor, Page, PageQuery, PageRequest};
-use crate::http::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult, ProblemType};
 use crate::http::extract::Query;
 use crate::routes::responses::{Authenticated, BadRequest, Conflict, Forbidden, NotFound};
 
@@ -93,6 +93,7 @@ pub async fn redeliver_webhook_event(
             let delivery = webhook_deliveries::find(conn, org, id, delivery_id).await?;
             if client.webhook_url.is_none() {
                 return Err(AppError::conflict(
+                    ProblemType::Conflict,
                     "This client has no webhook URL; set one first.",
                 ));
             }
