@@ -53,6 +53,25 @@ impl Grants {
             .collect()
     }
 
+    /// The scopes a token gets from a client holding `self`: those `requested` (an OAuth
+    /// `scope`, space-separated), each of which the client must hold (422 naming `scope`
+    /// otherwise), or everything it holds when none are asked for.
+    pub fn granted(self, requested: Option<&str>) -> Result<Self, AppError> {
+        let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Ok(self);
+        };
+        requested
+            .split_ascii_whitespace()
+            .map(|name| match ApiScope::parse(name) {
+                Some(scope) if self.allows(scope) => Ok(Self::from(scope)),
+                _ => Err(AppError::invalid(
+                    "scope",
+                    format!("`{name}` is not a scope this client holds."),
+                )),
+            })
+            .collect()
+    }
+
     /// The scope names in the set, in the order of [`ApiScope::ALL`].
     pub fn names(self) -> Vec<&'static str> {
         ApiScope::ALL
@@ -140,6 +159,19 @@ mod tests {
         let grants = Grants::from_names(["directory:read", "referrals:read", "admin"]);
         assert_eq!(grants.names(), ["referrals:read", "directory:read"]);
         assert_eq!(Grants::from_names(["admin", ""]), Grants::empty());
+    }
+
+    #[test]
+    fn a_token_gets_the_scopes_asked_for_that_the_client_holds_or_all_it_holds() {
+        let held = Grants::from_names(["referrals:read", "directory:read"]);
+        assert_eq!(held.granted(None).ok(), Some(held));
+        assert_eq!(held.granted(Some("  ")).ok(), Some(held));
+        let asked = held.granted(Some("directory:read")).ok();
+        assert_eq!(asked, Some(Grants::DIRECTORY_READ));
+        assert!(held
+            .granted(Some("directory:read referrals:write"))
+            .is_err());
+        assert!(held.granted(Some("admin")).is_err());
     }
 
     #[test]

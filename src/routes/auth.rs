@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Outcome, Target};
 use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
-use crate::auth::scope::{ApiScope, Grants};
+use crate::auth::scope::Grants;
 use crate::auth::throttle::{Attempt, Key};
 use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
@@ -114,7 +114,10 @@ pub async fn login(
         .as_ref()
         .filter(|user| user.active)
         .map(|user| user.password_hash.clone());
+    // Back to the pool while hashing: a burst of sign-ins must not hold every connection.
+    drop(conn);
     let verified = state.hasher.verify(body.password, hash).await?;
+    let mut conn = state.pool.get().await?;
     let actor = login_actor(user.as_ref(), meta);
     let Some(user) = user.filter(|_| verified) else {
         audit_login(&mut conn, &actor, Outcome::Denied).await?;
@@ -412,7 +415,8 @@ pub async fn client_token(
             "The client credentials are invalid.".into(),
         ));
     };
-    let scope = granted_scope(&client, body.scope.as_deref())?;
+    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
+    let scope = held.granted(body.scope.as_deref())?.names().join(" ");
     conn.transaction(async move |conn| {
         attempt.succeeded(conn).await?;
         audit::record(conn, &actor, &target, Outcome::Success).await
@@ -446,28 +450,6 @@ fn token_response(
         expires_in: ACCESS_TOKEN_SECONDS,
         scope,
     }))
-}
-
-/// The scopes a token gets: those asked for, each of which the client must hold, or all the
-/// client holds.
-fn granted_scope(client: &IntegrationClient, requested: Option<&str>) -> AppResult<String> {
-    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
-    let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok(held.names().join(" "));
-    };
-    let mut grants = Grants::default();
-    for name in requested.split_ascii_whitespace() {
-        match ApiScope::parse(name).filter(|scope| held.allows(*scope)) {
-            Some(scope) => grants |= scope.into(),
-            None => {
-                return Err(AppError::invalid(
-                    "scope",
-                    format!("`{name}` is not a scope this client holds."),
-                ))
-            }
-        }
-    }
-    Ok(grants.names().join(" "))
 }
 
 /// Who asked for a client token and what for, as the audit log records it: the client when
