@@ -20,9 +20,11 @@ use crate::http::request_log::RequestMeta;
 pub mod chain;
 pub mod unit_of_work;
 pub mod verify;
+pub mod vocabulary;
 
 pub use chain::{log_heads, seal_pending, ChainKey, SEAL_BATCH};
 pub use verify::{verify, ChainHead, Verification};
+pub use vocabulary::{Action, ResourceType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
