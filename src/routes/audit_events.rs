@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainHead, ChainKey, Verification};
+use crate::audit::{self, Action, ChainHead, ChainKey, Operation, ResourceType, Verification};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
@@ -103,7 +103,10 @@ pub struct ListAuditEventsQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/audit-events")]
+#[get(
+    "/audit-events",
+    wrap = "Operation(Action::List, ResourceType::AuditEvent)"
+)]
 pub async fn list_audit_events(
     Admin(admin): Admin,
     Query(query): Query<ListAuditEventsQuery>,
@@ -190,7 +193,10 @@ impl VerifyAuditEventsQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/audit-events/verify")]
+#[get(
+    "/audit-events/verify",
+    wrap = "Operation(Action::Verify, ResourceType::AuditEvent)"
+)]
 pub async fn verify_audit_events(
     Admin(admin): Admin,
     key: web::Data<ChainKey>,
