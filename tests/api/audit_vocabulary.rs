@@ -1,5 +1,5 @@
-//! The audit log's vocabulary: every operation declares what its rows say it does, and a
-//! refusal is logged under that declaration.
+//! The audit log's vocabulary: every operation declares what its rows say it does, a refusal
+//! is logged under that declaration, and the log's filters take only the declared names.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -140,4 +140,34 @@ async fn a_refusal_is_logged_as_the_operation_refused_wherever_it_is_refused() {
     assert_eq!(refused.len(), 1, "{log}");
     assert_eq!(refused[0]["participant_id"], json!(p.to_string()));
     assert_eq!(refused[0]["resource_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_logs_filters_take_only_the_names_the_document_lists() {
+    let app = TestApp::spawn().await;
+    let admin = &app.org.admin;
+    for query in [
+        "action=delete",
+        "resource_type=hsd",
+        "action=Read",
+        "resource_type=",
+    ] {
+        let body = problem(app.get(&format!("/audit-events?{query}"), admin).await, 400).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("must be one of"), "{query}: {detail}");
+    }
+    let detail = problem(app.get("/audit-events?action=delete", admin).await, 400).await;
+    assert!(detail["detail"].as_str().unwrap().contains("change_status"));
+    let detail = problem(app.get("/audit-events?resource_type=me", admin).await, 400).await;
+    assert!(detail["detail"]
+        .as_str()
+        .unwrap()
+        .contains("session_note_amendment"));
+    for query in [
+        "action=change_status",
+        "resource_type=audit_event",
+        "action=verify",
+    ] {
+        ok_json(app.get(&format!("/audit-events?{query}"), admin).await).await;
+    }
 }

@@ -351,8 +351,8 @@ pub async fn count_unsealed(
 pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
     pub participant_id: Option<Uuid>,
-    pub resource_type: Option<String>,
-    pub action: Option<String>,
+    pub resource_type: Option<&'static str>,
+    pub action: Option<&'static str>,
     pub outcome: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -381,11 +381,11 @@ pub async fn list(
             .and(audit_events::participant_ids.contains(vec![participant]));
         query = query.filter(audit_events::participant_id.eq(participant).or(listed));
     }
-    if let Some(resource_type) = &filter.resource_type {
-        query = query.filter(audit_events::resource_type.eq(resource_type.clone()));
+    if let Some(resource_type) = filter.resource_type {
+        query = query.filter(audit_events::resource_type.eq(resource_type));
     }
-    if let Some(action) = &filter.action {
-        query = query.filter(audit_events::action.eq(action.clone()));
+    if let Some(action) = filter.action {
+        query = query.filter(audit_events::action.eq(action));
     }
     if let Some(outcome) = &filter.outcome {
         query = query.filter(audit_events::outcome.eq(outcome.clone()));
