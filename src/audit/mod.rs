@@ -5,8 +5,6 @@
 //! so auditing never serialises requests. A background sealer links them into the chain in
 //! the order they commit ([`chain`]).
 
-use std::borrow::Cow;
-
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
@@ -18,11 +16,15 @@ use crate::http::error::AppError;
 use crate::http::request_log::RequestMeta;
 
 pub mod chain;
+pub mod operation;
 pub mod unit_of_work;
 pub mod verify;
+pub mod vocabulary;
 
 pub use chain::{log_heads, seal_pending, ChainKey, SEAL_BATCH};
+pub use operation::Operation;
 pub use verify::{verify, ChainHead, Verification};
+pub use vocabulary::{Action, ResourceType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -81,8 +83,8 @@ impl Actor {
 /// What a request touched, for its audit row.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub action: &'static str,
-    pub resource_type: Cow<'static, str>,
+    pub action: Action,
+    pub resource_type: ResourceType,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
     /// Every participant a list returned.
@@ -90,14 +92,19 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(action: &'static str, resource_type: &'static str) -> Self {
+    pub fn new(action: Action, resource_type: ResourceType) -> Self {
         Self {
             action,
-            resource_type: Cow::Borrowed(resource_type),
+            resource_type,
             resource_id: None,
             participant_id: None,
             participant_ids: Vec::new(),
         }
+    }
+
+    /// The target an operation declares (see [`operation`]).
+    pub fn of(Operation(action, resource_type): Operation) -> Self {
+        Self::new(action, resource_type)
     }
 
     /// The object acted on.
@@ -147,8 +154,8 @@ pub async fn record(
         actor_role: actor.role.map(|role| role.as_str().to_owned()),
         client_id: actor.client_id,
         organization_id: actor.organization_id,
-        action: target.action.to_owned(),
-        resource_type: target.resource_type.clone().into_owned(),
+        action: target.action.as_str(),
+        resource_type: target.resource_type.as_str(),
         resource_id: target.resource_id.clone(),
         participant_id: target.participant_id,
         participant_ids: match outcome {

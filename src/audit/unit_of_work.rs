@@ -20,7 +20,7 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, Outcome, Target};
+use crate::audit::{self, Action, Actor, Outcome, Target};
 use crate::http::error::{AppError, AppResult};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::Created;
@@ -124,7 +124,7 @@ pub async fn create<T: Serialize>(
         let earlier = key.earlier(conn, caller_id, &fingerprint).await?;
         let id = match earlier {
             Some(id) => {
-                target.action = "replay";
+                target.action = Action::Replay;
                 id
             }
             None => make(conn, target).await?,

@@ -11,7 +11,6 @@ pub mod password;
 pub mod scope;
 pub mod throttle;
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -23,7 +22,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::unit_of_work;
-use crate::audit::{self, Actor, Outcome, Target};
+use crate::audit::{self, Actor, Operation, Outcome, ResourceType, Target};
 use crate::db::models::integration_clients;
 use crate::db::models::users::{self, Session};
 use crate::db::scope::Scope;
@@ -78,6 +77,8 @@ pub struct Authenticated<S: Principal> {
     conn: PooledConnection,
     /// A user's token, not yet checked against the account.
     unchecked: Option<Session>,
+    /// What the route declares it does.
+    operation: Operation,
 }
 
 /// A signed-in user of any role.
@@ -94,6 +95,12 @@ impl<S: Principal> Authenticated<S> {
             session: self.unchecked,
             ..self.scope.actor(self.meta.clone())
         }
+    }
+
+    /// The audit target of the operation the route declares, to name the object and the
+    /// participant on: `user.target().id(id)`.
+    pub fn target(&self) -> Target {
+        Target::of(self.operation)
     }
 
     /// Checks a user's token against the live account, once: 401 if it no longer speaks for it.
@@ -228,47 +235,20 @@ async fn authenticate(
     Ok((Identity::User(scope), Some(session), conn))
 }
 
-/// What a refused request was after, read from the matched route, for the audit log.
-fn route_target(req: &HttpRequest) -> Target {
-    let pattern = req.match_pattern().unwrap_or_default();
-    let mut segments = pattern
-        .trim_start_matches("/api/v1/")
-        .split('/')
-        .filter(|segment| !segment.starts_with('{'));
-    let collection = segments.next().unwrap_or_default();
-    let resource = match segments.next_back() {
-        Some("caseload") => "caseload".to_owned(),
-        _ => singular(collection).replace('-', "_"),
-    };
-    let resource_id = req.match_info().get("id").map(ToOwned::to_owned);
-    let participant_id = (resource == "participant")
-        .then(|| {
-            resource_id
-                .as_deref()
-                .and_then(|id| Uuid::parse_str(id).ok())
-        })
-        .flatten();
-    Target {
-        action: match *req.method() {
-            actix_web::http::Method::GET => "read",
-            actix_web::http::Method::POST => "create",
-            actix_web::http::Method::DELETE => "delete",
-            _ => "update",
-        },
-        resource_type: Cow::Owned(resource),
-        resource_id,
-        participant_id,
-        participant_ids: Vec::new(),
+/// What a refused request was after, for the audit log: the operation its route declares, and
+/// the id its path names. Under `/participants/{id}` that id is the participant's, so it is the
+/// object itself only for an operation on the participant.
+fn route_target(operation: Operation, path_id: Option<Uuid>, of_participant: bool) -> Target {
+    let mut target = Target::of(operation);
+    if let Some(id) = path_id {
+        if of_participant {
+            target.set_participant(id);
+        }
+        if !of_participant || target.resource_type == ResourceType::Participant {
+            target.set_id(id);
+        }
     }
-}
-
-/// `coaches` → `coach`, `participants` → `participant`, `audit-events` → `audit-event`.
-fn singular(collection: &str) -> &str {
-    if let Some(stem) = collection.strip_suffix("ches") {
-        &collection[..stem.len() + 2]
-    } else {
-        collection.strip_suffix('s').unwrap_or(collection)
-    }
+    target
 }
 
 /// Records a request refused for its role, then returns the 403 (401 if the token no longer
@@ -285,10 +265,22 @@ fn require<S: Principal + 'static>(
     req: &HttpRequest,
     admit: impl FnOnce(Identity) -> Option<S> + 'static,
 ) -> ExtractFuture<Authenticated<S>> {
+    let Some(operation) = Operation::of(req) else {
+        let undeclared = format!(
+            "{} {} declares no audit operation",
+            req.method(),
+            req.path()
+        );
+        return Box::pin(std::future::ready(Err(AppError::Internal(undeclared))));
+    };
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer_token(req);
     let meta = RequestMeta::of(req);
-    let target = route_target(req);
+    let path_id = req
+        .match_info()
+        .get("id")
+        .and_then(|id| Uuid::parse_str(id).ok());
+    let of_participant = req.path().starts_with("/api/v1/participants/");
     Box::pin(async move {
         let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
         let (identity, unchecked, mut conn) = authenticate(&state, &token?).await?;
@@ -298,12 +290,14 @@ fn require<S: Principal + 'static>(
                 meta,
                 conn,
                 unchecked,
+                operation,
             }),
             None => {
                 let actor = Actor {
                     session: unchecked,
                     ..identity.actor(meta)
                 };
+                let target = route_target(operation, path_id, of_participant);
                 Err(refuse(&mut conn, actor, target).await)
             }
         }
@@ -399,16 +393,3 @@ role_guard!(
     /// Any staff member: administrator, supervisor or coach.
     Staff => [Admin, Supervisor, Coach]
 );
-
-#[cfg(test)]
-mod tests {
-    use super::singular;
-
-    #[test]
-    fn collections_name_their_resource_type() {
-        assert_eq!(singular("coaches"), "coach");
-        assert_eq!(singular("participants"), "participant");
-        assert_eq!(singular("audit-events"), "audit-event");
-        assert_eq!(singular("me"), "me");
-    }
-}

@@ -1,12 +1,14 @@
 //! Enums stored as `text` columns (with a CHECK constraint in the migration) and sent as
 //! snake_case JSON strings.
 
-/// Declares such an enum with its database mapping, JSON names and `as_str`/`parse`.
+/// Declares such an enum with its database mapping, JSON names and `as_str`/`parse`. Its
+/// documented schema is described by the enum's doc comment, followed by a list of the values
+/// with a doc comment of their own.
 #[macro_export]
 macro_rules! text_enum {
     (
         $(#[doc = $doc:literal])*
-        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }
+        pub enum $name:ident { $($(#[doc = $vdoc:literal])* $variant:ident => $text:literal),+ $(,)? }
     ) => {
         $(#[doc = $doc])*
         #[derive(
@@ -15,7 +17,7 @@ macro_rules! text_enum {
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[doc = $vdoc])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -39,10 +41,18 @@ macro_rules! text_enum {
         // above (a derive inside this macro would not see the per-variant names).
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let mut description = concat!($($doc, "\n"),*).trim().to_owned();
+                let mut gap = "\n";
+                for (text, meaning) in [$(($text, concat!($($vdoc),*))),+] {
+                    if !meaning.is_empty() {
+                        description.push_str(&format!("{gap}\n- `{text}`: {}", meaning.trim()));
+                        gap = "";
+                    }
+                }
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .enum_values(Some([$($text),+]))
-                    .description(Some(concat!($($doc, "\n"),*).trim()))
+                    .description(Some(description))
                     .into()
             }
         }

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Role};
 use crate::db::models::assessments::{self, Assessment, NewAssessment, SubmittedBy};
 use crate::db::pagination::PageRequest;
@@ -185,7 +185,10 @@ fn validate_create(body: &CreateAssessmentRequest, now: DateTime<Utc>) -> AppRes
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/assessments")]
+#[post(
+    "/participants/{id}/assessments",
+    wrap = "Operation(Action::Create, ResourceType::Assessment)"
+)]
 pub async fn create_assessment(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -213,7 +216,7 @@ pub async fn create_assessment(
         };
         Ok(assessments::insert(conn, &new).await?)
     };
-    let target = Target::new("create", "assessment").participant(participant_id);
+    let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
 }
 
@@ -272,7 +275,10 @@ fn page_start(page: &PageRequest) -> AppResult<Option<(DateTime<Utc>, Uuid)>> {
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/assessments")]
+#[get(
+    "/participants/{id}/assessments",
+    wrap = "Operation(Action::List, ResourceType::Assessment)"
+)]
 pub async fn list_assessments(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -282,7 +288,7 @@ pub async fn list_assessments(
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let start = page_start(&page)?;
     let instrument = listed_instrument(query.instrument.as_deref())?;
-    let target = Target::new("list", "assessment").participant(participant_id);
+    let target = user.target().participant(participant_id);
     let (rows, ends) = user
         .read(target, async |conn, scope, target| {
             crate::db::scope::visible_participant(conn, scope, participant_id).await?;
@@ -324,10 +330,13 @@ pub async fn list_assessments(
     ),
     security(("bearer" = []))
 )]
-#[get("/assessments/{id}")]
+#[get(
+    "/assessments/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Assessment)"
+)]
 pub async fn get_assessment(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "assessment").id(id);
+    let target = user.target().id(id);
     let assessment = user
         .read(target, async |conn, scope, target| {
             let assessment = assessments::find_visible(conn, scope, id).await?;

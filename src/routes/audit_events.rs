@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainHead, ChainKey, Verification};
+use crate::audit::{self, Action, ChainHead, ChainKey, Operation, ResourceType, Verification};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
@@ -31,9 +31,13 @@ pub struct AuditEventResponse {
     /// The integration client that made the request, if any.
     pub client_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
+    // `action` and `resource_type` are shown exactly as stored (and sealed into the chain),
+    // and documented as the vocabulary that writes them.
     /// e.g. `read`, `list`, `create`, `update`, `change_status`, `reassign`, `login`.
+    #[schema(value_type = Action)]
     pub action: String,
     /// e.g. `participant`, `pairing`, `caseload`, `user`, `session`.
+    #[schema(value_type = ResourceType)]
     pub resource_type: String,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
@@ -75,8 +79,8 @@ pub struct ListAuditEventsQuery {
     pub actor_id: Option<Uuid>,
     /// Events about this participant, including list reads that returned them.
     pub participant_id: Option<Uuid>,
-    pub resource_type: Option<String>,
-    pub action: Option<String>,
+    pub resource_type: Option<ResourceType>,
+    pub action: Option<Action>,
     /// `success` or `denied`.
     #[param(pattern = "^(success|denied)$")]
     pub outcome: Option<String>,
@@ -103,7 +107,10 @@ pub struct ListAuditEventsQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/audit-events")]
+#[get(
+    "/audit-events",
+    wrap = "Operation(Action::List, ResourceType::AuditEvent)"
+)]
 pub async fn list_audit_events(
     Admin(admin): Admin,
     Query(query): Query<ListAuditEventsQuery>,
@@ -119,8 +126,8 @@ pub async fn list_audit_events(
     let filter = AuditFilter {
         actor_id: query.actor_id,
         participant_id: query.participant_id,
-        resource_type: query.resource_type,
-        action: query.action,
+        resource_type: query.resource_type.map(ResourceType::as_str),
+        action: query.action.map(Action::as_str),
         outcome: query.outcome,
         from: query.from,
         to: query.to,
@@ -190,7 +197,10 @@ impl VerifyAuditEventsQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/audit-events/verify")]
+#[get(
+    "/audit-events/verify",
+    wrap = "Operation(Action::Verify, ResourceType::AuditEvent)"
+)]
 pub async fn verify_audit_events(
     Admin(admin): Admin,
     key: web::Data<ChainKey>,

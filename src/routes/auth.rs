@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Actor, Outcome, Target};
+use crate::audit::{self, Action, Actor, Outcome, ResourceType, Target};
 use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
 use crate::auth::scope::Grants;
 use crate::auth::throttle::{Attempt, Key};
@@ -149,7 +149,7 @@ async fn audit_login(
     actor: &Actor,
     outcome: Outcome,
 ) -> AppResult<()> {
-    let mut target = Target::new("login", "session");
+    let mut target = Target::new(Action::Login, ResourceType::Session);
     target.resource_id = actor.id.map(|id| id.to_string());
     audit::record(conn, actor, &target, outcome).await
 }
@@ -276,7 +276,7 @@ async fn rotate(
         let user = users::find(conn, token.user_id).await?;
         let mut actor = login_actor(user.as_ref(), meta);
         actor.id = Some(token.user_id);
-        let mut target = Target::new("refresh_reuse", "session");
+        let mut target = Target::new(Action::RefreshReuse, ResourceType::Session);
         target.resource_id = Some(token.family_id.to_string());
         audit::record(conn, &actor, &target, Outcome::Denied).await?;
         return Ok(Rotation::Refused);
@@ -455,7 +455,7 @@ fn token_response(
 /// Who asked for a client token and what for, as the audit log records it: the client when
 /// `client_id` names one, else an anonymous caller.
 fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor, Target) {
-    let mut target = Target::new("client_credentials", "session");
+    let mut target = Target::new(Action::ClientCredentials, ResourceType::Session);
     let actor = match client {
         Some(client) => {
             target.resource_id = Some(client.id.to_string());

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::{Role, Staff, Supervisor};
 use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
 use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
@@ -175,7 +175,7 @@ impl From<CaseloadRow> for CaseloadEntry {
     ),
     security(("bearer" = []))
 )]
-#[get("/coaches")]
+#[get("/coaches", wrap = "Operation(Action::List, ResourceType::Coach)")]
 pub async fn list_coaches(
     Supervisor(user): Supervisor,
     Query(query): Query<ListCoachesQuery>,
@@ -187,7 +187,7 @@ pub async fn list_coaches(
         language: query.language,
         active: query.active,
     };
-    let target = Target::new("list", "coach");
+    let target = user.target();
     let rows = user
         .read(target, async |conn, scope, _| {
             Ok(coach_profiles::list(conn, scope.organization_id, &filter, &page).await?)
@@ -213,10 +213,10 @@ pub async fn list_coaches(
     ),
     security(("bearer" = []))
 )]
-#[get("/coaches/{id}")]
+#[get("/coaches/{id}", wrap = "Operation(Action::Read, ResourceType::Coach)")]
 pub async fn get_coach(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "coach").id(id);
+    let target = user.target().id(id);
     let coach = user
         .read(target, async |conn, scope, _| {
             Ok(coach_profiles::find_visible(conn, scope, id).await?)
@@ -242,7 +242,10 @@ pub async fn get_coach(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<Htt
     ),
     security(("bearer" = []))
 )]
-#[patch("/coaches/{id}")]
+#[patch(
+    "/coaches/{id}",
+    wrap = "Operation(Action::Update, ResourceType::Coach)"
+)]
 pub async fn update_coach(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -251,7 +254,7 @@ pub async fn update_coach(
 ) -> AppResult<HttpResponse> {
     let changes = validate_update(user.scope.role, body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "coach").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, _| {
             let current = coach_profiles::lock_visible(conn, scope, id).await?;
@@ -334,7 +337,10 @@ pub struct CaseloadQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/coaches/{id}/caseload")]
+#[get(
+    "/coaches/{id}/caseload",
+    wrap = "Operation(Action::Read, ResourceType::Caseload)"
+)]
 pub async fn get_caseload(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -343,7 +349,7 @@ pub async fn get_caseload(
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let since = no_contact_since(query.no_contact_days)?;
     let id = id.into_inner();
-    let target = Target::new("read", "caseload").id(id);
+    let target = user.target().id(id);
     let rows = user
         .read(target, async |conn, scope, target| {
             coach_profiles::find_visible(conn, scope, id).await?;

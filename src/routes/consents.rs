@@ -15,7 +15,7 @@ use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::AuthUser;
 use crate::db::models::consents::{self, ConsentState, NewConsent};
 use crate::db::models::disclosures;
@@ -119,7 +119,10 @@ async fn new_consent(
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/consents")]
+#[post(
+    "/participants/{id}/consents",
+    wrap = "Operation(Action::Create, ResourceType::Consent)"
+)]
 pub async fn create_consent(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -133,7 +136,7 @@ pub async fn create_consent(
         let new = new_consent(conn, scope, participant_id, &consent).await?;
         Ok(consents::insert(conn, &new).await?)
     };
-    let target = Target::new("create", "consent").participant(participant_id);
+    let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
 }
 
@@ -166,7 +169,10 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/consents")]
+#[get(
+    "/participants/{id}/consents",
+    wrap = "Operation(Action::List, ResourceType::Consent)"
+)]
 pub async fn list_consents(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -183,7 +189,7 @@ pub async fn list_consents(
         }
     };
     let participant_id = id.into_inner();
-    let target = Target::new("list", "consent").participant(participant_id);
+    let target = user.target().participant(participant_id);
     let rows = user
         .read(target, async |conn, scope, target| {
             crate::db::scope::visible_participant(conn, scope, participant_id).await?;
@@ -215,10 +221,13 @@ pub async fn list_consents(
     ),
     security(("bearer" = []))
 )]
-#[get("/consents/{id}")]
+#[get(
+    "/consents/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Consent)"
+)]
 pub async fn get_consent(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "consent").id(id);
+    let target = user.target().id(id);
     let consent = user
         .read(target, async |conn, scope, target| {
             let consent = consents::find_visible(conn, scope, id).await?;
@@ -246,7 +255,10 @@ pub async fn get_consent(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpR
     ),
     security(("bearer" = []))
 )]
-#[post("/consents/{id}/revoke")]
+#[post(
+    "/consents/{id}/revoke",
+    wrap = "Operation(Action::Revoke, ResourceType::Consent)"
+)]
 pub async fn revoke_consent(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -254,7 +266,7 @@ pub async fn revoke_consent(
 ) -> AppResult<HttpResponse> {
     let reason = validate_revoke(&body)?;
     let id = id.into_inner();
-    let target = Target::new("revoke", "consent").id(id);
+    let target = user.target().id(id);
     let revoked = user
         .write(target, async |conn, scope, target| {
             let current = consents::lock_visible(conn, scope, id).await?;

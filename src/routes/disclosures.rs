@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::AuthUser;
 use crate::db::models::consents::InformationCategory;
 use crate::db::models::disclosures::{self, Disclosure, DisclosureFilter};
@@ -125,7 +125,10 @@ fn filter_of(query: &ListDisclosuresQuery, page: &PageRequest) -> AppResult<Disc
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/disclosures")]
+#[get(
+    "/participants/{id}/disclosures",
+    wrap = "Operation(Action::List, ResourceType::Disclosure)"
+)]
 pub async fn list_disclosures(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -134,7 +137,7 @@ pub async fn list_disclosures(
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let filter = filter_of(&query, &page)?;
     let participant_id = id.into_inner();
-    let target = Target::new("list", "disclosure").participant(participant_id);
+    let target = user.target().participant(participant_id);
     let (rows, addresses) = user
         .read(target, async |conn, scope, target| {
             crate::db::scope::visible_participant(conn, scope, participant_id).await?;

@@ -16,7 +16,7 @@ use diesel_async::AsyncPgConnection;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Staff};
 use crate::db::models::goals::{self, Goal, GoalFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
@@ -83,7 +83,10 @@ fn ensure_open(goal: &Goal) -> AppResult<()> {
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/goals")]
+#[post(
+    "/participants/{id}/goals",
+    wrap = "Operation(Action::Create, ResourceType::Goal)"
+)]
 pub async fn create_goal(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -105,7 +108,7 @@ pub async fn create_goal(
         GOAL.record(conn, change).await?;
         Ok(goal.id)
     };
-    let target = Target::new("create", "goal").participant(participant_id);
+    let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
 }
 
@@ -137,7 +140,10 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/goals")]
+#[get(
+    "/participants/{id}/goals",
+    wrap = "Operation(Action::List, ResourceType::Goal)"
+)]
 pub async fn list_goals(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -149,7 +155,7 @@ pub async fn list_goals(
         domain: query.domain,
     };
     let participant_id = id.into_inner();
-    let target = Target::new("list", "goal").participant(participant_id);
+    let target = user.target().participant(participant_id);
     let rows = user
         .read(target, async |conn, scope, target| {
             crate::db::scope::visible_participant(conn, scope, participant_id).await?;
@@ -175,10 +181,10 @@ pub async fn list_goals(
     ),
     security(("bearer" = []))
 )]
-#[get("/goals/{id}")]
+#[get("/goals/{id}", wrap = "Operation(Action::Read, ResourceType::Goal)")]
 pub async fn get_goal(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "goal").id(id);
+    let target = user.target().id(id);
     let goal = user
         .read(target, async |conn, scope, target| {
             let goal = goals::find_visible(conn, scope, id).await?;
@@ -204,7 +210,7 @@ pub async fn get_goal(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResp
     ),
     security(("bearer" = []))
 )]
-#[patch("/goals/{id}")]
+#[patch("/goals/{id}", wrap = "Operation(Action::Update, ResourceType::Goal)")]
 pub async fn update_goal(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -213,7 +219,7 @@ pub async fn update_goal(
 ) -> AppResult<HttpResponse> {
     let changes = validate_update(body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "goal").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, target| {
             let current = goals::lock_visible(conn, scope, id).await?;
@@ -244,7 +250,10 @@ pub async fn update_goal(
     ),
     security(("bearer" = []))
 )]
-#[post("/goals/{id}/status")]
+#[post(
+    "/goals/{id}/status",
+    wrap = "Operation(Action::ChangeStatus, ResourceType::Goal)"
+)]
 pub async fn change_goal_status(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -252,7 +261,7 @@ pub async fn change_goal_status(
 ) -> AppResult<HttpResponse> {
     validate_status(&body)?;
     let id = id.into_inner();
-    let target = Target::new("change_status", "goal").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, target| {
             let current = goals::lock_visible(conn, scope, id).await?;

@@ -16,7 +16,7 @@ use diesel_async::AsyncPgConnection;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::Staff;
 use crate::db::models::group_attendance;
 use crate::db::models::group_sessions::{
@@ -98,7 +98,10 @@ fn after(page: &PageRequest) -> AppResult<After> {
     ),
     security(("bearer" = []))
 )]
-#[post("/group-sessions")]
+#[post(
+    "/group-sessions",
+    wrap = "Operation(Action::Create, ResourceType::GroupSession)"
+)]
 pub async fn create_group_session(
     Staff(user): Staff,
     key: IdempotencyKey,
@@ -126,14 +129,8 @@ pub async fn create_group_session(
         target.set_id(id);
         Ok(id)
     };
-    user.create(
-        Target::new("create", "group_session"),
-        &key,
-        &body,
-        make,
-        created,
-    )
-    .await
+    let target = user.target();
+    user.create(target, &key, &body, make, created).await
 }
 
 /// The created (or replayed) session, read back through the caller's scope.
@@ -165,7 +162,10 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/group-sessions")]
+#[get(
+    "/group-sessions",
+    wrap = "Operation(Action::List, ResourceType::GroupSession)"
+)]
 pub async fn list_group_sessions(
     Staff(user): Staff,
     Query(query): Query<ListGroupSessionsQuery>,
@@ -177,13 +177,11 @@ pub async fn list_group_sessions(
         facilitator_id: query.facilitator_id,
     };
     let fetch = page.fetch_limit();
+    let target = user.target();
     let rows = user
-        .read(
-            Target::new("list", "group_session"),
-            async |conn, scope, _| {
-                Ok(group_sessions::list(conn, scope, &filter, after, fetch).await?)
-            },
-        )
+        .read(target, async |conn, scope, _| {
+            Ok(group_sessions::list(conn, scope, &filter, after, fetch).await?)
+        })
         .await?;
     let cursor = |(s, _): &WithFacilitators| time_cursor(s.occurred_at, s.id);
     let page = page.finish(rows, cursor, GroupSessionSummary::from);
@@ -206,10 +204,13 @@ pub async fn list_group_sessions(
     ),
     security(("bearer" = []))
 )]
-#[get("/group-sessions/{id}")]
+#[get(
+    "/group-sessions/{id}",
+    wrap = "Operation(Action::Read, ResourceType::GroupSession)"
+)]
 pub async fn get_group_session(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "group_session").id(id);
+    let target = user.target().id(id);
     let session = user
         .read(target, async |conn, scope, target| {
             let session = group_sessions::find_visible(conn, scope, id).await?;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::{ApiScope, Client};
 use crate::auth::AuthClient;
 use crate::db::models::participants::{self, NewParticipant};
@@ -86,7 +86,10 @@ pub struct CreateInboundReferralRequest {
     ),
     security(("bearer" = []))
 )]
-#[post("/inbound-referrals")]
+#[post(
+    "/inbound-referrals",
+    wrap = "Operation(Action::Create, ResourceType::Referral)"
+)]
 pub async fn create_inbound_referral(
     client: AuthClient,
     key: IdempotencyKey,
@@ -103,7 +106,7 @@ pub async fn create_inbound_referral(
             referrals::find_external(conn, client.client_id, &body.external_id).await?
         {
             repeated.set(true);
-            target.action = "replay";
+            target.action = Action::Replay;
             return Ok(earlier.id);
         }
         make_inbound(conn, client, &body).await
@@ -123,7 +126,7 @@ pub async fn create_inbound_referral(
             body: shown.body,
         })
     };
-    let target = Target::new("create", "referral");
+    let target = client.target();
     let mut response = client.create(target, &key, &body, make, show).await?;
     if repeated.get() {
         *response.status_mut() = StatusCode::OK;

@@ -3,6 +3,7 @@
 use actix_web::{get, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::AuthUser;
 use crate::db::pagination::Page;
 use crate::domain::instruments::{self, Instrument};
@@ -28,7 +29,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ),
     security(("bearer" = []))
 )]
-#[get("/instruments")]
+#[get(
+    "/instruments",
+    wrap = "Operation(Action::List, ResourceType::Instrument)"
+)]
 pub async fn list_instruments(user: AuthUser) -> AppResult<HttpResponse> {
     // Reference data, the same for everyone: nothing about a participant is read, so no
     // audit row; `unaudited` still refuses a token whose account has changed.

@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{client_secret, Admin};
 use crate::db::models::integration_clients::{self, ClientChanges, ClientRecord, NewClient};
 use crate::db::models::webhook_events;
@@ -108,7 +108,10 @@ async fn check_resources(
     ),
     security(("bearer" = []))
 )]
-#[post("/integration-clients")]
+#[post(
+    "/integration-clients",
+    wrap = "Operation(Action::Create, ResourceType::IntegrationClient)"
+)]
 pub async fn create_integration_client(
     state: web::Data<AppState>,
     Admin(admin): Admin,
@@ -150,7 +153,7 @@ pub async fn create_integration_client(
             },
         })
     };
-    let target = Target::new("create", "integration_client");
+    let target = admin.target();
     admin.create(target, &key, &body, make, show).await
 }
 
@@ -169,7 +172,10 @@ pub async fn create_integration_client(
     ),
     security(("bearer" = []))
 )]
-#[get("/integration-clients")]
+#[get(
+    "/integration-clients",
+    wrap = "Operation(Action::List, ResourceType::IntegrationClient)"
+)]
 pub async fn list_integration_clients(
     Admin(admin): Admin,
     Query(query): Query<PageQuery>,
@@ -179,7 +185,7 @@ pub async fn list_integration_clients(
         Some(Cursor::After(id)) => Some(id),
         _ => None,
     };
-    let target = Target::new("list", "integration_client");
+    let target = admin.target();
     let rows = admin
         .read(target, async |conn, scope, _| {
             let rows =
@@ -204,13 +210,16 @@ pub async fn list_integration_clients(
     ),
     security(("bearer" = []))
 )]
-#[get("/integration-clients/{id}")]
+#[get(
+    "/integration-clients/{id}",
+    wrap = "Operation(Action::Read, ResourceType::IntegrationClient)"
+)]
 pub async fn get_integration_client(
     Admin(admin): Admin,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "integration_client").id(id);
+    let target = admin.target().id(id);
     let client = admin
         .read(target, async |conn, scope, _| load(conn, scope, id).await)
         .await?;
@@ -234,7 +243,10 @@ pub async fn get_integration_client(
     ),
     security(("bearer" = []))
 )]
-#[patch("/integration-clients/{id}")]
+#[patch(
+    "/integration-clients/{id}",
+    wrap = "Operation(Action::Update, ResourceType::IntegrationClient)"
+)]
 pub async fn update_integration_client(
     state: web::Data<AppState>,
     Admin(admin): Admin,
@@ -244,7 +256,7 @@ pub async fn update_integration_client(
 ) -> AppResult<HttpResponse> {
     validate_update(&body, state.environment)?;
     let id = id.into_inner();
-    let target = Target::new("update", "integration_client").id(id);
+    let target = admin.target().id(id);
     let updated = admin
         .write(target, async |conn, scope, _| {
             let current = integration_clients::lock_in_org(conn, scope.organization_id, id).await?;
@@ -311,7 +323,10 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
     ),
     security(("bearer" = []))
 )]
-#[post("/integration-clients/{id}/rotate-secret")]
+#[post(
+    "/integration-clients/{id}/rotate-secret",
+    wrap = "Operation(Action::RotateSecret, ResourceType::IntegrationClient)"
+)]
 pub async fn rotate_integration_client_secret(
     Admin(admin): Admin,
     id: web::Path<Uuid>,
@@ -319,7 +334,7 @@ pub async fn rotate_integration_client_secret(
 ) -> AppResult<HttpResponse> {
     let request = request.unwrap_or_default();
     let id = id.into_inner();
-    let target = Target::new("rotate_secret", "integration_client").id(id);
+    let target = admin.target().id(id);
     let rotated = admin
         .write(target, async |conn, scope, _| {
             let current = integration_clients::lock_in_org(conn, scope.organization_id, id).await?;

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::Supervisor;
 use crate::db::models::{coach_profiles, participants};
 use crate::db::pagination::Page;
@@ -68,7 +68,10 @@ pub struct MatchSuggestionsQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/match-suggestions")]
+#[get(
+    "/participants/{id}/match-suggestions",
+    wrap = "Operation(Action::Match, ResourceType::Participant)"
+)]
 pub async fn list_match_suggestions(
     Supervisor(user): Supervisor,
     id: web::Path<Uuid>,
@@ -81,7 +84,7 @@ pub async fn list_match_suggestions(
         )));
     }
     let id = id.into_inner();
-    let target = Target::new("match", "participant").id(id).participant(id);
+    let target = user.target().id(id).participant(id);
     let (participant, coaches) = user
         .read(target, async |conn, scope, _| {
             let (participant, ..) = participants::find_visible(conn, scope, id).await?;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::throttle::Attempt;
 use crate::auth::AuthUser;
 use crate::db::models::refresh_tokens;
@@ -44,9 +44,9 @@ pub struct ChangePasswordRequest {
     ),
     security(("bearer" = []))
 )]
-#[get("/me")]
+#[get("/me", wrap = "Operation(Action::Read, ResourceType::User)")]
 pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
-    let target = Target::new("read", "user").id(user.scope.user_id);
+    let target = user.target().id(user.scope.user_id);
     let me = user
         .read(target, async |conn, scope, _| {
             Ok(users::find_in_org(conn, scope.organization_id, scope.user_id).await?)
@@ -70,7 +70,10 @@ pub async fn get_me(user: AuthUser) -> AppResult<HttpResponse> {
     ),
     security(("bearer" = []))
 )]
-#[post("/me/password")]
+#[post(
+    "/me/password",
+    wrap = "Operation(Action::ChangePassword, ResourceType::User)"
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     mut user: AuthUser,
@@ -84,7 +87,7 @@ pub async fn change_password(
     let attempt = user
         .before(async |conn, scope| Attempt::admit_user(conn, scope.user_id).await)
         .await?;
-    let target = Target::new("change_password", "user").id(user.scope.user_id);
+    let target = user.target().id(user.scope.user_id);
     user.write(target, async |conn, scope, _| {
         let attempt = attempt?;
         let me = users::lock_in_org(conn, scope.organization_id, scope.user_id).await?;

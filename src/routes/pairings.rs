@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Supervisor};
 use crate::db::models::pairings::{self, Pairing, PairingFilter, PairingStatus};
 use crate::db::models::participants::{self, ParticipantStatus};
@@ -164,7 +164,7 @@ async fn respond(conn: &mut AsyncPgConnection, p: Pairing) -> AppResult<PairingR
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings")]
+#[post("/pairings", wrap = "Operation(Action::Create, ResourceType::Pairing)")]
 pub async fn create_pairing(
     Supervisor(user): Supervisor,
     key: IdempotencyKey,
@@ -199,7 +199,7 @@ pub async fn create_pairing(
             caseload::pair(conn, scope, participant_id, body.coach_id, status, reason).await?;
         Ok(pairing.id)
     };
-    let target = Target::new("create", "pairing").participant(body.participant_id);
+    let target = user.target().participant(body.participant_id);
     user.create(target, &key, &body, make, created).await
 }
 
@@ -231,7 +231,7 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings")]
+#[get("/pairings", wrap = "Operation(Action::List, ResourceType::Pairing)")]
 pub async fn list_pairings(
     user: AuthUser,
     Query(query): Query<ListPairingsQuery>,
@@ -242,7 +242,7 @@ pub async fn list_pairings(
         coach_id: query.coach_id,
         status: query.status,
     };
-    let mut target = Target::new("list", "pairing");
+    let mut target = user.target();
     target.participant_id = query.participant_id;
     let rows = user
         .read(target, async |conn, scope, target| {
@@ -267,10 +267,13 @@ pub async fn list_pairings(
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings/{id}")]
+#[get(
+    "/pairings/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Pairing)"
+)]
 pub async fn get_pairing(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "pairing").id(id);
+    let target = user.target().id(id);
     let pairing = user
         .read(target, async |conn, scope, target| {
             let pairing = pairings::find_visible(conn, scope, id).await?;
@@ -296,7 +299,10 @@ pub async fn get_pairing(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpR
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/{id}/status")]
+#[post(
+    "/pairings/{id}/status",
+    wrap = "Operation(Action::ChangeStatus, ResourceType::Pairing)"
+)]
 pub async fn change_pairing_status(
     Supervisor(user): Supervisor,
     id: web::Path<Uuid>,
@@ -307,7 +313,7 @@ pub async fn change_pairing_status(
     checks.reason("reason", body.reason.as_deref(), ending);
     checks.finish()?;
     let id = id.into_inner();
-    let target = Target::new("change_status", "pairing").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, target| {
             let current = pairings::lock_in_org(conn, scope.organization_id, id).await?;
@@ -336,7 +342,10 @@ pub async fn change_pairing_status(
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/reassign")]
+#[post(
+    "/pairings/reassign",
+    wrap = "Operation(Action::Reassign, ResourceType::Caseload)"
+)]
 pub async fn reassign_pairings(
     Supervisor(user): Supervisor,
     Json(body): Json<ReassignRequest>,
@@ -356,7 +365,7 @@ pub async fn reassign_pairings(
         participant_ids: body.participant_ids.as_deref(),
         reason: body.reason.trim(),
     };
-    let target = Target::new("reassign", "caseload").id(body.from_coach_id);
+    let target = user.target().id(body.from_coach_id);
     let outcome = user
         .write(target, async |conn, scope, target| {
             let outcome = caseload::reassign(conn, scope, &request).await?;

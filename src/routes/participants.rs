@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Role, Staff};
 use crate::db::models::pairings::PairingStatus;
 use crate::db::models::participants::{
@@ -155,7 +155,10 @@ async fn detail(
     ),
     security(("bearer" = []))
 )]
-#[post("/participants")]
+#[post(
+    "/participants",
+    wrap = "Operation(Action::Create, ResourceType::Participant)"
+)]
 pub async fn create_participant(
     Staff(user): Staff,
     key: IdempotencyKey,
@@ -171,7 +174,7 @@ pub async fn create_participant(
         }
         Ok(participant.id)
     };
-    let target = Target::new("create", "participant");
+    let target = user.target();
     user.create(target, &key, &body, make, created).await
 }
 
@@ -202,7 +205,10 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants")]
+#[get(
+    "/participants",
+    wrap = "Operation(Action::List, ResourceType::Participant)"
+)]
 pub async fn list_participants(
     user: AuthUser,
     Query(query): Query<ListParticipantsQuery>,
@@ -218,7 +224,7 @@ pub async fn list_participants(
         unassigned: query.unassigned,
         coach_id: query.coach_id,
     };
-    let target = Target::new("list", "participant");
+    let target = user.target();
     let rows = user
         .read(target, async |conn, scope, target| {
             let rows = participants::list(conn, scope, &filter, &page).await?;
@@ -243,10 +249,13 @@ pub async fn list_participants(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}")]
+#[get(
+    "/participants/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Participant)"
+)]
 pub async fn get_participant(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "participant").id(id).participant(id);
+    let target = user.target().id(id).participant(id);
     let participant = user
         .read(target, async |conn, scope, _| show(conn, scope, id).await)
         .await?;
@@ -267,7 +276,10 @@ pub async fn get_participant(user: AuthUser, id: web::Path<Uuid>) -> AppResult<H
     ),
     security(("bearer" = []))
 )]
-#[patch("/participants/{id}")]
+#[patch(
+    "/participants/{id}",
+    wrap = "Operation(Action::Update, ResourceType::Participant)"
+)]
 pub async fn update_participant(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -276,7 +288,7 @@ pub async fn update_participant(
 ) -> AppResult<HttpResponse> {
     let changes = validate_update(body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "participant").id(id).participant(id);
+    let target = user.target().id(id).participant(id);
     let updated = user
         .write(target, async |conn, scope, _| {
             let current = participants::lock_visible(conn, scope, id).await?;
@@ -306,7 +318,10 @@ pub async fn update_participant(
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/status")]
+#[post(
+    "/participants/{id}/status",
+    wrap = "Operation(Action::ChangeStatus, ResourceType::Participant)"
+)]
 pub async fn change_participant_status(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -316,9 +331,7 @@ pub async fn change_participant_status(
     checks.reason("reason", Some(&body.reason), true);
     checks.finish()?;
     let id = id.into_inner();
-    let target = Target::new("change_status", "participant")
-        .id(id)
-        .participant(id);
+    let target = user.target().id(id).participant(id);
     let updated = user
         .write(target, async |conn, scope, _| {
             let current = participants::lock_visible(conn, scope, id).await?;

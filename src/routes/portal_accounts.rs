@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{Role, Staff};
 use crate::db::models::participants;
 use crate::db::models::users::{self, NewUser};
@@ -54,7 +54,10 @@ pub struct PortalAccountRequest {
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/portal-account")]
+#[post(
+    "/participants/{id}/portal-account",
+    wrap = "Operation(Action::Create, ResourceType::PortalAccount)"
+)]
 pub async fn create_portal_account(
     state: web::Data<AppState>,
     Staff(user): Staff,
@@ -101,6 +104,6 @@ pub async fn create_portal_account(
                 body: UserResponse::from(login),
             })
         };
-    let target = Target::new("create", "portal_account").participant(id);
+    let target = user.target().participant(id);
     user.create(target, &key, &body, make, show).await
 }

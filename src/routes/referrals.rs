@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::ApiScope;
 use crate::auth::{AuthUser, Caller};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
@@ -55,7 +55,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ),
     security(("bearer" = []))
 )]
-#[post("/referrals")]
+#[post(
+    "/referrals",
+    wrap = "Operation(Action::Create, ResourceType::Referral)"
+)]
 pub async fn create_referral(
     user: AuthUser,
     key: IdempotencyKey,
@@ -89,7 +92,7 @@ pub async fn create_referral(
             body: shown.body,
         })
     };
-    let target = Target::new("create", "referral").participant(body.participant_id);
+    let target = user.target().participant(body.participant_id);
     user.create(target, &key, &body, make, show).await
 }
 
@@ -180,7 +183,7 @@ async fn make_referral(
     ),
     security(("bearer" = []))
 )]
-#[get("/referrals")]
+#[get("/referrals", wrap = "Operation(Action::List, ResourceType::Referral)")]
 pub async fn list_referrals(
     caller: Caller,
     Query(query): Query<ListReferralsQuery>,
@@ -193,7 +196,7 @@ pub async fn list_referrals(
         direction: query.direction,
     };
     let request_id = caller.meta.request_id.clone();
-    let mut target = Target::new("list", "referral");
+    let mut target = caller.target();
     target.participant_id = query.participant_id;
     let shown = caller
         .write(target, async |conn, identity, target| {
@@ -237,11 +240,14 @@ pub async fn list_referrals(
     ),
     security(("bearer" = []))
 )]
-#[get("/referrals/{id}")]
+#[get(
+    "/referrals/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Referral)"
+)]
 pub async fn get_referral(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let request_id = caller.meta.request_id.clone();
-    let target = Target::new("read", "referral").id(id);
+    let target = caller.target().id(id);
     let shown = caller
         .write(target, async |conn, identity, target| {
             identity.require(ApiScope::ReferralsRead)?;
@@ -280,7 +286,10 @@ pub async fn get_referral(caller: Caller, id: web::Path<Uuid>) -> AppResult<Http
     ),
     security(("bearer" = []))
 )]
-#[post("/referrals/{id}/status")]
+#[post(
+    "/referrals/{id}/status",
+    wrap = "Operation(Action::ChangeStatus, ResourceType::Referral)"
+)]
 pub async fn change_referral_status(
     caller: Caller,
     id: web::Path<Uuid>,
@@ -294,7 +303,7 @@ pub async fn change_referral_status(
     };
     let id = id.into_inner();
     let request_id = caller.meta.request_id.clone();
-    let target = Target::new("change_status", "referral").id(id);
+    let target = caller.target().id(id);
     let shown = caller
         .write(target, async |conn, identity, target| {
             identity.require(ApiScope::ReferralsWrite)?;

@@ -12,7 +12,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::ApiScope;
 use crate::auth::{Caller, Supervisor};
 use crate::db::models::resources::{self, After, Ranked, Resource, ResourceFilter};
@@ -59,7 +59,10 @@ fn location(id: Uuid) -> String {
     ),
     security(("bearer" = []))
 )]
-#[post("/resources")]
+#[post(
+    "/resources",
+    wrap = "Operation(Action::Create, ResourceType::Resource)"
+)]
 pub async fn create_resource(
     Supervisor(user): Supervisor,
     key: IdempotencyKey,
@@ -71,7 +74,7 @@ pub async fn create_resource(
             .await?
             .id)
     };
-    let target = Target::new("create", "resource");
+    let target = user.target();
     user.create(target, &key, &body, make, created).await
 }
 
@@ -104,13 +107,13 @@ async fn created(
     ),
     security(("bearer" = []))
 )]
-#[get("/resources")]
+#[get("/resources", wrap = "Operation(Action::List, ResourceType::Resource)")]
 pub async fn list_resources(
     caller: Caller,
     Query(query): Query<ListResourcesQuery>,
 ) -> AppResult<HttpResponse> {
     let (filter, page, after) = list_request(query)?;
-    let target = Target::new("list", "resource");
+    let target = caller.target();
     let rows = read_directory(caller, target, async |conn, organization_id| {
         let limit = page.fetch_limit();
         Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
@@ -172,7 +175,10 @@ fn bad_cursor() -> AppError {
     ),
     security(("bearer" = []))
 )]
-#[get("/resources/{id}")]
+#[get(
+    "/resources/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Resource)"
+)]
 pub async fn get_resource(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let resource = read_one(caller, id.into_inner()).await?;
     Ok(http::ok(&ResourceResponse::from(resource)))
@@ -180,7 +186,7 @@ pub async fn get_resource(caller: Caller, id: web::Path<Uuid>) -> AppResult<Http
 
 /// One resource of the caller's organization (404 otherwise).
 pub(crate) async fn read_one(caller: Caller, id: Uuid) -> AppResult<Resource> {
-    let target = Target::new("read", "resource").id(id);
+    let target = caller.target().id(id);
     read_directory(caller, target, async |conn, organization_id| {
         Ok(resources::find(conn, organization_id, id).await?)
     })
@@ -222,7 +228,10 @@ pub(crate) async fn read_directory<T>(
     ),
     security(("bearer" = []))
 )]
-#[patch("/resources/{id}")]
+#[patch(
+    "/resources/{id}",
+    wrap = "Operation(Action::Update, ResourceType::Resource)"
+)]
 pub async fn update_resource(
     Supervisor(user): Supervisor,
     id: web::Path<Uuid>,
@@ -231,7 +240,7 @@ pub async fn update_resource(
 ) -> AppResult<HttpResponse> {
     let changes = validate_update(body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "resource").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, _| {
             let current = resources::lock(conn, scope.organization_id, id).await?;

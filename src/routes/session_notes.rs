@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Role, Staff};
 use crate::db::models::session_notes::{
     self, After, Amendment, SessionNote, SessionType, Visibility,
@@ -181,7 +181,10 @@ fn author_only(note: &SessionNote, scope: Scope) -> AppResult<()> {
     ),
     security(("bearer" = []))
 )]
-#[post("/participants/{id}/session-notes")]
+#[post(
+    "/participants/{id}/session-notes",
+    wrap = "Operation(Action::Create, ResourceType::SessionNote)"
+)]
 pub async fn create_session_note(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -202,7 +205,7 @@ pub async fn create_session_note(
         let note = session_notes::insert(conn, &new_note(scope, participant_id, &body)).await?;
         Ok(note.id)
     };
-    let target = Target::new("create", "session_note").participant(participant_id);
+    let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, show).await
 }
 
@@ -221,7 +224,10 @@ pub async fn create_session_note(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/session-notes")]
+#[get(
+    "/participants/{id}/session-notes",
+    wrap = "Operation(Action::List, ResourceType::SessionNote)"
+)]
 pub async fn list_session_notes(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -231,7 +237,7 @@ pub async fn list_session_notes(
     let after = after(&page)?;
     let filter = query.filter()?;
     let participant_id = id.into_inner();
-    let target = Target::new("list", "session_note").participant(participant_id);
+    let target = user.target().participant(participant_id);
     let rows = user
         .read(target, async |conn, scope, target| {
             crate::db::scope::visible_participant(conn, scope, participant_id).await?;
@@ -283,10 +289,13 @@ fn after(page: &PageRequest) -> AppResult<Option<After>> {
     ),
     security(("bearer" = []))
 )]
-#[get("/session-notes/{id}")]
+#[get(
+    "/session-notes/{id}",
+    wrap = "Operation(Action::Read, ResourceType::SessionNote)"
+)]
 pub async fn get_session_note(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "session_note").id(id);
+    let target = user.target().id(id);
     let note = user
         .read(target, async |conn, scope, target| {
             let note = session_notes::find_visible(conn, scope, id).await?;
@@ -312,7 +321,10 @@ pub async fn get_session_note(user: AuthUser, id: web::Path<Uuid>) -> AppResult<
     ),
     security(("bearer" = []))
 )]
-#[patch("/session-notes/{id}")]
+#[patch(
+    "/session-notes/{id}",
+    wrap = "Operation(Action::Update, ResourceType::SessionNote)"
+)]
 pub async fn update_session_note(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -321,7 +333,7 @@ pub async fn update_session_note(
 ) -> AppResult<HttpResponse> {
     let changes = validate_update(body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "session_note").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, target| {
             let current = session_notes::lock_visible(conn, scope, id).await?;
@@ -361,10 +373,13 @@ pub async fn update_session_note(
     ),
     security(("bearer" = []))
 )]
-#[post("/session-notes/{id}/sign")]
+#[post(
+    "/session-notes/{id}/sign",
+    wrap = "Operation(Action::Sign, ResourceType::SessionNote)"
+)]
 pub async fn sign_session_note(Staff(user): Staff, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("sign", "session_note").id(id);
+    let target = user.target().id(id);
     let signed = user
         .write(target, async |conn, scope, target| {
             let current = session_notes::lock_visible(conn, scope, id).await?;
@@ -398,7 +413,10 @@ pub async fn sign_session_note(Staff(user): Staff, id: web::Path<Uuid>) -> AppRe
     ),
     security(("bearer" = []))
 )]
-#[post("/session-notes/{id}/amendments")]
+#[post(
+    "/session-notes/{id}/amendments",
+    wrap = "Operation(Action::Create, ResourceType::SessionNoteAmendment)"
+)]
 pub async fn create_session_note_amendment(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -426,6 +444,6 @@ pub async fn create_session_note_amendment(
         let note_id = session_notes::note_of_amendment(conn, id).await?;
         show(conn, scope, note_id, target).await
     };
-    let target = Target::new("create", "session_note_amendment");
+    let target = user.target();
     user.create(target, &key, &body, make, show).await
 }

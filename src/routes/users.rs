@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{Admin, Role};
 use crate::db::models::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::models::{coach_profiles, refresh_tokens};
@@ -109,7 +109,7 @@ fn check_staff_role(checks: &mut Checks, role: Role) {
     ),
     security(("bearer" = []))
 )]
-#[post("/users")]
+#[post("/users", wrap = "Operation(Action::Create, ResourceType::User)")]
 pub async fn create_user(
     state: web::Data<AppState>,
     Admin(admin): Admin,
@@ -149,7 +149,7 @@ pub async fn create_user(
             body: UserResponse::from(user),
         })
     };
-    let target = Target::new("create", "user");
+    let target = admin.target();
     admin.create(target, &key, &body, make, show).await
 }
 
@@ -165,7 +165,7 @@ pub async fn create_user(
     ),
     security(("bearer" = []))
 )]
-#[get("/users")]
+#[get("/users", wrap = "Operation(Action::List, ResourceType::User)")]
 pub async fn list_users(
     Admin(admin): Admin,
     Query(query): Query<ListUsersQuery>,
@@ -175,7 +175,7 @@ pub async fn list_users(
         role: query.role,
         active: query.active,
     };
-    let target = Target::new("list", "user");
+    let target = admin.target();
     let rows = admin
         .read(target, async |conn, scope, _| {
             Ok(users::list(conn, scope.organization_id, &filter, &page).await?)
@@ -197,10 +197,10 @@ pub async fn list_users(
     ),
     security(("bearer" = []))
 )]
-#[get("/users/{id}")]
+#[get("/users/{id}", wrap = "Operation(Action::Read, ResourceType::User)")]
 pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "user").id(id);
+    let target = admin.target().id(id);
     let user = admin
         .read(target, async |conn, scope, _| {
             Ok(users::find_in_org(conn, scope.organization_id, id).await?)
@@ -226,7 +226,7 @@ pub async fn get_user(Admin(admin): Admin, id: web::Path<Uuid>) -> AppResult<Htt
     ),
     security(("bearer" = []))
 )]
-#[patch("/users/{id}")]
+#[patch("/users/{id}", wrap = "Operation(Action::Update, ResourceType::User)")]
 pub async fn update_user(
     Admin(admin): Admin,
     id: web::Path<Uuid>,
@@ -244,7 +244,7 @@ pub async fn update_user(
     }
     checks.finish()?;
     let id = id.into_inner();
-    let target = Target::new("update", "user").id(id);
+    let target = admin.target().id(id);
     let updated = admin
         .write(target, async |conn, scope, _| {
             let current = users::lock_in_org(conn, scope.organization_id, id).await?;

@@ -114,6 +114,7 @@ fn docker_compose_is_valid_yaml_with_a_database_and_the_service() {
 
 #[test]
 fn documented_enum_values_are_the_ones_sent_and_accepted() {
+    use tandem::audit::{Action, ResourceType};
     use tandem::auth::Role;
     use tandem::db::models::pairings::PairingStatus;
     use tandem::db::models::participants::ParticipantStatus;
@@ -134,4 +135,12 @@ fn documented_enum_values_are_the_ones_sent_and_accepted() {
         json(PairingStatus::ALL.iter().map(|s| s.as_str()).collect())
     );
     assert_eq!(serde_json::to_value(Role::Coach).unwrap(), "coach");
+    assert_eq!(
+        values("Action"),
+        json(Action::ALL.iter().map(|a| a.as_str()).collect())
+    );
+    assert_eq!(
+        values("ResourceType"),
+        json(ResourceType::ALL.iter().map(|r| r.as_str()).collect())
+    );
 }

@@ -39,8 +39,8 @@ pub struct NewAuditEvent {
     pub actor_role: Option<String>,
     pub client_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
-    pub action: String,
-    pub resource_type: String,
+    pub action: &'static str,
+    pub resource_type: &'static str,
     pub resource_id: Option<String>,
     pub participant_id: Option<Uuid>,
     /// Every participant a list returned (empty for other events).
@@ -82,8 +82,8 @@ pub async fn insert_while_live(
         event.actor_role.clone().into_sql::<Nullable<Text>>(),
         event.client_id.into_sql::<Nullable<SqlUuid>>(),
         event.organization_id.into_sql::<Nullable<SqlUuid>>(),
-        event.action.clone().into_sql::<Text>(),
-        event.resource_type.clone().into_sql::<Text>(),
+        event.action.into_sql::<Text>(),
+        event.resource_type.into_sql::<Text>(),
         event.resource_id.clone().into_sql::<Nullable<Text>>(),
         event.participant_id.into_sql::<Nullable<SqlUuid>>(),
         event.participant_ids.clone().into_sql::<Array<SqlUuid>>(),
@@ -351,8 +351,8 @@ pub async fn count_unsealed(
 pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
     pub participant_id: Option<Uuid>,
-    pub resource_type: Option<String>,
-    pub action: Option<String>,
+    pub resource_type: Option<&'static str>,
+    pub action: Option<&'static str>,
     pub outcome: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -381,11 +381,11 @@ pub async fn list(
             .and(audit_events::participant_ids.contains(vec![participant]));
         query = query.filter(audit_events::participant_id.eq(participant).or(listed));
     }
-    if let Some(resource_type) = &filter.resource_type {
-        query = query.filter(audit_events::resource_type.eq(resource_type.clone()));
+    if let Some(resource_type) = filter.resource_type {
+        query = query.filter(audit_events::resource_type.eq(resource_type));
     }
-    if let Some(action) = &filter.action {
-        query = query.filter(audit_events::action.eq(action.clone()));
+    if let Some(action) = filter.action {
+        query = query.filter(audit_events::action.eq(action));
     }
     if let Some(outcome) = &filter.outcome {
         query = query.filter(audit_events::outcome.eq(outcome.clone()));

@@ -10,7 +10,7 @@ use super::requests::{
 };
 use super::views::ActionItemResponse;
 use super::{ensure_open, CreateActionItemRequest, UpdateActionItemRequest};
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::{AuthUser, Staff};
 use crate::db::models::action_items;
 use crate::db::models::goals;
@@ -38,7 +38,10 @@ use crate::routes::responses::{
     ),
     security(("bearer" = []))
 )]
-#[post("/goals/{id}/action-items")]
+#[post(
+    "/goals/{id}/action-items",
+    wrap = "Operation(Action::Create, ResourceType::ActionItem)"
+)]
 pub async fn create_action_item(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -70,7 +73,7 @@ pub async fn create_action_item(
             body: ActionItemResponse::from(item),
         })
     };
-    let target = Target::new("create", "action_item");
+    let target = user.target();
     user.create(target, &key, &body, make, show).await
 }
 
@@ -87,10 +90,13 @@ pub async fn create_action_item(
     ),
     security(("bearer" = []))
 )]
-#[get("/action-items/{id}")]
+#[get(
+    "/action-items/{id}",
+    wrap = "Operation(Action::Read, ResourceType::ActionItem)"
+)]
 pub async fn get_action_item(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let target = Target::new("read", "action_item").id(id);
+    let target = user.target().id(id);
     let item = user
         .read(target, async |conn, scope, target| {
             let item = action_items::find_visible(conn, scope, id).await?;
@@ -117,7 +123,10 @@ pub async fn get_action_item(user: AuthUser, id: web::Path<Uuid>) -> AppResult<H
     ),
     security(("bearer" = []))
 )]
-#[patch("/action-items/{id}")]
+#[patch(
+    "/action-items/{id}",
+    wrap = "Operation(Action::Update, ResourceType::ActionItem)"
+)]
 pub async fn update_action_item(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -126,7 +135,7 @@ pub async fn update_action_item(
 ) -> AppResult<HttpResponse> {
     validate_action_item_update(&body)?;
     let id = id.into_inner();
-    let target = Target::new("update", "action_item").id(id);
+    let target = user.target().id(id);
     let updated = user
         .write(target, async |conn, scope, target| {
             let item = action_items::lock_visible(conn, scope, id).await?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::requests::validate_progress;
 use super::views::ProgressEntryResponse;
 use super::{ensure_open, CreateProgressRequest};
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::AuthUser;
 use crate::db::models::goal_progress::{self, NewProgressEntry};
 use crate::db::models::goals;
@@ -36,7 +36,10 @@ use crate::routes::responses::{
     ),
     security(("bearer" = []))
 )]
-#[post("/goals/{id}/progress")]
+#[post(
+    "/goals/{id}/progress",
+    wrap = "Operation(Action::Create, ResourceType::GoalProgress)"
+)]
 pub async fn create_progress_entry(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -68,7 +71,7 @@ pub async fn create_progress_entry(
             body: ProgressEntryResponse::from(entry),
         })
     };
-    let target = Target::new("create", "goal_progress");
+    let target = user.target();
     user.create(target, &key, &body, make, show).await
 }
 
@@ -89,7 +92,10 @@ pub async fn create_progress_entry(
     ),
     security(("bearer" = []))
 )]
-#[get("/goals/{id}/progress")]
+#[get(
+    "/goals/{id}/progress",
+    wrap = "Operation(Action::List, ResourceType::GoalProgress)"
+)]
 pub async fn list_progress_entries(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -97,7 +103,7 @@ pub async fn list_progress_entries(
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let goal_id = id.into_inner();
-    let target = Target::new("list", "goal_progress").id(goal_id);
+    let target = user.target().id(goal_id);
     let rows = user
         .read(target, async |conn, scope, target| {
             let goal = goals::find_visible(conn, scope, goal_id).await?;
@@ -128,13 +134,16 @@ pub async fn list_progress_entries(
     ),
     security(("bearer" = []))
 )]
-#[get("/goals/{id}/progress/{entry_id}")]
+#[get(
+    "/goals/{id}/progress/{entry_id}",
+    wrap = "Operation(Action::Read, ResourceType::GoalProgress)"
+)]
 pub async fn get_progress_entry(
     user: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (goal_id, id) = path.into_inner();
-    let target = Target::new("read", "goal_progress").id(id);
+    let target = user.target().id(id);
     let entry = user
         .read(target, async |conn, scope, target| {
             let entry = goal_progress::find_visible(conn, scope, goal_id, id).await?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::types::{self, AttendanceEntry, AttendanceList};
 use super::{after, show, time_cursor, GroupAttendanceResponse, GroupSessionResponse};
 use super::{ListGroupAttendanceQuery, WithFacilitators};
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::{AuthUser, Staff};
 use crate::db::models::group_attendance::{self, AttendanceRecord};
 use crate::db::models::group_sessions;
@@ -35,7 +35,10 @@ use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, N
     ),
     security(("bearer" = []))
 )]
-#[put("/group-sessions/{id}/attendance")]
+#[put(
+    "/group-sessions/{id}/attendance",
+    wrap = "Operation(Action::SetAttendance, ResourceType::GroupSession)"
+)]
 pub async fn set_group_attendance(
     Staff(user): Staff,
     id: web::Path<Uuid>,
@@ -43,7 +46,7 @@ pub async fn set_group_attendance(
 ) -> AppResult<HttpResponse> {
     let entries = types::validate_attendance(&body)?;
     let id = id.into_inner();
-    let target = Target::new("set_attendance", "group_session").id(id);
+    let target = user.target().id(id);
     let session = user
         .write(target, async |conn, scope, target| {
             // Checked by id first, so a coach's 403 is the same whether the session exists.
@@ -84,7 +87,10 @@ pub async fn set_group_attendance(
     ),
     security(("bearer" = []))
 )]
-#[get("/participants/{id}/group-attendance")]
+#[get(
+    "/participants/{id}/group-attendance",
+    wrap = "Operation(Action::List, ResourceType::GroupAttendance)"
+)]
 pub async fn list_group_attendance(
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -93,7 +99,7 @@ pub async fn list_group_attendance(
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
     let after = after(&page)?;
     let id = id.into_inner();
-    let target = Target::new("list", "group_attendance").participant(id);
+    let target = user.target().participant(id);
     let fetch = page.fetch_limit();
     let rows = user
         .read(target, async |conn, scope, target| {

@@ -5,7 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::types::{DeliveryResponse, RedeliveryResponse};
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::Admin;
 use crate::db::models::{integration_clients, webhook_deliveries, webhook_events};
 use crate::db::pagination::{Cursor, Page, PageQuery, PageRequest};
@@ -36,7 +36,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ),
     security(("bearer" = []))
 )]
-#[get("/integration-clients/{id}/deliveries")]
+#[get(
+    "/integration-clients/{id}/deliveries",
+    wrap = "Operation(Action::List, ResourceType::WebhookDelivery)"
+)]
 pub async fn list_webhook_deliveries(
     Admin(admin): Admin,
     id: web::Path<Uuid>,
@@ -48,7 +51,7 @@ pub async fn list_webhook_deliveries(
         _ => None,
     };
     let id = id.into_inner();
-    let target = Target::new("list", "webhook_delivery").id(id);
+    let target = admin.target().id(id);
     let rows = admin
         .read(target, async |conn, scope, _| {
             let org = scope.organization_id;
@@ -79,13 +82,16 @@ pub async fn list_webhook_deliveries(
     ),
     security(("bearer" = []))
 )]
-#[post("/integration-clients/{id}/deliveries/{delivery_id}/redeliver")]
+#[post(
+    "/integration-clients/{id}/deliveries/{delivery_id}/redeliver",
+    wrap = "Operation(Action::Redeliver, ResourceType::WebhookDelivery)"
+)]
 pub async fn redeliver_webhook_event(
     Admin(admin): Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (id, delivery_id) = path.into_inner();
-    let target = Target::new("redeliver", "webhook_delivery").id(delivery_id);
+    let target = admin.target().id(delivery_id);
     let queued = admin
         .write(target, async |conn, scope, _| {
             let org = scope.organization_id;

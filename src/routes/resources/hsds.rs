@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{cursor_of, list_request, read_directory, read_one, ListResourcesQuery};
-use crate::audit::Target;
+use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::Caller;
 use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus};
 use crate::db::pagination::Page;
@@ -306,13 +306,16 @@ impl From<Resource> for HsdsService {
     ),
     security(("bearer" = []))
 )]
-#[get("/hsds/services")]
+#[get(
+    "/hsds/services",
+    wrap = "Operation(Action::List, ResourceType::Resource)"
+)]
 pub async fn list_hsds_services(
     caller: Caller,
     Query(query): Query<ListResourcesQuery>,
 ) -> AppResult<HttpResponse> {
     let (filter, page, after) = list_request(query)?;
-    let target = Target::new("list", "resource");
+    let target = caller.target();
     let rows = read_directory(caller, target, async |conn, organization_id| {
         let limit = page.fetch_limit();
         Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
@@ -335,7 +338,10 @@ pub async fn list_hsds_services(
     ),
     security(("bearer" = []))
 )]
-#[get("/hsds/services/{id}")]
+#[get(
+    "/hsds/services/{id}",
+    wrap = "Operation(Action::Read, ResourceType::Resource)"
+)]
 pub async fn get_hsds_service(caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let resource = read_one(caller, id.into_inner()).await?;
     Ok(http::ok(&HsdsService::from(resource)))

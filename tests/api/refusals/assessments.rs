@@ -16,12 +16,12 @@ fn table(app: &TestApp, assessment: Uuid) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get("/instruments")                         .expect([OK,     OK,     OK,     OK,     OK,     OK,     OK,     403,      OK,     OK,     OK,     OK,     403]),
-        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[assessment]).audited_naming(p),
+        get("/instruments")                         .expect([OK,     OK,     OK,     OK,     OK,     OK,     OK,     403,      OK,     OK,     OK,     OK,     403]).logs("list", "instrument"),
+        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "assessment").about(&[assessment]).audited_naming(p),
         get(format!("{list}?instrument=barc-10&limit=1"))
-                                                    .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[assessment]).audited_naming(p),
-        post(&list, &barc)                          .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited_naming(p),
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[assessment]).audited(),
+                                                    .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "assessment").about(&[assessment]).audited_naming(p),
+        post(&list, &barc)                          .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("create", "assessment").audited_naming(p),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "assessment").about(&[assessment]).audited(),
     ]
 }
 

@@ -10,10 +10,10 @@ fn table(app: &TestApp) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get("/audit-events")                        .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).about(&[org]),
+        get("/audit-events")                        .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).logs("list", "audit_event").about(&[org]),
         get(format!("/audit-events?participant_id={p}"))
-                                                    .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).about(&[p]),
-        get("/audit-events/verify")                 .expect([OK,     403,    403,    403,    403,    403,    403,    403,      OK,     403,    403,    403,    403]),
+                                                    .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).logs("list", "audit_event").about(&[p]),
+        get("/audit-events/verify")                 .expect([OK,     403,    403,    403,    403,    403,    403,    403,      OK,     403,    403,    403,    403]).logs("verify", "audit_event"),
     ]
 }
 

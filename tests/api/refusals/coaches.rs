@@ -14,11 +14,11 @@ fn table(app: &TestApp, cast: &Cast) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get("/coaches")                             .expect([SHOWN,  SHOWN,  403,    403,    403,    403,    403,    403,      HIDDEN, HIDDEN, 403,    403,    403]).about(&[coach]),
-        get(&profile)                               .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).about(&[coach]),
-        patch(&profile, &bio)                       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]),
-        get(format!("{profile}/caseload"))          .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).about(&[p]).audited(),
-        get(format!("/coaches/{former}/caseload"))  .expect([HIDDEN, HIDDEN, 404,    404,    HIDDEN, 403,    403,    403,      404,    404,    404,    403,    403]).about(&[p]).audited(),
+        get("/coaches")                             .expect([SHOWN,  SHOWN,  403,    403,    403,    403,    403,    403,      HIDDEN, HIDDEN, 403,    403,    403]).logs("list", "coach").about(&[coach]),
+        get(&profile)                               .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("read", "coach").about(&[coach]),
+        patch(&profile, &bio)                       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "coach"),
+        get(format!("{profile}/caseload"))          .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("read", "caseload").about(&[p]).audited(),
+        get(format!("/coaches/{former}/caseload"))  .expect([HIDDEN, HIDDEN, 404,    404,    HIDDEN, 403,    403,    403,      404,    404,    404,    403,    403]).logs("read", "caseload").about(&[p]).audited(),
     ]
 }
 

@@ -19,12 +19,12 @@ fn table(app: &TestApp, consent: Uuid, disclosure: Uuid) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[consent]).audited_naming(p),
-        get(format!("{list}?state=active&limit=1")) .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[consent]).audited_naming(p),
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[consent]).audited(),
-        post(&list, &sign)                          .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited_naming(p),
-        post(&revoke, &json!({"reason": "no"}))     .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited(),
-        get(&accounting)                            .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[disclosure]).audited_naming(p),
+        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "consent").about(&[consent]).audited_naming(p),
+        get(format!("{list}?state=active&limit=1")) .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "consent").about(&[consent]).audited_naming(p),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "consent").about(&[consent]).audited(),
+        post(&list, &sign)                          .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("create", "consent").audited_naming(p),
+        post(&revoke, &json!({"reason": "no"}))     .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("revoke", "consent").audited(),
+        get(&accounting)                            .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "disclosure").about(&[disclosure]).audited_naming(p),
     ]
 }
 

@@ -23,21 +23,21 @@ fn table(p: Uuid, goal: Uuid, item: Uuid, entry: Uuid) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(format!("/participants/{p}/goals"))     .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[goal]).audited_naming(p),
+        get(format!("/participants/{p}/goals"))     .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "goal").about(&[goal]).audited_naming(p),
         get(format!("/participants/{p}/goals?status=active"))
-                                                    .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[goal]).audited_naming(p),
+                                                    .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "goal").about(&[goal]).audited_naming(p),
         post(format!("/participants/{p}/goals"), &new_goal)
-                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited_naming(p),
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[goal]).audited(),
-        patch(&one, &rename)                        .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        post(format!("{one}/status"), &pause)       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        post(format!("{one}/action-items"), &step)  .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        get(format!("/action-items/{item}"))        .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[item]).audited(),
+                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("create", "goal").audited_naming(p),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "goal").about(&[goal]).audited(),
+        patch(&one, &rename)                        .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "goal").audited(),
+        post(format!("{one}/status"), &pause)       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("change_status", "goal").audited(),
+        post(format!("{one}/action-items"), &step)  .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("create", "action_item").audited(),
+        get(format!("/action-items/{item}"))        .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "action_item").about(&[item]).audited(),
         patch(format!("/action-items/{item}"), &done)
-                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        post(format!("{one}/progress"), &note)      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited(),
-        get(format!("{one}/progress"))              .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[entry]).audited(),
-        get(format!("{one}/progress/{entry}"))      .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[entry]).audited(),
+                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "action_item").audited(),
+        post(format!("{one}/progress"), &note)      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("create", "goal_progress").audited(),
+        get(format!("{one}/progress"))              .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "goal_progress").about(&[entry]).audited(),
+        get(format!("{one}/progress/{entry}"))      .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "goal_progress").about(&[entry]).audited(),
     ]
 }
 

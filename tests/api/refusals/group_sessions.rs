@@ -16,13 +16,13 @@ fn table(app: &TestApp, session: uuid::Uuid) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(format!("/group-sessions/{session}"))  .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, 403,    403,    403,      404,    404,    404,    403,    403]).about(&[p]).audited(),
-        get("/group-sessions")                     .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,    403,    403,      HIDDEN, HIDDEN, HIDDEN, 403,    403]).about(&[session]).audited(),
+        get(format!("/group-sessions/{session}"))  .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, 403,    403,    403,      404,    404,    404,    403,    403]).logs("read", "group_session").about(&[p]).audited(),
+        get("/group-sessions")                     .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  403,    403,    403,      HIDDEN, HIDDEN, HIDDEN, 403,    403]).logs("list", "group_session").about(&[session]).audited(),
         put(format!("/group-sessions/{session}/attendance"), &attendance)
-                                                   .expect([ALLOW,  ALLOW,  ALLOW,  403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited(),
-        post("/group-sessions", &create)           .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,    403,    403,      422,    422,    422,    403,    403]).audited(),
+                                                   .expect([ALLOW,  ALLOW,  ALLOW,  403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("set_attendance", "group_session").audited(),
+        post("/group-sessions", &create)           .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,    403,    403,      422,    422,    422,    403,    403]).logs("create", "group_session").audited(),
         get(format!("/participants/{p}/group-attendance"))
-                                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[session]).audited_naming(p),
+                                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "group_attendance").about(&[session]).audited_naming(p),
     ]
 }
 

@@ -18,13 +18,13 @@ fn table(app: &TestApp, delivery: uuid::Uuid) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        post("/integration-clients", &new)          .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      ALLOW,  403,    403,    403,    403]),
-        get("/integration-clients")                 .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).about(&[client]),
-        get(&one)                                   .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).about(&[client]),
-        patch(&one, &rename)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]),
-        post(&rotate, &json!({}))                   .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]),
-        get(&deliveries)                            .expect([OK,     403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]),
-        post(&redeliver, &json!({}))                .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]),
+        post("/integration-clients", &new)          .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      ALLOW,  403,    403,    403,    403]).logs("create", "integration_client"),
+        get("/integration-clients")                 .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).logs("list", "integration_client").about(&[client]),
+        get(&one)                                   .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("read", "integration_client").about(&[client]),
+        patch(&one, &rename)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("update", "integration_client"),
+        post(&rotate, &json!({}))                   .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("rotate_secret", "integration_client"),
+        get(&deliveries)                            .expect([OK,     403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("list", "webhook_delivery"),
+        post(&redeliver, &json!({}))                .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("redeliver", "webhook_delivery"),
     ]
 }
 

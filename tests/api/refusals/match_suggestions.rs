@@ -11,8 +11,8 @@ fn table(app: &TestApp) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(&suggestions)                           .expect([OK,     OK,     403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited_naming(p),
-        get(format!("{suggestions}?limit=1"))       .expect([OK,     OK,     403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited_naming(p),
+        get(&suggestions)                           .expect([OK,     OK,     403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("match", "participant").audited_naming(p),
+        get(format!("{suggestions}?limit=1"))       .expect([OK,     OK,     403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("match", "participant").audited_naming(p),
     ]
 }
 

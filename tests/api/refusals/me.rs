@@ -12,8 +12,8 @@ fn table() -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get("/me")                                  .expect([OK,     OK,     OK,     OK,     OK,     OK,     OK,     403,      OK,     OK,     OK,     OK,     403]),
-        post("/me/password", &password)             .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,      ALLOW,  ALLOW,  ALLOW,  ALLOW,  403]),
+        get("/me")                                  .expect([OK,     OK,     OK,     OK,     OK,     OK,     OK,     403,      OK,     OK,     OK,     OK,     403]).logs("read", "user"),
+        post("/me/password", &password)             .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,      ALLOW,  ALLOW,  ALLOW,  ALLOW,  403]).logs("change_password", "user"),
     ]
 }
 

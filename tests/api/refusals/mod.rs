@@ -23,6 +23,8 @@
 //! - the same request naming an object that does not exist gets the same answer;
 //! - on participant data ([`Row::audited`]), exactly one `denied` audit event by that caller
 //!   was written, naming the participant where the endpoint addresses one;
+//! - any event a refusal writes is that caller's one `denied` event, under the action and
+//!   resource type the row states ([`Row::logs`]), whether the role guard or the work refused;
 //! - nothing changed: the table's watched paths read the same, for both organizations' admins,
 //!   before and after each row.
 //!
@@ -48,13 +50,15 @@ mod users;
 
 mod consents;
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+mod denied_events;
+
+use diesel_async::AsyncPgConnection;
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::helpers::{send, Caller, RawToken, TestApp, TestClient, TestUser};
+use denied_events::{check_audit, events_since, last_seq};
 
 /// Allowed read: 200.
 pub const OK: u16 = 200;
@@ -191,6 +195,8 @@ pub struct Row {
     expect: [u16; COLUMNS],
     about: Vec<String>,
     audit: Audit,
+    /// `(action, resource_type)` of its audit events.
+    logs: Option<(&'static str, &'static str)>,
 }
 
 pub fn get(path: impl Into<String>) -> Row {
@@ -218,6 +224,7 @@ impl Row {
             expect: [ALLOW; COLUMNS],
             about: Vec::new(),
             audit: Audit::Unchecked,
+            logs: None,
         }
     }
 
@@ -230,6 +237,12 @@ impl Row {
     /// The ids that [`SHOWN`] answers contain and [`HIDDEN`] answers never do.
     pub fn about(mut self, ids: &[Uuid]) -> Self {
         self.about = ids.iter().map(Uuid::to_string).collect();
+        self
+    }
+
+    /// The action and resource type the operation's audit events carry, refusals included.
+    pub fn logs(mut self, action: &'static str, resource_type: &'static str) -> Self {
+        self.logs = Some((action, resource_type));
         self
     }
 
@@ -290,31 +303,6 @@ async fn call(app: &TestApp, row: &Row, path: &str, caller: Option<&dyn Caller>)
         www_authenticate,
         body: response.text().await.unwrap_or_default(),
     }
-}
-
-/// The audit log's newest position.
-async fn last_seq(conn: &mut AsyncPgConnection) -> i64 {
-    use tandem::db::schema::audit_events::dsl::*;
-    audit_events
-        .select(diesel::dsl::max(seq))
-        .get_result::<Option<i64>>(conn)
-        .await
-        .unwrap()
-        .unwrap_or(0)
-}
-
-type Event = (Option<Uuid>, Option<Uuid>, String, Option<Uuid>);
-
-/// `(actor_id, client_id, outcome, participant_id)` of the events written after `after`.
-async fn events_since(conn: &mut AsyncPgConnection, after: i64) -> Vec<Event> {
-    use tandem::db::schema::audit_events::dsl::*;
-    audit_events
-        .filter(seq.gt(after))
-        .order(seq.asc())
-        .select((actor_id, client_id, outcome, participant_id))
-        .load(conn)
-        .await
-        .unwrap()
 }
 
 /// What the watched paths answer each organization's admin.
@@ -463,26 +451,4 @@ fn is_problem(answer: &Answer, status: u16) -> bool {
         && ["type", "title", "detail"]
             .iter()
             .all(|field| body[field].is_string())
-}
-
-fn check_audit(row: &Row, column: &Column<'_>, events: Vec<Event>) -> Vec<String> {
-    let named = match row.audit {
-        Audit::Unchecked => return Vec::new(),
-        Audit::Denied => None,
-        Audit::DeniedNaming(participant) => Some(participant),
-    };
-    let (actor_id, client_id) = column.actor;
-    let fits = |(actor, client, outcome, participant): &Event| {
-        (*actor, *client) == (actor_id, client_id)
-            && outcome == "denied"
-            && named.is_none_or(|named| *participant == Some(named))
-    };
-    match events.as_slice() {
-        [event] if fits(event) => Vec::new(),
-        _ => vec![format!(
-            "{}: expected one denied audit event by {actor_id:?}/{client_id:?}{}, found {events:?}",
-            row.label(),
-            named.map(|p| format!(" naming {p}")).unwrap_or_default()
-        )],
-    }
 }

@@ -16,17 +16,17 @@ fn table(app: &TestApp, cast: &Cast) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(format!("/pairings/{current}"))         .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[current]).audited(),
-        get(format!("/pairings/{ended}"))           .expect([SHOWN,  SHOWN,  404,    404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[ended]).audited(),
+        get(format!("/pairings/{current}"))         .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "pairing").about(&[current]).audited(),
+        get(format!("/pairings/{ended}"))           .expect([SHOWN,  SHOWN,  404,    404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "pairing").about(&[ended]).audited(),
         post(format!("/pairings/{current}/status"), &pause)
-                                                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited(),
-        post("/pairings", &pair)                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      422,    422,    403,    403,    403]).audited(),
-        post("/pairings/reassign", &reassign)       .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited(),
-        get("/pairings")                            .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[current]).audited(),
-        get("/pairings")                            .expect([SHOWN,  SHOWN,  HIDDEN, HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[ended]).audited(),
+                                                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("change_status", "pairing").audited(),
+        post("/pairings", &pair)                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      422,    422,    403,    403,    403]).logs("create", "pairing").audited(),
+        post("/pairings/reassign", &reassign)       .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("reassign", "caseload").audited(),
+        get("/pairings")                            .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "pairing").about(&[current]).audited(),
+        get("/pairings")                            .expect([SHOWN,  SHOWN,  HIDDEN, HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "pairing").about(&[ended]).audited(),
         get(format!("/pairings?participant_id={p}"))
-                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[current]).audited(),
-        get(format!("/pairings?coach_id={former}")) .expect([SHOWN,  SHOWN,  HIDDEN, HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[ended]).audited(),
+                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "pairing").about(&[current]).audited(),
+        get(format!("/pairings?coach_id={former}")) .expect([SHOWN,  SHOWN,  HIDDEN, HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "pairing").about(&[ended]).audited(),
     ]
 }
 

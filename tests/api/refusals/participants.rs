@@ -17,16 +17,16 @@ fn table(app: &TestApp) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[p]).audited_naming(p),
-        patch(&one, &details)                       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited_naming(p),
-        post(format!("{one}/status"), &status)      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited_naming(p),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "participant").about(&[p]).audited_naming(p),
+        patch(&one, &details)                       .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "participant").audited_naming(p),
+        post(format!("{one}/status"), &status)      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("change_status", "participant").audited_naming(p),
         post(format!("{one}/portal-account"), &login)
-                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited_naming(p),
-        get("/participants")                        .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[p]).audited(),
+                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("create", "portal_account").audited_naming(p),
+        get("/participants")                        .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "participant").about(&[p]).audited(),
         get(format!("/participants?coach_id={coach}"))
-                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[p]).audited(),
-        get("/participants?q=jordan")               .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).about(&[p]).audited(),
-        post("/participants", &intake)              .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,    403,    403,      ALLOW,  ALLOW,  ALLOW,  403,    403]).audited(),
+                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "participant").about(&[p]).audited(),
+        get("/participants?q=jordan")               .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, 403,      HIDDEN, HIDDEN, HIDDEN, HIDDEN, 403]).logs("list", "participant").about(&[p]).audited(),
+        post("/participants", &intake)              .expect([ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  403,    403,    403,      ALLOW,  ALLOW,  ALLOW,  403,    403]).logs("create", "participant").audited(),
     ]
 }
 

@@ -14,13 +14,13 @@ fn table(app: &TestApp, resource: uuid::Uuid, referral: uuid::Uuid) -> Vec<Row> 
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(format!("/referrals/{referral}"))       .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    SHOWN,    404,    404,    404,    404,    404]).about(&[referral]).audited(),
-        get("/referrals")                           .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&[referral]).audited(),
+        get(format!("/referrals/{referral}"))       .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    SHOWN,    404,    404,    404,    404,    404]).logs("read", "referral").about(&[referral]).audited(),
+        get("/referrals")                           .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).logs("list", "referral").about(&[referral]).audited(),
         get(format!("/referrals?participant_id={p}"))
-                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&[referral]).audited(),
+                                                    .expect([SHOWN,  SHOWN,  SHOWN,  HIDDEN, HIDDEN, SHOWN,  HIDDEN, SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).logs("list", "referral").about(&[referral]).audited(),
         post(format!("/referrals/{referral}/status"), &cancel)
-                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    SEEN_403, 404,    404,    404,    404,    404]).audited(),
-        post("/referrals", &refer)                  .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).audited(),
+                                                    .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    SEEN_403, 404,    404,    404,    404,    404]).logs("change_status", "referral").audited(),
+        post("/referrals", &refer)                  .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    ALLOW,  404,    403,      404,    404,    404,    404,    403]).logs("create", "referral").audited(),
     ]
 }
 

@@ -18,13 +18,13 @@ fn table(id: &str) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).about(&about),
-        get(&hsds)                                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).about(&about),
-        get("/resources")                           .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
-        get("/resources?q=harbor")                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
-        get("/hsds/services")                       .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).about(&about),
-        patch(&one, &rename)                        .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).audited(),
-        post("/resources", &new)                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      ALLOW,  ALLOW,  403,    403,    403]).audited(),
+        get(&one)                                   .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).logs("read", "resource").about(&about),
+        get(&hsds)                                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    404,    404,    404,    404,    404]).logs("read", "resource").about(&about),
+        get("/resources")                           .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).logs("list", "resource").about(&about),
+        get("/resources?q=harbor")                  .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).logs("list", "resource").about(&about),
+        get("/hsds/services")                       .expect([SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,  SHOWN,    HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]).logs("list", "resource").about(&about),
+        patch(&one, &rename)                        .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      404,    404,    403,    403,    403]).logs("update", "resource").audited(),
+        post("/resources", &new)                    .expect([ALLOW,  ALLOW,  403,    403,    403,    403,    403,    403,      ALLOW,  ALLOW,  403,    403,    403]).logs("create", "resource").audited(),
     ]
 }
 

@@ -55,26 +55,26 @@ fn table(app: &TestApp, n: &Notes) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        get(one(n.care_team))                       .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).about(&[n.care_team]).audited(),
-        get(one(n.by_supervisor))                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).about(&[n.by_supervisor]).audited(),
-        get(one(n.shared))                          .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[n.shared]).audited(),
-        get(one(n.restricted))                      .expect([404,    SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).about(&[n.restricted]).audited(),
-        get(one(n.restricted_by_supervisor))        .expect([404,    SHOWN,  404,    404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).about(&[n.restricted_by_supervisor]).audited(),
-        get(one(n.by_former_coach))                 .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).about(&[n.by_former_coach]).audited(),
-        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).about(&[n.care_team, n.by_supervisor, n.by_former_coach]).audited_naming(p),
-        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).about(&[n.shared]).audited_naming(p),
-        get(&list)                                  .expect([HIDDEN, SHOWN,  SHOWN,  404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).about(&[n.restricted]).audited_naming(p),
-        get(&list)                                  .expect([HIDDEN, SHOWN,  HIDDEN, 404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).about(&[n.restricted_by_supervisor]).audited_naming(p),
-        post(&list, &new_note)                      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).audited_naming(p),
-        patch(one(n.care_team), &change)            .expect([SEEN_403, SEEN_403, ALLOW, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        patch(one(n.restricted), &change)           .expect([404,    SEEN_403, ALLOW, 404,   404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
-        patch(one(n.by_former_coach), &change)      .expect([SEEN_403, SEEN_403, SEEN_403, 404, 404, 403,    403,    403,      404,    404,    404,    403,    403]).audited(),
+        get(one(n.care_team))                       .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.care_team]).audited(),
+        get(one(n.by_supervisor))                   .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.by_supervisor]).audited(),
+        get(one(n.shared))                          .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.shared]).audited(),
+        get(one(n.restricted))                      .expect([404,    SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.restricted]).audited(),
+        get(one(n.restricted_by_supervisor))        .expect([404,    SHOWN,  404,    404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.restricted_by_supervisor]).audited(),
+        get(one(n.by_former_coach))                 .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    404,    404,    403,      404,    404,    404,    404,    403]).logs("read", "session_note").about(&[n.by_former_coach]).audited(),
+        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).logs("list", "session_note").about(&[n.care_team, n.by_supervisor, n.by_former_coach]).audited_naming(p),
+        get(&list)                                  .expect([SHOWN,  SHOWN,  SHOWN,  404,    404,    SHOWN,  404,    403,      404,    404,    404,    404,    403]).logs("list", "session_note").about(&[n.shared]).audited_naming(p),
+        get(&list)                                  .expect([HIDDEN, SHOWN,  SHOWN,  404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).logs("list", "session_note").about(&[n.restricted]).audited_naming(p),
+        get(&list)                                  .expect([HIDDEN, SHOWN,  HIDDEN, 404,    404,    HIDDEN, 404,    403,      404,    404,    404,    404,    403]).logs("list", "session_note").about(&[n.restricted_by_supervisor]).audited_naming(p),
+        post(&list, &new_note)                      .expect([ALLOW,  ALLOW,  ALLOW,  404,    404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("create", "session_note").audited_naming(p),
+        patch(one(n.care_team), &change)            .expect([SEEN_403, SEEN_403, ALLOW, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "session_note").audited(),
+        patch(one(n.restricted), &change)           .expect([404,    SEEN_403, ALLOW, 404,   404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "session_note").audited(),
+        patch(one(n.by_former_coach), &change)      .expect([SEEN_403, SEEN_403, SEEN_403, 404, 404, 403,    403,    403,      404,    404,    404,    403,    403]).logs("update", "session_note").audited(),
         post(format!("{}/sign", one(n.care_team)), &none)
-                                                    .expect([SEEN_403, SEEN_403, ALLOW, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
+                                                    .expect([SEEN_403, SEEN_403, ALLOW, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("sign", "session_note").audited(),
         post(format!("{}/sign", one(n.by_supervisor)), &none)
-                                                    .expect([SEEN_403, ALLOW, SEEN_403, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
+                                                    .expect([SEEN_403, ALLOW, SEEN_403, 404, 404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("sign", "session_note").audited(),
         post(format!("{}/amendments", one(n.signed)), &amend)
-                                                    .expect([SEEN_403, ALLOW, ALLOW, 404,   404,    403,    403,    403,      404,    404,    404,    403,    403]).audited(),
+                                                    .expect([SEEN_403, ALLOW, ALLOW, 404,   404,    403,    403,    403,      404,    404,    404,    403,    403]).logs("create", "session_note_amendment").audited(),
     ]
 }
 

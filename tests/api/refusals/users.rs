@@ -15,10 +15,10 @@ fn table(app: &TestApp) -> Vec<Row> {
         //                                                   own organization                                                  | other organization
         //                                                   admin   super   their   other   former  self    other   clinic  | admin   super   coach   ptcp    clinic
         //                                                                   coach   coach   coach           ptcp
-        post("/users", &new)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      ALLOW,  403,    403,    403,    403]),
-        get("/users")                               .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).about(&[user]),
-        get(&one)                                   .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).about(&[user]),
-        patch(&one, &rename)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]),
+        post("/users", &new)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      ALLOW,  403,    403,    403,    403]).logs("create", "user"),
+        get("/users")                               .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      HIDDEN, 403,    403,    403,    403]).logs("list", "user").about(&[user]),
+        get(&one)                                   .expect([SHOWN,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("read", "user").about(&[user]),
+        patch(&one, &rename)                        .expect([ALLOW,  403,    403,    403,    403,    403,    403,    403,      404,    403,    403,    403,    403]).logs("update", "user"),
     ]
 }
 
