@@ -105,12 +105,12 @@ def notes_scaling(cluster, config, tandem, pool, large):
 
 def login_storm(server, target, bodies, seconds):
     requests = load.write_requests([("POST", API + "/auth/login", "", body) for body in bodies])
-    health = [server.base + "/healthz"]
-    idle = load.oha(health, target.token, 100, seconds, 4)
+    health = load.write_requests([("GET", "/healthz", target.token, None)])
+    idle = load.wrk(server.base, health, 4, seconds, rate=100)
     server.take_peak()
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         storm = pool.submit(load.wrk, server.base, requests, 32, seconds)
-        during = pool.submit(load.oha, health, target.token, 100, seconds, 4)
+        during = pool.submit(load.wrk, server.base, health, 4, seconds, rate=100)
         storm, during = storm.result(), during.result()
     return {
         "logins_per_second": storm["rps"], "login_errors": storm["errors"],

@@ -1,8 +1,7 @@
-"""The load generators: pgbench for the database alone, wrk for throughput through HTTP, oha
-at a fixed rate for latency. Each returns a dict of figures."""
+"""The load generators: pgbench for the database alone, wrk through HTTP, for throughput and,
+at a fixed rate, for latency. Each returns a dict of figures."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -52,12 +51,19 @@ def write_requests(requests):
     return file.name
 
 
-def wrk(base, requests_file, connections, seconds):
+def wrk(base, requests_file, connections, seconds, rate=None):
+    """As many requests as `connections` get answered; or, with `rate`, that many requests per
+    second in all, each connection on its own schedule, latency counted from when a request
+    was due (see requests.lua)."""
     threads = min(2, connections)
+    extra = []
+    if rate:
+        threads = connections  # one connection per thread: requests.lua pairs the answers
+        extra = [str(connections * 1_000_000 / max(rate, 1))]
     done = subprocess.run(
         [tool("wrk", "apt-get install wrk"), "-t", str(threads), "-c", str(connections), "-d",
          f"{seconds}s", "--timeout", "5s", "-s", str(LUA), base, "--", requests_file,
-         uuid.uuid4().hex[:12]],
+         uuid.uuid4().hex[:12], *extra],
         capture_output=True, text=True, check=False)
     line = next((l for l in done.stdout.splitlines() if l.startswith("WRKJSON ")), None)
     if done.returncode != 0 or not line:
@@ -72,77 +78,3 @@ def wrk(base, requests_file, connections, seconds):
         "p99_ms": figures["p99_us"] / 1000,
         "p999_ms": figures["p999_us"] / 1000,
     }
-
-
-def oha(urls, token, rate, seconds, connections, method="GET", body=None):
-    """A fixed request rate (open loop, with latency correction) over `urls`."""
-    file = tempfile.NamedTemporaryFile("w", prefix="tandem-oha-", suffix=".txt", delete=False)
-    with file:
-        file.write("\n".join(urls) + "\n")
-    args = [tool("oha", "cargo install oha --locked, or run bench/run, which installs it"),
-            "--no-tui", "--output-format", "json", "--latency-correction",
-            "--wait-ongoing-requests-after-deadline", "-z", f"{seconds}s",
-            "-c", str(connections), "-q", str(max(1, int(rate))), "-m", method,
-            "-H", f"Authorization: Bearer {token}", "--urls-from-file"]
-    if body is not None:
-        args += ["-T", "application/json", "-d", json.dumps(body)]
-    args.append(file.name)
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    os.unlink(file.name)
-    try:
-        report = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        raise SystemExit(f"bench: oha failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return _oha_figures(report)
-
-
-def _oha_figures(report):
-    statuses = {int(code): count for code, count in
-                (report.get("statusCodeDistribution") or {}).items()}
-    ok = sum(count for code, count in statuses.items() if 200 <= code < 300)
-    failed = sum(count for code, count in statuses.items() if not 200 <= code < 300)
-    failed += sum((report.get("errorDistribution") or {}).values())
-    percentiles = {key: value * 1000 for key, value in
-                   (report.get("latencyPercentiles") or {}).items() if value is not None}
-    return {
-        "requests": ok + failed,
-        "rps": report["summary"]["requestsPerSec"],
-        "errors": failed,
-        "p50_ms": percentiles.get("p50"),
-        "p99_ms": percentiles.get("p99"),
-        "p999_ms": percentiles.get("p99.9"),
-        "percentiles_ms": percentiles,
-        "statuses": statuses,
-        "failures": report.get("errorDistribution") or {},
-    }
-
-
-def mix_percentiles(parts, quantile):
-    """The `quantile` (0-100) of several latency distributions run side by side, weighted by
-    their request counts: the distributions' CDFs, interpolated between their percentiles,
-    are added and inverted by bisection."""
-    total = sum(part["requests"] for part in parts)
-    curves = []
-    for part in parts:
-        points = sorted((float(key[1:]), value) for key, value in
-                        part["percentiles_ms"].items() if key.startswith("p"))
-        curves.append((part["requests"] / total, [(0.0, 0.0)] + points))
-
-    def cdf(curve, x):
-        previous = curve[0]
-        for point in curve[1:]:
-            if x <= point[1]:
-                span = point[1] - previous[1]
-                fraction = 1.0 if span <= 0 else (x - previous[1]) / span
-                return previous[0] + fraction * (point[0] - previous[0])
-            previous = point
-        return 100.0
-
-    low, high = 0.0, max(curve[-1][1] for _, curve in curves)
-    for _ in range(60):
-        middle = (low + high) / 2
-        if sum(weight * cdf(curve, middle) for weight, curve in curves) < quantile:
-            low = middle
-        else:
-            high = middle
-    return high

@@ -1,7 +1,5 @@
-"""One round of one endpoint: pgbench and wrk at 8 and 32 connections, interleaved, then oha at
-half the maximum the API reached."""
-
-import concurrent.futures
+"""One round of one endpoint: pgbench and wrk at 8 and 32 connections, interleaved, then wrk at
+a fixed rate of half the maximum the API reached."""
 
 from . import load, stats
 from .dataset import APP_ROLE
@@ -56,37 +54,7 @@ class Bench:
         figures["round_trips"] = stats.service_statements(self.cluster, self.data.name) \
             / max(1, api["requests"])
         figures["rate"] = 0.5 * api["rps"]
-        figures["fixed_rate"] = self.fixed_rate(endpoint, figures["rate"])
+        figures["fixed_rate"] = load.wrk(self.server.base, requests, 32, self.seconds,
+                                         rate=figures["rate"])
         figures["peak_rss_mib"] = self.server.take_peak()
         return figures
-
-    def fixed_rate(self, endpoint, rate):
-        """oha sends one Authorization header, so it reads the first coach's participants; and
-        no Idempotency-Key, so each create makes a new note."""
-        own = [t for t in self.targets if t.email == self.targets[0].email]
-        token = own[0].token
-        base = self.server.base
-        if endpoint is not MIXED:
-            body = endpoint.body() if endpoint.body else None
-            return load.oha([base + endpoint.path(t) for t in own], token, rate, self.seconds,
-                            32, endpoint.method, body)
-        lists = [base + BY_KEY[key].path(t) for t in own for key in ("goals", "notes_page_2")]
-        reads = [base + BY_KEY["participant"].path(t) for t in own]
-        create = BY_KEY["note_create"]
-        creates = [base + create.path(t) for t in own]
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            parts = [
-                pool.submit(load.oha, lists, token, rate * 0.7, self.seconds, 24),
-                pool.submit(load.oha, reads, token, rate * 0.2, self.seconds, 8),
-                pool.submit(load.oha, creates, token, rate * 0.1, self.seconds, 8, "POST",
-                            create.body()),
-            ]
-            parts = [part.result() for part in parts]
-        return {
-            "requests": sum(p["requests"] for p in parts),
-            "rps": sum(p["rps"] for p in parts),
-            "errors": sum(p["errors"] for p in parts),
-            "p50_ms": load.mix_percentiles(parts, 50),
-            "p99_ms": load.mix_percentiles(parts, 99),
-            "p999_ms": load.mix_percentiles(parts, 99.9),
-        }

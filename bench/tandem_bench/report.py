@@ -86,8 +86,8 @@ def print_endpoints(rows, round_trips_pgbench):
               f"{_f(row['p99_ms'], 2):>6} {_f(row['p999_ms'], 2):>7} "
               f"{row['api_errors'] + row['pgbench_failures']:>4} {trips:>11} "
               f"{_f(row['peak_rss_mib']):>8} {_f(row['ratio_c32_to_best_pgbench'], 2):>7}")
-    print("rps and tps per second; rate = oha's fixed rate (50% of api c32), p50/p99/p99.9 in ms "
-          "at that rate; trips = statements per request, API (pg_stat_statements) / pgbench "
+    print("rps and tps per second; rate = wrk's fixed rate (50% of api c32), p50/p99/p99.9 in ms "
+          "at that rate, counted from when each request was due; trips = statements per request, API (pg_stat_statements) / pgbench "
           "script; RSS = the server's largest resident memory during the endpoint's load; vs best = api c32 "
           "over the better of pgbench c8 and c32")
 

@@ -1,7 +1,7 @@
 //! Surviving a database restart. Under steady load (a coach reading a participant and their
 //! notes, and writing notes with `Idempotency-Key`, each retried with the same key until it
-//! gets a definite answer), PostgreSQL is stopped with `pg_ctl stop -m fast`, kept down five
-//! seconds and started again on the same port. Meanwhile every request is answered, a 503 with
+//! gets a definite answer), once each kind of request has succeeded PostgreSQL is stopped with
+//! `pg_ctl stop -m fast`, kept down five seconds and started again on the same port. Meanwhile every request is answered, a 503 with
 //! `Retry-After` and a problem document within the pool's wait timeout, none hangs and none is
 //! a 500; within ten seconds of the database being back requests succeed again and `/readyz`
 //! is 200, with the same running server; and every note that was answered 201 exists exactly
@@ -39,8 +39,14 @@ const RECOVERY: Duration = Duration::from_secs(10);
 const MARGIN: Duration = Duration::from_secs(1);
 /// Every client request gives up after this long, and a request that does has hung.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(POOL_TIMEOUT.as_secs() + 2);
-/// Load before the stop and after recovery.
-const STEADY: Duration = Duration::from_secs(3);
+/// The kinds of request the load sends.
+const KINDS: [&str; 3] = ["read", "list", "create"];
+/// The load goes on after recovery until each kind has succeeded this often since the last
+/// failure.
+const SUCCESSES_AFTER: usize = 3;
+/// How long the test waits for the load to get going before the stop, and to succeed again
+/// after recovery (the bound on recovery itself is `RECOVERY`, checked afterwards).
+const PATIENCE: Duration = Duration::from_secs(60);
 /// Pause between one worker's requests.
 const PACE: Duration = Duration::from_millis(15);
 
@@ -293,6 +299,27 @@ async fn ready_again(client: &reqwest::Client, base: &str, back: Instant) -> Ins
     }
 }
 
+/// Waits until `done` holds for the answers so far, polling; panics after `within`.
+async fn until(samples: &Samples, within: Duration, what: &str, done: impl Fn(&[Sample]) -> bool) {
+    let deadline = Instant::now() + within;
+    loop {
+        if done(&samples.lock().unwrap()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}, not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// When the last answer that was not a success came, if any did.
+fn last_failure(samples: &[Sample]) -> Option<Instant> {
+    samples
+        .iter()
+        .filter(|sample| !sample.succeeded())
+        .map(|sample| sample.sent + sample.took)
+        .max()
+}
+
 /// Times of the outage, as the test saw them.
 struct Timeline {
     stopping: Instant,
@@ -325,7 +352,18 @@ async fn a_database_restart_answers_503_meanwhile_and_heals_without_a_restart() 
         })
         .collect();
 
-    tokio::time::sleep(STEADY).await;
+    // The pool holds live connections when the database goes away.
+    until(
+        &samples,
+        PATIENCE,
+        "every kind of request succeeds",
+        |samples| {
+            KINDS
+                .iter()
+                .all(|what| samples.iter().any(|s| s.what == *what && s.succeeded()))
+        },
+    )
+    .await;
     let stopping = Instant::now();
     cluster.order(Order::StopFast).await;
     let down = Instant::now();
@@ -340,7 +378,19 @@ async fn a_database_restart_answers_503_meanwhile_and_heals_without_a_restart() 
     cluster.order(Order::Start).await;
     let back = Instant::now();
     let ready = ready_again(&client, &served.base, back).await;
-    tokio::time::sleep(STEADY).await;
+    let recovered =
+        format!("every kind of request succeeds {SUCCESSES_AFTER} times after the last failure");
+    until(&samples, PATIENCE, &recovered, |samples| {
+        let last = last_failure(samples);
+        KINDS.iter().all(|what| {
+            samples
+                .iter()
+                .filter(|s| s.what == *what && s.succeeded() && Some(s.sent) > last)
+                .count()
+                >= SUCCESSES_AFTER
+        })
+    })
+    .await;
 
     stop.send(true).unwrap();
     for reader in readers {
@@ -381,18 +431,13 @@ fn check_answers(samples: &[Sample], timeline: &Timeline) {
             _ => panic!("neither a success nor a 503: {sample:?}"),
         }
     }
-    let last_failure = samples
-        .iter()
-        .filter(|sample| !sample.succeeded())
-        .map(|sample| sample.sent + sample.took)
-        .max()
-        .expect("no request saw the outage");
+    let last_failure = last_failure(samples).expect("no request saw the outage");
     let recovery = last_failure.saturating_duration_since(timeline.back);
     assert!(
         recovery <= RECOVERY,
         "requests still failed {recovery:?} after the database came back"
     );
-    for what in ["read", "list", "create"] {
+    for what in KINDS {
         assert!(
             samples
                 .iter()

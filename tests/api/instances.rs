@@ -213,8 +213,13 @@ async fn two_instances_on_one_database_serve_and_seal_one_verifiable_chain() {
     assert_eq!(again["ok"], true, "{again}");
     assert_eq!(again["earlier_head_found"], true);
 
-    // Let the head logging tick on both, then read what each process reported.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Wait for the head logging to tick on both, then read what each process reported.
+    let anchor = format!("audit chain head: chain={organization} position=");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ![&first, &second].iter().all(|i| i.log().contains(&anchor)) && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for instance in [&first, &second] {
         assert_eq!(
             instance.failures(),
@@ -222,7 +227,6 @@ async fn two_instances_on_one_database_serve_and_seal_one_verifiable_chain() {
             "{}",
             instance.name
         );
-        let anchor = format!("audit chain head: chain={organization} position=");
         assert!(instance.log().contains(&anchor), "{}", instance.log());
     }
 }
