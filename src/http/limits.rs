@@ -5,7 +5,7 @@
 //! (`PersonName`, `Tags`, `Caseload`…), states the bounds and their description in the OpenAPI
 //! document:
 //!
-//! ```ignore
+//! ```text
 //! /// The participant's legal first name.
 //! #[schema(value_type = limits::PersonName)]
 //! pub first_name: String,

@@ -6,7 +6,7 @@
 //! such time is [`tandem_last_group_contact`], a SQL function of the migration that any query
 //! can call on a participant id, e.g. beside a caseload row:
 //!
-//! ```ignore
+//! ```text
 //! .select((Pairing::as_select(), tandem_last_group_contact(participants::id)))
 //! ```
 //!
