@@ -27,7 +27,7 @@ FULL = {
                                    "10", "--participants", "468", "--seed", "1"]),
 }
 QUICK = {
-    "seconds": 2, "rounds": 1, "coaches": 2, "per_coach": 4,
+    "seconds": 1, "rounds": 1, "coaches": 2, "per_coach": 4,
     "main": Dataset("bench_quick", ["--scale", "small", "--notes-per-participant", "20",
                                     "--seed", "1"]),
     "small": Dataset("bench_quick_small", ["--scale", "small", "--participants", "12",
@@ -38,7 +38,7 @@ QUICK = {
 def arguments():
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--quick", action="store_true",
-                        help="tiny data, one round of 2 s windows, debug build (for CI)")
+                        help="tiny data, one round of 1 s windows, debug build (for CI)")
     parser.add_argument("--seconds", type=int, help="length of each measured window")
     parser.add_argument("--rounds", type=int, help="rounds per endpoint (medians are reported)")
     parser.add_argument("--pool", type=int, default=16, help="the server's database pool")
@@ -200,7 +200,7 @@ def main():
           f"under the endpoints' load, {login['peak_rss_mib']:.1f} MiB during the sign-in "
           f"storm; peak of the whole run (VmHWM) {document['server_peak_rss_mib']:.1f} MiB")
     if args.quick:
-        print("\n(--quick: tiny data, 2 s windows and the debug build; these figures only show "
+        print("\n(--quick: tiny data, 1 s windows and the debug build; these figures only show "
               "that the benchmark runs, and say nothing about the targets)")
     report.print_targets(document)
     name = datetime.now(timezone.utc).strftime("%Y-%m-%d")
