@@ -1,5 +1,6 @@
 //! The audit trail: one row per access to participant data (and every sign-in attempt),
-//! append-only and hash-chained.
+//! append-only and hash-chained, and the audited unit of work. May use `db`, `http` and
+//! `crypto`; never `routes` or `domain`.
 //!
 //! Rows are inserted unsealed by the request's unit of work (see [`crate::audit::unit_of_work`]),
 //! so auditing never serialises requests. A background sealer links them into the chain in

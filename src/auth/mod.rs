@@ -1,4 +1,6 @@
-//! Who is calling: roles, the bearer-token extractor and the role guards.
+//! Who is calling: roles, the bearer-token extractor and the role guards, client scopes.
+//! May use `audit` (refusals are audited), `db`, `http` and its settings in `ops::config`;
+//! never `routes` or `domain`.
 //!
 //! A handler states the role it needs in its signature: [`AuthUser`] answers 401 without a
 //! valid token; [`Admin`], [`Supervisor`] and [`Staff`] additionally answer 403 to other roles.

@@ -1,4 +1,5 @@
-//! The connection pool, migrations and the model modules.
+//! The connection pool, migrations, the model modules, scope in SQL and keyset pages. It uses
+//! nothing above it: not `auth`, `audit`, `domain`, `routes` or the HTTP error type.
 
 pub mod fragment;
 pub mod models;

@@ -1,6 +1,6 @@
 //! The web layer: request extractors, the problem types every error renders as, response
-//! conventions (`ETag`, `If-Match`, `201` with `Location`), pagination, field validation and
-//! limits, idempotent creates, the request log and the OpenAPI document's assembly.
+//! conventions (`ETag`, `If-Match`, `201` with `Location`), field validation and limits,
+//! idempotent creates, the request log and the OpenAPI document's assembly.
 //!
 //! It may use `db` and `auth`'s token types; it knows nothing of routes or domain rules.
 

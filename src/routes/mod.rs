@@ -1,4 +1,6 @@
-//! HTTP handlers, one module per resource.
+//! HTTP handlers, one module per resource. May use everything below them (`domain`, `audit`,
+//! `auth`, `http`, `db`, `webhooks`); a route module never uses another, except the shared
+//! `responses` and `views`.
 
 pub mod assessments;
 pub mod audit_events;
