@@ -337,7 +337,9 @@ async fn only_admins_read_the_audit_log_and_only_their_organizations() {
 #[tokio::test]
 async fn an_event_committed_after_later_ones_were_sealed_is_sealed_too() {
     let app = TestApp::spawn().await;
-    let mut late = app.conn().await;
+    // A late writer is one of Tandem's own sessions: the sealer sees when its transaction began
+    // only for sessions of its own role, as every instance of the service uses.
+    let mut late = app.runtime_conn().await;
     late.batch_execute("BEGIN").await.unwrap();
     let late_seq = insert_event(&mut late, &app).await;
 
