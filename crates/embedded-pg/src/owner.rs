@@ -40,7 +40,18 @@ impl Purpose {
 /// The lock, held until dropped.
 #[derive(Debug)]
 pub(super) struct OwnerLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for OwnerLock {
+    /// Unlocks before the file is closed. Closing alone would leave the lock held while any
+    /// child forked meanwhile by another thread still has the descriptor (between its fork
+    /// and its exec, which closes it): the lock belongs to the open file, which the child
+    /// shares, and unlocking releases it for every holder of that file at once.
+    fn drop(&mut self) {
+        // SAFETY: flock on the file descriptor this value owns; no memory is passed.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 /// The live process holding the lock, as written in the lock file.
@@ -92,7 +103,7 @@ pub(super) fn try_lock(
         .and_then(|()| file.seek(SeekFrom::Start(0)))
         .and_then(|_| file.write_all(record.as_bytes()))
         .map_err(io_err(format!("cannot write {}", path.display())))?;
-    Ok(Ok(OwnerLock { _file: file }))
+    Ok(Ok(OwnerLock { file }))
 }
 
 fn parse_holder(text: &str) -> Option<Holder> {
