@@ -10,18 +10,21 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::db::models::audit_events::{self, NewAuditEvent};
+use crate::db::models::audit_events::{self, NewAuditEvent, Written};
+use crate::db::models::idempotency_keys::IdempotencyRecord;
 use crate::db::models::users::{Role, Session};
 use crate::db::scope::Scope;
 use crate::http::error::AppError;
 use crate::http::request_log::RequestMeta;
 
+pub mod batch;
 pub mod chain;
 pub mod operation;
 pub mod unit_of_work;
 pub mod verify;
 pub mod vocabulary;
 
+pub use batch::AuditWriter;
 pub use chain::{log_heads, seal_pending, ChainKey, SEAL_BATCH};
 pub use operation::Operation;
 pub use verify::{verify, ChainHead, Verification};
@@ -127,8 +130,14 @@ impl Target {
 
     /// Names every participant a list (or a change to many) returned, so the audit log finds
     /// the read under each of them: `target.set_participants(rows.iter().map(|p| p.id))`.
+    /// Each is named once, in the order first returned: a page of one participant's goals
+    /// names them once, not once a goal.
     pub fn set_participants(&mut self, participant_ids: impl IntoIterator<Item = Uuid>) {
-        self.participant_ids = participant_ids.into_iter().collect();
+        let mut seen = std::collections::HashSet::new();
+        self.participant_ids = participant_ids
+            .into_iter()
+            .filter(|id| seen.insert(*id))
+            .collect();
     }
 
     /// Names the object once the work has made or found it.
@@ -148,7 +157,54 @@ pub async fn record(
     target: &Target,
     outcome: Outcome,
 ) -> Result<(), AppError> {
-    let event = NewAuditEvent {
+    write(conn, actor, target, outcome, None).await.map(|_| ())
+}
+
+/// Writes the success row of a create together with its idempotency key, in one statement:
+/// `false` (and nothing written) when another request already holds the key. As [`record`]
+/// for a token that no longer speaks for its user.
+pub async fn record_created(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: &Target,
+    key: Option<&IdempotencyRecord>,
+) -> Result<bool, AppError> {
+    write(conn, actor, target, Outcome::Success, key).await
+}
+
+/// Writes the success row of a read through the worker's `writer`, together with the rows of
+/// concurrent reads (see [`batch`]); returns once it is committed. As [`record`] for a token
+/// that no longer speaks for its user.
+pub async fn record_read(
+    writer: &AuditWriter,
+    actor: &Actor,
+    target: &Target,
+) -> Result<(), AppError> {
+    writer
+        .write(event(actor, target, Outcome::Success), actor.session)
+        .await
+}
+
+async fn write(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: &Target,
+    outcome: Outcome,
+    key: Option<&IdempotencyRecord>,
+) -> Result<bool, AppError> {
+    let written = audit_events::insert(conn, &event(actor, target, outcome), actor.session, key)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))?;
+    match written {
+        Written::Row => Ok(true),
+        Written::KeyTaken => Ok(false),
+        Written::StaleSession => Err(AppError::stale_token()),
+    }
+}
+
+/// The row recording what `actor` did to `target`.
+fn event(actor: &Actor, target: &Target, outcome: Outcome) -> NewAuditEvent {
+    NewAuditEvent {
         id: Uuid::now_v7(),
         at: Utc::now(),
         actor_id: actor.id,
@@ -166,14 +222,5 @@ pub async fn record(
         outcome: outcome.as_str().to_owned(),
         request_id: actor.meta.request_id.clone(),
         ip: actor.meta.ip.clone(),
-    };
-    let written = match actor.session {
-        Some(session) => audit_events::insert_while_live(conn, &event, session).await,
-        None => audit_events::insert(conn, &event).await,
     }
-    .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))?;
-    if written == 0 {
-        return Err(AppError::stale_token());
-    }
-    Ok(())
 }

@@ -20,7 +20,8 @@ use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::{self, Action, Actor, Outcome, Target};
+use crate::audit::{self, Action, Actor, AuditWriter, Outcome, Target};
+use crate::db::PooledConnection;
 use crate::http::error::{AppError, AppResult};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::Created;
@@ -43,26 +44,37 @@ pub async fn write<T>(
     refused(conn, actor, &target, result).await
 }
 
-/// Runs `work`, which must change nothing, and audits it as `target`.
+/// Runs `work`, which must change nothing, and audits it as `target`: through `writer`,
+/// with the rows of concurrent reads, after the connection is given back (see
+/// [`audit::batch`]); without one, on the connection.
 pub async fn read<T>(
-    conn: &mut AsyncPgConnection,
+    mut conn: PooledConnection,
+    writer: Option<&AuditWriter>,
     actor: &Actor,
     target: Target,
     work: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<T>,
 ) -> AppResult<T> {
     let mut target = target;
     let result = if cfg!(debug_assertions) {
-        transaction(conn, "BEGIN READ ONLY", async |conn| {
+        transaction(&mut conn, "BEGIN READ ONLY", async |conn| {
             work(conn, &mut target).await
         })
         .await
     } else {
-        work(conn, &mut target).await
+        work(&mut conn, &mut target).await
     };
-    if result.is_ok() {
-        audit::record(conn, actor, &target, Outcome::Success).await?;
+    match (result, writer) {
+        (Ok(value), Some(writer)) => {
+            drop(conn);
+            audit::record_read(writer, actor, &target).await?;
+            Ok(value)
+        }
+        (Ok(value), None) => {
+            audit::record(&mut conn, actor, &target, Outcome::Success).await?;
+            Ok(value)
+        }
+        (refusal, _) => refused(&mut conn, actor, &target, refusal).await,
     }
-    refused(conn, actor, &target, result).await
 }
 
 /// After work the caller was refused (a 4xx), records the refusal.
@@ -82,11 +94,11 @@ async fn refused<T>(
 }
 
 /// `begin`, the work, then `COMMIT` (or `ROLLBACK` when the work fails).
-async fn transaction<T>(
+async fn transaction<T, E: From<DieselError>>(
     conn: &mut AsyncPgConnection,
     begin: &str,
-    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> AppResult<T>,
-) -> AppResult<T> {
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E> {
     AnsiTransactionManager::begin_transaction_sql(conn, begin).await?;
     match work(conn).await {
         Ok(value) => {
@@ -100,19 +112,47 @@ async fn transaction<T>(
     }
 }
 
+/// Why a first attempt at a create made nothing.
+enum NotMade {
+    /// The work was refused or failed.
+    Failed(AppError),
+    /// Another request already holds the `Idempotency-Key`.
+    KeyTaken,
+}
+
+impl From<DieselError> for NotMade {
+    fn from(error: DieselError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+impl From<AppError> for NotMade {
+    fn from(error: AppError) -> Self {
+        Self::Failed(error)
+    }
+}
+
 /// A creating unit of work that honours `Idempotency-Key`.
 ///
-/// `make` creates the object and returns its id; `show` reads it back through the caller's
-/// scope. A request repeating an earlier one (same caller, key, route and body) skips `make`
-/// and is audited as a `replay` of the stored id: `show` then answers 404 if the caller can
-/// no longer see it. The key is stored in the same transaction as the object.
+/// `make` creates the object and answers with it (from what its insert returned); `show`
+/// reads an object made earlier back through the caller's scope. The success row is written
+/// with the key in one statement, so a create is `BEGIN`, `make`'s statements, that one, and
+/// `COMMIT`.
+///
+/// The key is claimed by that statement: a unique index on (caller, key) lets one request
+/// win, and a concurrent one waits for it to commit. A request repeating an earlier one
+/// (same caller, key, route and body) finds the key taken, or is refused by its own work
+/// because of what the first one made (a second pairing, say): either way its work is rolled
+/// back, and it is answered in a unit of its own as a `replay` of the stored id, audited like
+/// a read: `show` then answers 404 if the caller can no longer see it. The same key for
+/// another request is a 422.
 pub async fn create<T: Serialize>(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     target: Target,
     key: &IdempotencyKey,
     body: &impl Serialize,
-    make: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<Uuid>,
+    make: impl AsyncFnOnce(&mut AsyncPgConnection, &mut Target) -> AppResult<Created<T>>,
     show: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid, &mut Target) -> AppResult<Created<T>>,
 ) -> AppResult<HttpResponse> {
     let caller_id = actor
@@ -120,23 +160,37 @@ pub async fn create<T: Serialize>(
         .or(actor.client_id)
         .ok_or_else(|| AppError::Internal("an anonymous caller cannot create".into()))?;
     let fingerprint = key.fingerprint(body)?;
-    let (created, replayed) = write(conn, actor, target, async |conn, target| {
-        let earlier = key.earlier(conn, caller_id, &fingerprint).await?;
-        let id = match earlier {
+    let mut target = target;
+    let attempt = transaction(conn, "BEGIN", async |conn| {
+        let created = make(conn, &mut target).await?;
+        target.set_id(created.id);
+        let claim = key.claim(caller_id, &fingerprint, created.id, &created.location);
+        match audit::record_created(conn, actor, &target, claim.as_ref()).await? {
+            true => Ok(created),
+            false => Err(NotMade::KeyTaken),
+        }
+    })
+    .await;
+    let refusal = match attempt {
+        Ok(created) => return Ok(created.respond(false)),
+        Err(NotMade::KeyTaken) => None,
+        Err(NotMade::Failed(error)) if key.is_set() && error.status_code().is_client_error() => {
+            Some(error)
+        }
+        Err(NotMade::Failed(error)) => return refused(conn, actor, &target, Err(error)).await,
+    };
+    let created = write(conn, actor, target, async |conn, target| {
+        match key.earlier(conn, caller_id, &fingerprint).await? {
             Some(id) => {
                 target.action = Action::Replay;
-                id
+                target.set_id(id);
+                show(conn, id, target).await
             }
-            None => make(conn, target).await?,
-        };
-        target.set_id(id);
-        let created = show(conn, id, target).await?;
-        if earlier.is_none() {
-            key.remember(conn, caller_id, fingerprint, id, &created.location)
-                .await?;
+            None => Err(refusal.unwrap_or_else(|| {
+                AppError::Unavailable("the idempotency key was released; try again".into())
+            })),
         }
-        Ok((created, earlier.is_some()))
     })
     .await?;
-    Ok(created.respond(replayed))
+    Ok(created.respond(true))
 }

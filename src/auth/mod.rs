@@ -69,10 +69,11 @@ impl Principal for Identity {
 /// A caller with a valid token, and the one database connection the request uses.
 ///
 /// A client's token is checked against the live client when it is extracted. A user's is
-/// checked when the request first needs it: a read's audit row is written only while the
-/// token still speaks for the account, in the same statement (so a read costs no extra round
-/// trip), and every other unit of work checks it first. Either way nothing is shown or changed
-/// for a token whose account was deactivated or changed since it was issued: it gets 401.
+/// checked by the statement that writes the unit of work's audit row, which writes it only
+/// while the token still speaks for the account (so the check costs no round trip of its
+/// own); a write's changes are then rolled back. Work outside a unit ([`Self::before`],
+/// [`Self::unaudited`]) checks it first. Either way nothing is shown or changed for a token
+/// whose account was deactivated or changed since it was issued: it gets 401.
 pub struct Authenticated<S: Principal> {
     pub scope: S,
     pub meta: RequestMeta,
@@ -81,6 +82,8 @@ pub struct Authenticated<S: Principal> {
     unchecked: Option<Session>,
     /// What the route declares it does.
     operation: Operation,
+    /// The worker's state: its writer of read rows.
+    state: web::Data<AppState>,
 }
 
 /// A signed-in user of any role.
@@ -130,12 +133,13 @@ impl<S: Principal> Authenticated<S> {
     /// Runs `work`, which changes nothing, as the request's audited unit of work (see
     /// [`unit_of_work::read`]).
     pub async fn read<T>(
-        mut self,
+        self,
         target: Target,
         work: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
         let (actor, scope) = (self.actor(), self.scope);
-        unit_of_work::read(&mut self.conn, &actor, target, async |conn, target| {
+        let writer = self.state.audit_writer.as_ref();
+        unit_of_work::read(self.conn, writer, &actor, target, async |conn, target| {
             work(conn, scope, target).await
         })
         .await
@@ -147,7 +151,6 @@ impl<S: Principal> Authenticated<S> {
         target: Target,
         work: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<T>,
     ) -> AppResult<T> {
-        self.check_session().await?;
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::write(&mut self.conn, &actor, target, async |conn, target| {
             work(conn, scope, target).await
@@ -171,10 +174,9 @@ impl<S: Principal> Authenticated<S> {
         target: Target,
         key: &IdempotencyKey,
         body: &impl Serialize,
-        make: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<Uuid>,
+        make: impl AsyncFnOnce(&mut AsyncPgConnection, S, &mut Target) -> AppResult<Created<T>>,
         show: impl AsyncFnOnce(&mut AsyncPgConnection, S, Uuid, &mut Target) -> AppResult<Created<T>>,
     ) -> AppResult<HttpResponse> {
-        self.check_session().await?;
         let (actor, scope) = (self.actor(), self.scope);
         unit_of_work::create(
             &mut self.conn,
@@ -293,6 +295,7 @@ fn require<S: Principal + 'static>(
                 conn,
                 unchecked,
                 operation,
+                state,
             }),
             None => {
                 let actor = Actor {

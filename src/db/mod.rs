@@ -7,6 +7,7 @@ pub mod pagination;
 pub mod schema;
 pub mod scope;
 pub mod text_enum;
+pub mod with;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -116,6 +116,34 @@ where
         Err(AppError::conflict(ProblemType::InvalidTransition, detail))
     }
 
+    /// A new subject's first status: the row to write with the subject (see
+    /// `status_changes::insert_when`), and the history entry it makes.
+    pub fn first(
+        &self,
+        subject_id: Uuid,
+        to: S,
+        actor_id: Uuid,
+    ) -> (NewStatusChange<'static>, HistoryEntry<S>) {
+        let at = now();
+        let row = NewStatusChange {
+            subject_type: self.subject,
+            subject_id,
+            from_status: None,
+            to_status: to.into(),
+            reason: None,
+            actor_id: Some(actor_id),
+            at,
+        };
+        let entry = HistoryEntry {
+            from: None,
+            to,
+            reason: None,
+            actor_id: Some(actor_id),
+            at,
+        };
+        (row, entry)
+    }
+
     /// Checks a move (unless it is the first status) and records it in the history.
     pub async fn record(
         &self,
@@ -134,11 +162,17 @@ where
                 to_status: change.to.into(),
                 reason: change.reason.map(str::trim),
                 actor_id: Some(change.actor_id),
+                at: now(),
             },
         )
         .await?;
         Ok(())
     }
+}
+
+/// The time of a change, in the whole microseconds PostgreSQL keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// One status change, as responses show it; `S` is the status of the subject's machine.

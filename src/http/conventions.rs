@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -29,6 +30,7 @@ pub fn ok<T: Serialize>(value: &T) -> HttpResponse {
 
 /// What a create made (or, on a replay, made earlier): where it lives and how it looks now.
 pub struct Created<T> {
+    pub id: Uuid,
     pub location: String,
     pub body: T,
 }

@@ -55,8 +55,7 @@ impl IdempotencyKey {
     }
 
     /// The object made earlier under this key by `caller_id`, when this request repeats it.
-    /// Holds a lock on the key until the transaction ends, so two requests with one key never
-    /// both create. 422 when the key was used for a different request.
+    /// 422 when the key was used for a different request.
     pub async fn earlier(
         &self,
         conn: &mut AsyncPgConnection,
@@ -66,7 +65,6 @@ impl IdempotencyKey {
         let Some(key) = &self.key else {
             return Ok(None);
         };
-        idempotency_keys::lock_key(conn, caller_id, key).await?;
         match idempotency_keys::find(conn, caller_id, key).await? {
             None => Ok(None),
             Some(record) if record.fingerprint == fingerprint => Ok(Some(record.resource_id)),
@@ -77,28 +75,29 @@ impl IdempotencyKey {
         }
     }
 
-    /// Remembers what this request created, when it carried a key.
-    pub async fn remember(
+    /// Whether the request carried a key.
+    pub fn is_set(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// What to remember of a request that created `resource_id` at `location`, when it
+    /// carried a key: written with the create's audit row, which a unique index on
+    /// (caller, key) makes the one claim that wins (see [`crate::audit::record_created`]).
+    pub fn claim(
         &self,
-        conn: &mut AsyncPgConnection,
         caller_id: Uuid,
-        fingerprint: String,
+        fingerprint: &str,
         resource_id: Uuid,
         location: &str,
-    ) -> AppResult<()> {
-        let Some(key) = &self.key else {
-            return Ok(());
-        };
-        let record = IdempotencyRecord {
+    ) -> Option<IdempotencyRecord> {
+        self.key.as_ref().map(|key| IdempotencyRecord {
             caller_id,
             key: key.clone(),
-            fingerprint,
+            fingerprint: fingerprint.to_owned(),
             resource_id,
             location: location.to_owned(),
             created_at: Utc::now(),
-        };
-        idempotency_keys::insert(conn, &record).await?;
-        Ok(())
+        })
     }
 }
 

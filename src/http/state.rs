@@ -1,5 +1,6 @@
 //! What every handler shares, built once at startup.
 
+use crate::audit::AuditWriter;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::db::Pool;
@@ -11,4 +12,6 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub environment: Environment,
     pub auth: AuthPolicy,
+    /// The worker's writer of read rows; `None` writes each on the read's own connection.
+    pub audit_writer: Option<AuditWriter>,
 }

@@ -60,6 +60,9 @@ pub struct Settings {
     pub database_pool_size: usize,
     /// Worker threads for the HTTP server; `None` means one per core.
     pub workers: Option<usize>,
+    /// Whether the audit rows of concurrent reads are written together
+    /// (`TANDEM_AUDIT_BATCHING=on|off`, default on; see `audit::batch`).
+    pub audit_batching: bool,
     pub auth: AuthPolicy,
     /// The key of the audit chain's links; `None` in development until
     /// [`Settings::resolve_audit_key`] has generated or loaded one.
@@ -116,16 +119,7 @@ impl Settings {
             get("TANDEM_MIGRATION_DATABASE_URL"),
             "TANDEM_MIGRATION_DATABASE_URL",
         )?;
-        let docs = match get("TANDEM_DOCS").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => {
-                return Err(invalid(
-                    "TANDEM_DOCS",
-                    format!("must be `on` or `off`, not `{other}`"),
-                ))
-            }
-        };
+        let docs = on_off(get("TANDEM_DOCS"), "TANDEM_DOCS")?;
         if environment == Environment::Production && database_url.is_none() {
             return Err(invalid(
                 "DATABASE_URL",
@@ -196,6 +190,7 @@ impl Settings {
                 None => None,
                 raw => Some(parse_number(raw, "TANDEM_WORKERS", 1)?),
             },
+            audit_batching: on_off(get("TANDEM_AUDIT_BATCHING"), "TANDEM_AUDIT_BATCHING")?,
             auth: AuthPolicy::from_lookup(&get)?,
             audit_key,
             audit_head_log_interval,
@@ -275,6 +270,18 @@ fn postgres_url(
 
 pub(crate) fn invalid(variable: &'static str, message: String) -> ConfigError {
     ConfigError { variable, message }
+}
+
+/// `on` (the default) or `off`.
+pub(crate) fn on_off(raw: Option<String>, variable: &'static str) -> Result<bool, ConfigError> {
+    match raw.as_deref() {
+        None | Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => Err(invalid(
+            variable,
+            format!("must be `on` or `off`, not `{other}`"),
+        )),
+    }
 }
 
 fn parse_number(

@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::audit::ChainKey;
+use crate::audit::{AuditWriter, ChainKey};
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::db;
@@ -78,8 +78,15 @@ impl Application {
         let states = (0..workers)
             .map(|_| {
                 let pool = db::build_pool(database_url, per_worker).map_err(StartupError::Pool)?;
+                let audit_writer = if settings.audit_batching {
+                    let own = db::build_pool(database_url, 1).map_err(StartupError::Pool)?;
+                    Some(AuditWriter::new(own))
+                } else {
+                    None
+                };
                 Ok(web::Data::new(AppState {
                     pool,
+                    audit_writer,
                     tokens: TokenKeys::new(secret, &settings.jwt_issuer, &settings.jwt_audience),
                     hasher: hasher.clone(),
                     environment: settings.environment,

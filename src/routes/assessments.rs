@@ -197,7 +197,7 @@ pub async fn create_assessment(
 ) -> AppResult<HttpResponse> {
     let participant_id = id.into_inner();
     let submission = validate_create(&body, Utc::now())?;
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
         crate::db::scope::visible_participant(conn, scope, participant_id).await?;
         let organization_id = scope.organization_id;
         let new = NewAssessment {
@@ -214,7 +214,8 @@ pub async fn create_assessment(
             },
             submitted_by_user_id: scope.user_id,
         };
-        Ok(assessments::insert(conn, &new).await?)
+        let id = assessments::insert(conn, &new).await?;
+        created(conn, scope, id, target).await
     };
     let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
@@ -230,6 +231,7 @@ async fn created(
     let assessment = assessments::find_visible(conn, scope, id).await?;
     target.set_participant(assessment.participant_id);
     Ok(Created {
+        id,
         location: format!("/api/v1/assessments/{id}"),
         body: show(assessment)?,
     })

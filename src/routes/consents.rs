@@ -131,10 +131,11 @@ pub async fn create_consent(
 ) -> AppResult<HttpResponse> {
     let consent = validate_create(&body, user.scope.role)?;
     let participant_id = id.into_inner();
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
         crate::db::scope::visible_participant(conn, scope, participant_id).await?;
         let new = new_consent(conn, scope, participant_id, &consent).await?;
-        Ok(consents::insert(conn, &new).await?)
+        let id = consents::insert(conn, &new).await?;
+        created(conn, scope, id, target).await
     };
     let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
@@ -150,6 +151,7 @@ async fn created(
     let consent = consents::find_visible(conn, scope, id).await?;
     target.set_participant(consent.participant_id);
     Ok(Created {
+        id,
         location: format!("/api/v1/consents/{id}"),
         body: ConsentResponse::from(consent),
     })

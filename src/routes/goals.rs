@@ -96,17 +96,14 @@ pub async fn create_goal(
     validate_create(&body)?;
     let participant_id = id.into_inner();
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        crate::db::scope::visible_participant(conn, scope, participant_id).await?;
-        let goal = goals::insert(conn, &new_goal(scope, participant_id, &body)).await?;
-        let change = Change {
-            subject_id: goal.id,
-            from: None,
-            to: goal.status,
-            reason: None,
-            actor_id: scope.user_id,
-        };
-        GOAL.record(conn, change).await?;
-        Ok(goal.id)
+        let new = new_goal(scope, participant_id, &body);
+        let (first, entry) = GOAL.first(new.id, new.status, scope.user_id);
+        let goal = goals::insert_visible(conn, scope, &new, &first).await?;
+        Ok(Created {
+            id: goal.id,
+            location: location(goal.id),
+            body: views::new(goal, entry),
+        })
     };
     let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, created).await
@@ -122,6 +119,7 @@ async fn created(
     let goal = goals::find_visible(conn, scope, id).await?;
     target.set_participant(goal.participant_id);
     Ok(Created {
+        id,
         location: location(id),
         body: views::show(conn, goal).await?,
     })

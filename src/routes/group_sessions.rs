@@ -127,7 +127,7 @@ pub async fn create_group_session(
         };
         let id = group_sessions::insert(conn, &new, ids).await?;
         target.set_id(id);
-        Ok(id)
+        created(conn, scope, id, target).await
     };
     let target = user.target();
     user.create(target, &key, &body, make, created).await
@@ -142,6 +142,7 @@ async fn created(
 ) -> AppResult<Created<GroupSessionResponse>> {
     let session = group_sessions::find_visible(conn, scope, id).await?;
     Ok(Created {
+        id,
         location: format!("/api/v1/group-sessions/{id}"),
         body: show(conn, scope, session, target).await?,
     })

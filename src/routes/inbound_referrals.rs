@@ -99,18 +99,6 @@ pub async fn create_inbound_referral(
     let request_id = client.meta.request_id.clone();
     let repeated = Cell::new(false);
     let consent_ids = RefCell::new(Vec::new());
-    let make = async |conn: &mut AsyncPgConnection, client: Client, target: &mut Target| {
-        client.require(ApiScope::ReferralsWrite)?;
-        referrals::lock_external_id(conn, client.client_id, &body.external_id).await?;
-        if let Some(earlier) =
-            referrals::find_external(conn, client.client_id, &body.external_id).await?
-        {
-            repeated.set(true);
-            target.action = Action::Replay;
-            return Ok(earlier.id);
-        }
-        make_inbound(conn, client, &body).await
-    };
     let show = async |conn: &mut AsyncPgConnection, client: Client, id, target: &mut Target| {
         let viewer = Viewer::Client(client.scope());
         let referral = referrals::find_visible(conn, viewer, id).await?;
@@ -122,13 +110,28 @@ pub async fn create_inbound_referral(
         let shown = view::full(conn, acting, referral).await?;
         consent_ids.replace(shown.consent_ids);
         Ok(Created {
+            id,
             location: format!("/api/v1/referrals/{id}"),
             body: shown.body,
         })
     };
+    let make = async |conn: &mut AsyncPgConnection, client: Client, target: &mut Target| {
+        client.require(ApiScope::ReferralsWrite)?;
+        referrals::lock_external_id(conn, client.client_id, &body.external_id).await?;
+        let id = match referrals::find_external(conn, client.client_id, &body.external_id).await? {
+            Some(earlier) => {
+                repeated.set(true);
+                target.action = Action::Replay;
+                earlier.id
+            }
+            None => make_inbound(conn, client, &body).await?,
+        };
+        show(conn, client, id, target).await
+    };
     let target = client.target();
-    let mut response = client.create(target, &key, &body, make, show).await?;
-    if repeated.get() {
+    let mut response = client.create(target, &key, &body, make, &show).await?;
+    // A repeated `external_id` is 200; an `Idempotency-Key` replay stays the 201 it was.
+    if repeated.get() && !response.headers().contains_key("Idempotent-Replayed") {
         *response.status_mut() = StatusCode::OK;
     }
     view::disclosure_headers(&mut response, &consent_ids.borrow());

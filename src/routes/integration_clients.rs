@@ -4,8 +4,6 @@
 mod deliveries;
 mod types;
 
-use std::cell::Cell;
-
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -120,7 +118,6 @@ pub async fn create_integration_client(
 ) -> AppResult<HttpResponse> {
     validate_create(&body, state.environment)?;
     let (secret, webhook_secret) = (client_secret::generate(), signing::new_secret());
-    let made = Cell::new(false);
     let resource_ids = distinct(&body.resource_ids);
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         check_resources(conn, scope, &resource_ids).await?;
@@ -139,22 +136,32 @@ pub async fn create_integration_client(
         integration_clients::insert(conn, &new).await?;
         let client = integration_clients::find_in_org(conn, scope.organization_id, id).await?;
         integration_clients::set_resources(conn, &client, &resource_ids).await?;
-        made.set(true);
-        Ok(id)
+        created(conn, scope, id, Some((&secret, &webhook_secret))).await
     };
+    // A replay never shows the secrets again: this request's were never stored.
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
-        let fresh = made.get();
-        Ok(Created {
-            location: location(id),
-            body: IntegrationClientSecretsResponse {
-                client: load(conn, scope, id).await?,
-                client_secret: fresh.then(|| secret.clone()),
-                webhook_secret: fresh.then(|| webhook_secret.clone()),
-            },
-        })
+        created(conn, scope, id, None).await
     };
     let target = admin.target();
     admin.create(target, &key, &body, make, show).await
+}
+
+/// The client `id`, with the secrets a create made (`None` on a replay).
+async fn created(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    id: Uuid,
+    secrets: Option<(&str, &str)>,
+) -> AppResult<Created<IntegrationClientSecretsResponse>> {
+    Ok(Created {
+        id,
+        location: location(id),
+        body: IntegrationClientSecretsResponse {
+            client: load(conn, scope, id).await?,
+            client_secret: secrets.map(|(client, _)| client.to_owned()),
+            webhook_secret: secrets.map(|(_, webhook)| webhook.to_owned()),
+        },
+    })
 }
 
 /// List the organization's integration clients, oldest first.

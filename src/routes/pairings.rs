@@ -177,7 +177,7 @@ pub async fn create_pairing(
     }
     checks.reason("reason", body.reason.as_deref(), false);
     checks.finish()?;
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
         let participant_id = body.participant_id;
         let participant = participants::lock_visible(conn, scope, participant_id)
             .await
@@ -197,7 +197,7 @@ pub async fn create_pairing(
         let reason = body.reason.as_deref();
         let pairing =
             caseload::pair(conn, scope, participant_id, body.coach_id, status, reason).await?;
-        Ok(pairing.id)
+        created(conn, scope, pairing.id, target).await
     };
     let target = user.target().participant(body.participant_id);
     user.create(target, &key, &body, make, created).await
@@ -213,6 +213,7 @@ async fn created(
     let pairing = pairings::find_visible(conn, scope, id).await?;
     target.set_participant(pairing.participant_id);
     Ok(Created {
+        id,
         location: format!("/api/v1/pairings/{id}"),
         body: respond(conn, pairing).await?,
     })

@@ -165,14 +165,14 @@ pub async fn create_participant(
     Json(body): Json<CreateParticipantRequest>,
 ) -> AppResult<HttpResponse> {
     validate_create(&body)?;
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
         let participant = participants::insert(conn, &new_participant(scope, &body)).await?;
         if scope.role == Role::Coach {
             let reason = Some("created by their coach");
             let (id, coach) = (participant.id, scope.user_id);
             caseload::pair(conn, scope, id, coach, PairingStatus::Active, reason).await?;
         }
-        Ok(participant.id)
+        created(conn, scope, participant.id, target).await
     };
     let target = user.target();
     user.create(target, &key, &body, make, created).await
@@ -187,6 +187,7 @@ async fn created(
 ) -> AppResult<Created<ParticipantDetail>> {
     target.set_participant(id);
     Ok(Created {
+        id,
         location: location(id),
         body: show(conn, scope, id).await?,
     })

@@ -18,7 +18,6 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
 use crate::http::state::AppState;
 use crate::http::validation::{normalize_email, Checks};
-use crate::http::Created;
 use crate::routes::responses::{
     Authenticated, Conflict, Forbidden, JsonBody, NotFound, TooManyRequests,
 };
@@ -94,15 +93,12 @@ pub async fn create_portal_account(
         };
         let login = users::insert(conn, &login).await?;
         participants::link_login(conn, id, login.id).await?;
-        Ok(login.id)
+        Ok(UserResponse::created(login))
     };
     let show =
         async |conn: &mut AsyncPgConnection, scope: Scope, login_id: Uuid, _: &mut Target| {
             let login = participants::portal_login(conn, scope, id, login_id).await?;
-            Ok(Created {
-                location: UserResponse::location_of(login.id),
-                body: UserResponse::from(login),
-            })
+            Ok(UserResponse::created(login))
         };
     let target = user.target().participant(id);
     user.create(target, &key, &body, make, show).await

@@ -72,13 +72,6 @@ pub async fn create_referral(
     }
     checks.finish()?;
     let request_id = user.meta.request_id.clone();
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        let acting = Acting {
-            viewer: Viewer::User(scope),
-            request_id: &request_id,
-        };
-        make_referral(conn, acting, &body, status).await
-    };
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, target: &mut Target| {
         let referral = referrals::find_visible(conn, Viewer::User(scope), id).await?;
         target.set_participant(referral.participant_id);
@@ -88,12 +81,21 @@ pub async fn create_referral(
         };
         let shown = view::full(conn, acting, referral).await?;
         Ok(Created {
+            id,
             location: format!("/api/v1/referrals/{id}"),
             body: shown.body,
         })
     };
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
+        let acting = Acting {
+            viewer: Viewer::User(scope),
+            request_id: &request_id,
+        };
+        let id = make_referral(conn, acting, &body, status).await?;
+        show(conn, scope, id, target).await
+    };
     let target = user.target().participant(body.participant_id);
-    user.create(target, &key, &body, make, show).await
+    user.create(target, &key, &body, make, &show).await
 }
 
 /// Inserts the referral with its first status; sending it checks the consent and records the

@@ -70,9 +70,12 @@ pub async fn create_resource(
 ) -> AppResult<HttpResponse> {
     validate_create(&body)?;
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        Ok(resources::insert(conn, &new_resource(scope, &body))
-            .await?
-            .id)
+        let resource = resources::insert(conn, &new_resource(scope, &body)).await?;
+        Ok(Created {
+            id: resource.id,
+            location: location(resource.id),
+            body: resource.into(),
+        })
     };
     let target = user.target();
     user.create(target, &key, &body, make, created).await
@@ -87,6 +90,7 @@ async fn created(
 ) -> AppResult<Created<ResourceResponse>> {
     let resource = resources::find(conn, scope.organization_id, id).await?;
     Ok(Created {
+        id,
         location: location(id),
         body: resource.into(),
     })

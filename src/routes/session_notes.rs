@@ -4,6 +4,7 @@ mod requests;
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -145,9 +146,30 @@ async fn show(
     let note = session_notes::find_visible(conn, scope, id).await?;
     target.set_participant(note.participant_id);
     Ok(Created {
+        id,
         location: location(id),
         body: detail(conn, note).await?,
     })
+}
+
+/// Why a note for `participant_id` was not written: the participant is not the caller's to
+/// see (404), or a goal is not theirs (422).
+async fn not_written(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    participant_id: Uuid,
+    goal_ids: &[Uuid],
+) -> AppError {
+    if let Err(error) = crate::db::scope::visible_participant(conn, scope, participant_id).await {
+        return error.into();
+    }
+    match session_notes::foreign_goals(conn, participant_id, goal_ids).await {
+        Ok(foreign) => match foreign.first() {
+            Some(goal) => AppError::invalid("goal_ids", format!("unknown goal {goal}")),
+            None => AppError::Unavailable("the participant changed meanwhile; try again".into()),
+        },
+        Err(error) => error.into(),
+    }
 }
 
 fn signed_note() -> AppError {
@@ -194,16 +216,22 @@ pub async fn create_session_note(
     validate_create(&body)?;
     let participant_id = id.into_inner();
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
-        crate::db::scope::visible_participant(conn, scope, participant_id).await?;
-        let foreign = session_notes::foreign_goals(conn, participant_id, &body.goal_ids).await?;
-        if let Some(goal) = foreign.first() {
-            return Err(AppError::invalid(
-                "goal_ids",
-                format!("unknown goal {goal}"),
-            ));
+        let new = new_note(scope, participant_id, &body);
+        match session_notes::insert_visible(conn, scope, &new)
+            .await
+            .optional()?
+        {
+            // New: no amendments to look for.
+            Some(note) => Ok(Created {
+                id: note.id,
+                location: location(note.id),
+                body: SessionNoteDetail {
+                    note: note.into(),
+                    amendments: Vec::new(),
+                },
+            }),
+            None => Err(not_written(conn, scope, participant_id, &body.goal_ids).await),
         }
-        let note = session_notes::insert(conn, &new_note(scope, participant_id, &body)).await?;
-        Ok(note.id)
     };
     let target = user.target().participant(participant_id);
     user.create(target, &key, &body, make, show).await
@@ -438,11 +466,15 @@ pub async fn create_session_note_amendment(
             ));
         }
         let (text, reason) = (body.body.trim(), body.reason.trim());
-        Ok(session_notes::add_amendment(conn, note_id, scope.user_id, text, reason).await?)
+        let id = session_notes::add_amendment(conn, note_id, scope.user_id, text, reason).await?;
+        let note = show(conn, scope, note_id, target).await?;
+        Ok(Created { id, ..note })
     };
+    // The amendment is created; the note with all its amendments is shown.
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, target: &mut Target| {
         let note_id = session_notes::note_of_amendment(conn, id).await?;
-        show(conn, scope, note_id, target).await
+        let note = show(conn, scope, note_id, target).await?;
+        Ok(Created { id, ..note })
     };
     let target = user.target();
     user.create(target, &key, &body, make, show).await

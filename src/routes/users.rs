@@ -20,7 +20,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
 use crate::http::state::AppState;
 use crate::http::validation::{normalize_email, Checks};
-use crate::http::{self, Created, IfMatch};
+use crate::http::{self, IfMatch};
 use crate::routes::responses::{
     Authenticated, BadRequest, Conflict, Forbidden, JsonBody, NotFound, PreconditionFailed,
     TooManyRequests,
@@ -140,14 +140,11 @@ pub async fn create_user(
         if user.role == Role::Coach {
             coach_profiles::ensure(conn, user.id, user.organization_id).await?;
         }
-        Ok(user.id)
+        Ok(UserResponse::created(user))
     };
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
         let user = users::find_in_org(conn, scope.organization_id, id).await?;
-        Ok(Created {
-            location: UserResponse::location_of(id),
-            body: UserResponse::from(user),
-        })
+        Ok(UserResponse::created(user))
     };
     let target = admin.target();
     admin.create(target, &key, &body, make, show).await

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::models::users::{Role, User};
 use crate::http::error::{AppError, ProblemType};
+use crate::http::Created;
 
 /// A user account.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -40,9 +41,13 @@ impl From<User> for UserResponse {
 }
 
 impl UserResponse {
-    /// Where the account is read: the `Location` of a created account.
-    pub fn location_of(id: Uuid) -> String {
-        format!("/api/v1/users/{id}")
+    /// A created account, answered where it is read.
+    pub fn created(user: User) -> Created<Self> {
+        Created {
+            id: user.id,
+            location: format!("/api/v1/users/{}", user.id),
+            body: Self::from(user),
+        }
     }
 }
 

@@ -248,3 +248,112 @@ async fn a_key_must_be_visible_ascii_as_the_document_states_and_a_bad_one_create
     assert_eq!(key["schema"]["pattern"], "^[!-~]+$");
     assert_eq!(key["schema"]["maxLength"], 255);
 }
+
+#[tokio::test]
+async fn a_repeat_that_its_own_work_would_now_refuse_is_still_a_replay() {
+    let app = TestApp::spawn().await;
+    let supervisor = &app.org.supervisor;
+    let participant = json(
+        app.post("/participants", Some(supervisor), &new_participant())
+            .await,
+    )
+    .await;
+    let path = format!(
+        "/participants/{}/portal-account",
+        participant["id"].as_str().unwrap()
+    );
+    let login = json!({"email": "ana.portal@example.org", "password": "a long enough password"});
+    let first = post_with_key(&app, &path, supervisor, "portal-once", &login).await;
+    assert_eq!(first.status(), 201);
+    let first = json(first).await;
+
+    // A second login for the participant is a 409, but this is the first request again.
+    let again = post_with_key(&app, &path, supervisor, "portal-once", &login).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json(again).await["id"], first["id"]);
+    // Without the key it is the 409 it would be.
+    problem(app.post(&path, Some(supervisor), &login).await, 409).await;
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_create_one_note_and_one_goal() {
+    let app = TestApp::spawn().await;
+    let coach = app.coach().await;
+    let participant = app.participant_of(&coach).await;
+    let note = json!({
+        "session_type": "individual", "occurred_at": "2026-01-05T15:00:00Z",
+        "duration_minutes": 30, "summary": "Once only",
+    });
+    let goal = json!({"title": "Once only", "domain": "physical_health"});
+    for (path, body, count) in [
+        (
+            format!("/participants/{}/session-notes", participant.id),
+            &note,
+            "session_notes",
+        ),
+        (
+            format!("/participants/{}/goals", participant.id),
+            &goal,
+            "goals",
+        ),
+    ] {
+        let requests = (0..6).map(|_| post_with_key(&app, &path, &coach, count, body));
+        let responses = futures_util::future::join_all(requests).await;
+        let mut ids = Vec::new();
+        let mut replayed = 0;
+        for response in responses {
+            assert_eq!(response.status(), 201, "{path}");
+            replayed += usize::from(response.headers().contains_key("idempotent-replayed"));
+            ids.push(json(response).await["id"].clone());
+        }
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            1,
+            "every request to {path} names the same object"
+        );
+        assert_eq!(replayed, 5);
+        let mut conn = app.conn().await;
+        let made: i64 = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM {count} WHERE participant_id = $1"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(participant.id)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .n;
+        assert_eq!(made, 1, "one row in {count}");
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn a_list_audit_row_names_each_participant_once() {
+    let app = TestApp::spawn().await;
+    let coach = app.coach().await;
+    let participant = app.participant_of(&coach).await;
+    let path = format!("/participants/{}/goals", participant.id);
+    for title in ["One", "Two", "Three"] {
+        let goal = json!({"title": title, "domain": "physical_health"});
+        assert_eq!(app.post(&path, Some(&coach), &goal).await.status(), 201);
+    }
+    let listed = json(app.get(&path, &coach).await).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+
+    let rows = audit_rows(
+        &app,
+        &format!(
+            "participant_id={}&action=list&resource_type=goal",
+            participant.id
+        ),
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["participant_ids"], json!([participant.id]));
+}

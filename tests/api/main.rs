@@ -3,6 +3,7 @@
 
 mod assessments;
 mod audit;
+mod audit_batch;
 mod audit_vocabulary;
 mod auth;
 mod cli;

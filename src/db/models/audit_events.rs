@@ -6,8 +6,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
-use crate::db::models::users::{self, Session};
 use crate::db::schema::{audit_chain, audit_events, audit_seal_gaps};
+
+mod batch;
+mod insert;
+pub use batch::insert_many;
+pub use insert::{insert, Written};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -58,59 +62,6 @@ pub struct ChainLink {
     pub event_seq: i64,
     pub prev_hash: String,
     pub hash: String,
-}
-
-pub async fn insert(conn: &mut AsyncPgConnection, event: &NewAuditEvent) -> QueryResult<usize> {
-    diesel::insert_into(audit_events::table)
-        .values(event)
-        .execute(conn)
-        .await
-}
-
-/// Inserts `event` only while `session` still speaks for the acting user, in the same
-/// statement; returns the rows written, 0 when the account changed since the token was issued.
-pub async fn insert_while_live(
-    conn: &mut AsyncPgConnection,
-    event: &NewAuditEvent,
-    session: Session,
-) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    let values = users::live(session).select((
-        event.id.into_sql::<SqlUuid>(),
-        event.at.into_sql::<Timestamptz>(),
-        event.actor_id.into_sql::<Nullable<SqlUuid>>(),
-        event.actor_role.clone().into_sql::<Nullable<Text>>(),
-        event.client_id.into_sql::<Nullable<SqlUuid>>(),
-        event.organization_id.into_sql::<Nullable<SqlUuid>>(),
-        event.action.into_sql::<Text>(),
-        event.resource_type.into_sql::<Text>(),
-        event.resource_id.clone().into_sql::<Nullable<Text>>(),
-        event.participant_id.into_sql::<Nullable<SqlUuid>>(),
-        event.participant_ids.clone().into_sql::<Array<SqlUuid>>(),
-        event.outcome.clone().into_sql::<Text>(),
-        event.request_id.clone().into_sql::<Text>(),
-        event.ip.clone().into_sql::<Nullable<Text>>(),
-    ));
-    diesel::insert_into(audit_events::table)
-        .values(values)
-        .into_columns((
-            audit_events::id,
-            audit_events::at,
-            audit_events::actor_id,
-            audit_events::actor_role,
-            audit_events::client_id,
-            audit_events::organization_id,
-            audit_events::action,
-            audit_events::resource_type,
-            audit_events::resource_id,
-            audit_events::participant_id,
-            audit_events::participant_ids,
-            audit_events::outcome,
-            audit_events::request_id,
-            audit_events::ip,
-        ))
-        .execute(conn)
-        .await
 }
 
 /// Takes the sealer's lock for this transaction; false when another instance holds it.

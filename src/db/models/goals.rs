@@ -7,9 +7,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::fragment::Fragment;
+use crate::db::models::status_changes::{self, NewStatusChange};
 use crate::db::pagination::{Cursor, PageRequest};
-use crate::db::schema::goals;
+use crate::db::schema::{goals, participants};
 use crate::db::scope::{self, Scope};
+use crate::db::with::with;
 
 crate::text_enum! {
     /// Where a goal stands: `active` and `paused` goals are open; `achieved` and `abandoned`
@@ -209,12 +211,43 @@ pub async fn list(
     query.load(conn).await
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewGoal) -> QueryResult<Goal> {
-    diesel::insert_into(goals::table)
-        .values(new)
-        .returning(Goal::as_returning())
-        .get_result(conn)
-        .await
+/// Inserts `new` with its first status `first`, in one statement, only for a participant
+/// `scope` may see: `NotFound` (nothing inserted) otherwise.
+pub async fn insert_visible(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    new: &NewGoal,
+    first: &NewStatusChange<'_>,
+) -> QueryResult<Goal> {
+    use diesel::sql_types::{Date, Text, Uuid as SqlUuid};
+    let participant = || scope::participants(scope).filter(participants::id.eq(new.participant_id));
+    let values = participant().select((
+        new.id.into_sql::<SqlUuid>(),
+        participants::organization_id,
+        participants::id,
+        (&new.title).into_sql::<Text>(),
+        (&new.description).into_sql::<Nullable<Text>>(),
+        new.domain.into_sql::<Text>(),
+        new.target_date.into_sql::<Nullable<Date>>(),
+        new.status.into_sql::<Text>(),
+        new.created_by.into_sql::<SqlUuid>(),
+    ));
+    let goal = diesel::insert_into(goals::table)
+        .values(values)
+        .into_columns((
+            goals::id,
+            goals::organization_id,
+            goals::participant_id,
+            goals::title,
+            goals::description,
+            goals::domain,
+            goals::target_date,
+            goals::status,
+            goals::created_by,
+        ))
+        .returning(Goal::as_returning());
+    let history = status_changes::insert_when(first, participant());
+    with("history", history, goal).get_result(conn).await
 }
 
 pub async fn update(

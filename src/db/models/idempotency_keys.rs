@@ -18,16 +18,6 @@ pub struct IdempotencyRecord {
     pub resource_id: Uuid,
 }
 
-/// Serialises concurrent requests carrying the same key from the same caller until the
-/// current transaction ends.
-pub async fn lock_key(conn: &mut AsyncPgConnection, caller_id: Uuid, key: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(format!("idempotency:{caller_id}:{key}"))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
 pub async fn find(
     conn: &mut AsyncPgConnection,
     caller_id: Uuid,
@@ -39,16 +29,6 @@ pub async fn find(
         .first(conn)
         .await
         .optional()
-}
-
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    record: &IdempotencyRecord,
-) -> QueryResult<usize> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(record)
-        .execute(conn)
-        .await
 }
 
 /// Forgets keys older than `before`; keys are kept at least 24 hours.

@@ -3,6 +3,8 @@
 //! Every read goes through [`visible`]: the caller's participants (`scope::participant_ids`)
 //! and, among their notes, the visibility tiers the caller's role may read.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -14,7 +16,9 @@ use crate::db::fragment::Fragment;
 use crate::db::models::goals;
 use crate::db::models::users::Role;
 use crate::db::pagination::PageRequest;
-use crate::db::schema::{session_note_amendments, session_notes, users};
+use crate::db::schema::{
+    goals as goals_table, participants, session_note_amendments, session_notes, users,
+};
 use crate::db::scope::{self, Scope};
 
 crate::text_enum! {
@@ -222,12 +226,62 @@ pub async fn list(
     query.load(conn).await
 }
 
-pub async fn insert(
+/// Inserts `new` in one statement, only for a participant `scope` may see, and only when
+/// every one of its `goal_ids` is a goal of that participant: `NotFound` (nothing inserted)
+/// otherwise. The scope check is the insert's own `SELECT … FROM participants WHERE …`.
+pub async fn insert_visible(
     conn: &mut AsyncPgConnection,
+    scope: Scope,
     new: &NewSessionNote,
 ) -> QueryResult<SessionNote> {
+    use diesel::sql_types::{Array, Int4, Text, Uuid as SqlUuid};
+    let mut participant =
+        scope::participants(scope).filter(participants::id.eq(new.participant_id));
+    let goal_count = new.goal_ids.iter().collect::<HashSet<_>>().len();
+    if goal_count > 0 {
+        let of_participant = goals_table::table
+            .filter(goals_table::participant_id.eq(new.participant_id))
+            .filter(goals_table::id.eq_any(&new.goal_ids))
+            .count()
+            .single_value();
+        participant = participant.filter(of_participant.eq(goal_count as i64));
+    }
+    let values = participant.select((
+        new.id.into_sql::<SqlUuid>(),
+        participants::organization_id,
+        participants::id,
+        new.author_id.into_sql::<SqlUuid>(),
+        new.session_type.into_sql::<Text>(),
+        new.occurred_at.into_sql::<Timestamptz>(),
+        new.duration_minutes.into_sql::<Int4>(),
+        (&new.summary).into_sql::<Text>(),
+        (&new.body).into_sql::<Nullable<Text>>(),
+        new.visibility.into_sql::<Text>(),
+        (&new.goal_ids).into_sql::<Array<SqlUuid>>(),
+        new.mood.into_sql::<Nullable<Int4>>(),
+        new.craving.into_sql::<Nullable<Int4>>(),
+        (&new.follow_up).into_sql::<Nullable<Text>>(),
+        new.follow_up_due.into_sql::<Nullable<Date>>(),
+    ));
     diesel::insert_into(session_notes::table)
-        .values(new)
+        .values(values)
+        .into_columns((
+            session_notes::id,
+            session_notes::organization_id,
+            session_notes::participant_id,
+            session_notes::author_id,
+            session_notes::session_type,
+            session_notes::occurred_at,
+            session_notes::duration_minutes,
+            session_notes::summary,
+            session_notes::body,
+            session_notes::visibility,
+            session_notes::goal_ids,
+            session_notes::mood,
+            session_notes::craving,
+            session_notes::follow_up,
+            session_notes::follow_up_due,
+        ))
         .returning(SessionNote::as_returning())
         .get_result(conn)
         .await

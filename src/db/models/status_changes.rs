@@ -8,7 +8,9 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::status_changes;
+use diesel::query_builder::QueryFragment;
+
+use crate::db::schema::{participants, status_changes};
 
 /// A state machine's status enum, stored as its text (see `text_enum!`).
 pub trait StoredStatus:
@@ -37,6 +39,9 @@ pub struct NewStatusChange<'a> {
     pub to_status: &'a str,
     pub reason: Option<&'a str>,
     pub actor_id: Option<Uuid>,
+    /// In whole microseconds, as PostgreSQL keeps it, so what a response shows from the value
+    /// is what a later read shows.
+    pub at: DateTime<Utc>,
 }
 
 pub async fn insert(
@@ -52,10 +57,42 @@ pub async fn insert(
             status_changes::to_status.eq(change.to_status),
             status_changes::reason.eq(change.reason),
             status_changes::actor_id.eq(change.actor_id),
-            status_changes::at.eq(Utc::now()),
+            status_changes::at.eq(change.at),
         ))
         .execute(conn)
         .await
+}
+
+/// The insert of `change`, made only when `when` (a participant, as seen through a scope)
+/// selects a row: a new subject's first status, written by the statement that inserts the
+/// subject under the same condition (see [`crate::db::with`]).
+pub fn insert_when<'a>(
+    change: &'a NewStatusChange<'a>,
+    when: participants::BoxedQuery<'a, Pg>,
+) -> impl QueryFragment<Pg> + Send + 'a {
+    use diesel::sql_types::{Nullable, Timestamptz, Uuid as SqlUuid};
+    let values = when.select((
+        Uuid::now_v7().into_sql::<SqlUuid>(),
+        change.subject_type.into_sql::<Text>(),
+        change.subject_id.into_sql::<SqlUuid>(),
+        change.from_status.into_sql::<Nullable<Text>>(),
+        change.to_status.into_sql::<Text>(),
+        change.reason.into_sql::<Nullable<Text>>(),
+        change.actor_id.into_sql::<Nullable<SqlUuid>>(),
+        change.at.into_sql::<Timestamptz>(),
+    ));
+    diesel::insert_into(status_changes::table)
+        .values(values)
+        .into_columns((
+            status_changes::id,
+            status_changes::subject_type,
+            status_changes::subject_id,
+            status_changes::from_status,
+            status_changes::to_status,
+            status_changes::reason,
+            status_changes::actor_id,
+            status_changes::at,
+        ))
 }
 
 /// The history of one subject, oldest first; a stored status `S` does not know is an error.

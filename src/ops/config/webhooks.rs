@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{invalid, parse_number, ConfigError};
+use super::{invalid, on_off, parse_number, ConfigError};
 
 /// How the webhook worker delivers events.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,16 +24,7 @@ pub struct WebhookPolicy {
 
 impl WebhookPolicy {
     pub(super) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let worker = match get("TANDEM_WEBHOOK_WORKER").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => {
-                return Err(invalid(
-                    "TANDEM_WEBHOOK_WORKER",
-                    format!("must be `on` or `off`, not `{other}`"),
-                ))
-            }
-        };
+        let worker = on_off(get("TANDEM_WEBHOOK_WORKER"), "TANDEM_WEBHOOK_WORKER")?;
         let bounded = |name: &'static str, default: usize, max: usize| {
             let value = parse_number(get(name), name, default)?;
             if value > max {

@@ -63,18 +63,23 @@ pub async fn create_action_item(
             ));
         }
         let item = action_items::insert(conn, &new_action_item(scope, &goal, &body)).await?;
-        Ok(item.id)
+        Ok(created(item))
     };
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, target: &mut Target| {
         let item = action_items::find_visible(conn, scope, id).await?;
         target.set_participant(item.participant_id);
-        Ok(Created {
-            location: format!("/api/v1/action-items/{id}"),
-            body: ActionItemResponse::from(item),
-        })
+        Ok(created(item))
     };
     let target = user.target();
     user.create(target, &key, &body, make, show).await
+}
+
+fn created(item: action_items::ActionItem) -> Created<ActionItemResponse> {
+    Created {
+        id: item.id,
+        location: format!("/api/v1/action-items/{}", item.id),
+        body: ActionItemResponse::from(item),
+    }
 }
 
 /// Get one action item.

@@ -61,15 +61,12 @@ pub async fn create_progress_entry(
             percent_complete,
             author_id: scope.user_id,
         };
-        Ok(goal_progress::insert(conn, &entry).await?.id)
+        Ok(created(goal_progress::insert(conn, &entry).await?))
     };
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, target: &mut Target| {
         let entry = goal_progress::find_visible(conn, scope, goal_id, id).await?;
         target.set_participant(entry.participant_id);
-        Ok(Created {
-            location: format!("/api/v1/goals/{goal_id}/progress/{id}"),
-            body: ProgressEntryResponse::from(entry),
-        })
+        Ok(created(entry))
     };
     let target = user.target();
     user.create(target, &key, &body, make, show).await
@@ -152,4 +149,12 @@ pub async fn get_progress_entry(
         })
         .await?;
     Ok(http::ok(&ProgressEntryResponse::from(entry)))
+}
+
+fn created(entry: goal_progress::ProgressEntry) -> Created<ProgressEntryResponse> {
+    Created {
+        id: entry.id,
+        location: format!("/api/v1/goals/{}/progress/{}", entry.goal_id, entry.id),
+        body: ProgressEntryResponse::from(entry),
+    }
 }

@@ -149,7 +149,23 @@ pub async fn show(conn: &mut AsyncPgConnection, g: Goal) -> AppResult<GoalRespon
     let completed = action_items::count_completed(conn, g.id).await?;
     let latest = goal_progress::latest(conn, g.id).await?;
     let history = lifecycle::history(conn, g.id).await?;
-    Ok(GoalResponse {
+    Ok(response(g, open, completed, latest, history))
+}
+
+/// A goal just set, with the one status it has had: as [`show`] would read it, without
+/// asking for the action items and progress a new goal cannot have.
+pub fn new(g: Goal, first: GoalHistoryEntry) -> GoalResponse {
+    response(g, Vec::new(), 0, None, vec![first])
+}
+
+fn response(
+    g: Goal,
+    open: Vec<ActionItem>,
+    completed: i64,
+    latest: Option<ProgressEntry>,
+    history: Vec<GoalHistoryEntry>,
+) -> GoalResponse {
+    GoalResponse {
         id: g.id,
         organization_id: g.organization_id,
         participant_id: g.participant_id,
@@ -166,5 +182,5 @@ pub async fn show(conn: &mut AsyncPgConnection, g: Goal) -> AppResult<GoalRespon
         completed_action_item_count: completed,
         latest_progress: latest.map(ProgressEntryResponse::from),
         history,
-    })
+    }
 }
