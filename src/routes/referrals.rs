@@ -13,10 +13,10 @@ use crate::auth::scope::ApiScope;
 use crate::auth::{AuthUser, Caller};
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
-use crate::db::scope::{self, Scope, Viewer};
+use crate::db::scope::{Scope, Viewer};
 use crate::domain::closed_loop::view::{self, ReferralResponse, ReferralSummary};
 use crate::domain::closed_loop::{self, Acting, Move};
-use crate::domain::lifecycle::{Change, REFERRAL};
+use crate::domain::lifecycle::REFERRAL;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
@@ -86,34 +86,39 @@ pub async fn create_referral(
             body: shown.body,
         })
     };
-    let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
+    let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         let acting = Acting {
             viewer: Viewer::User(scope),
             request_id: &request_id,
         };
-        let id = make_referral(conn, acting, &body, status).await?;
-        show(conn, scope, id, target).await
+        make_referral(conn, acting, &body, status).await
     };
     let target = user.target().participant(body.participant_id);
     user.create(target, &key, &body, make, &show).await
 }
 
 /// Inserts the referral with its first status; sending it checks the consent and records the
-/// disclosure and the event.
+/// disclosure and the event. Answers with it as a read would show it, without reading it back.
 async fn make_referral(
     conn: &mut AsyncPgConnection,
     acting: Acting<'_>,
     body: &CreateReferralRequest,
     status: ReferralStatus,
-) -> AppResult<Uuid> {
+) -> AppResult<Created<ReferralResponse>> {
     let Viewer::User(scope) = acting.viewer else {
         return Err(AppError::Forbidden);
     };
-    let participant_id = scope::visible_participant(conn, scope, body.participant_id).await?;
+    // The scope check, and the details the answer shows.
+    let person = referrals::visible_demographics(conn, scope, body.participant_id).await?;
+    let participant_id = person.id;
     let resource =
         closed_loop::open_resource(conn, scope.organization_id, body.resource_id).await?;
-    let linked = referrals::linked_clients(conn, resource.id).await?;
     let sending = status == ReferralStatus::Requested;
+    // Only a sent referral reaches the clinics linked to the resource.
+    let linked = match sending {
+        true => referrals::linked_clients(conn, resource.id).await?,
+        false => Vec::new(),
+    };
     let consent = match body.consent_id {
         _ if sending => {
             closed_loop::sending_consent(
@@ -144,15 +149,8 @@ async fn make_referral(
         created_by: Some(scope.user_id),
         sent_at: sending.then(chrono::Utc::now),
     };
-    let referral = referrals::insert(conn, &new).await?;
-    let first = Change {
-        subject_id: referral.id,
-        from: None,
-        to: status,
-        reason: None,
-        actor_id: scope.user_id,
-    };
-    REFERRAL.record(conn, first).await?;
+    let (first, entry) = REFERRAL.first(new.id, status, scope.user_id);
+    let referral = referrals::insert_with_first(conn, &new, &first).await?;
     if sending {
         closed_loop::announce_sent(
             conn,
@@ -164,7 +162,12 @@ async fn make_referral(
         )
         .await?;
     }
-    Ok(referral.id)
+    let id = referral.id;
+    Ok(Created {
+        id,
+        location: format!("/api/v1/referrals/{id}"),
+        body: view::made_by_user(referral, person, entry),
+    })
 }
 
 /// List referrals, newest first.

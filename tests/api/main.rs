@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod client_tokens;
 mod coaches;
+mod creates;
 mod db_restart;
 mod db_roles;
 mod deployment;

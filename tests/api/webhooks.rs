@@ -151,8 +151,11 @@ async fn a_redirect_is_not_followed_and_a_slow_endpoint_is_a_failed_attempt() {
 
 #[tokio::test]
 async fn two_workers_on_one_database_deliver_each_event_once() {
-    let app = spawn_with_worker(&[]).await;
-    let settings = test_settings_with(QUICK);
+    // A timed-out attempt is retried, so it may arrive twice (delivery is at least once): a
+    // generous timeout keeps a slow moment of the machine from passing for a second claim.
+    let patient = ("TANDEM_WEBHOOK_TIMEOUT_MS", "10000");
+    let app = spawn_with_worker(&[patient]).await;
+    let settings = test_settings_with(&[QUICK, &[patient]].concat());
     let pool = tandem::db::build_pool(&app.runtime_url, 4).unwrap();
     let second =
         tandem::webhooks::worker::spawn(pool, settings.webhooks, Environment::Development).unwrap();

@@ -11,11 +11,13 @@ use uuid::Uuid;
 
 use crate::db::models::consents::Consent;
 use crate::db::models::resources::ResourceStatus;
+use crate::db::models::status_changes::{self, NewStatusChange};
 use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{
     consents, integration_client_resources, integration_clients, participants, referrals, resources,
 };
-use crate::db::scope::{self, Viewer};
+use crate::db::scope::{self, Scope, Viewer};
+use crate::db::with::with;
 
 crate::text_enum! {
     /// A referral's status: the FHIR Task codes of the HL7 SDOH Clinical Care guide.
@@ -200,6 +202,19 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReferral) -> QueryRes
         .await
 }
 
+/// Inserts `new` with its first status `first`, in one statement (see [`crate::db::with`]).
+pub async fn insert_with_first(
+    conn: &mut AsyncPgConnection,
+    new: &NewReferral,
+    first: &NewStatusChange<'_>,
+) -> QueryResult<Referral> {
+    let referral = diesel::insert_into(referrals::table)
+        .values(new)
+        .returning(Referral::as_returning());
+    let history = status_changes::insert_of(first);
+    with("history", history, referral).get_result(conn).await
+}
+
 /// Moves `current` (read under its row lock) to `status`, keeping its outcome and consent
 /// unless new ones are given; becoming `requested` stamps `sent_at` the first time.
 pub async fn set_status(
@@ -347,6 +362,19 @@ pub struct Demographics {
     pub date_of_birth: Option<NaiveDate>,
     pub phone: Option<String>,
     pub preferred_language: Option<String>,
+}
+
+/// The details of a participant `scope` may see: `NotFound` otherwise.
+pub async fn visible_demographics(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    participant_id: Uuid,
+) -> QueryResult<Demographics> {
+    scope::participants(scope)
+        .filter(participants::id.eq(participant_id))
+        .select(Demographics::as_select())
+        .first(conn)
+        .await
 }
 
 pub async fn demographics(

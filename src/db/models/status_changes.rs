@@ -8,7 +8,7 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use diesel::query_builder::QueryFragment;
+use diesel::query_builder::{QueryFragment, QueryId};
 
 use crate::db::schema::{participants, status_changes};
 
@@ -48,19 +48,24 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     change: NewStatusChange<'_>,
 ) -> QueryResult<usize> {
-    diesel::insert_into(status_changes::table)
-        .values((
-            status_changes::id.eq(Uuid::now_v7()),
-            status_changes::subject_type.eq(change.subject_type),
-            status_changes::subject_id.eq(change.subject_id),
-            status_changes::from_status.eq(change.from_status),
-            status_changes::to_status.eq(change.to_status),
-            status_changes::reason.eq(change.reason),
-            status_changes::actor_id.eq(change.actor_id),
-            status_changes::at.eq(change.at),
-        ))
-        .execute(conn)
-        .await
+    insert_of(&change).execute(conn).await
+}
+
+/// The insert of `change`, to send on its own or with the statement that makes its subject
+/// (see [`crate::db::with`]).
+pub fn insert_of<'a>(
+    change: &'a NewStatusChange<'a>,
+) -> impl QueryFragment<Pg> + QueryId + Send + 'a {
+    diesel::insert_into(status_changes::table).values((
+        status_changes::id.eq(Uuid::now_v7()),
+        status_changes::subject_type.eq(change.subject_type),
+        status_changes::subject_id.eq(change.subject_id),
+        status_changes::from_status.eq(change.from_status),
+        status_changes::to_status.eq(change.to_status),
+        status_changes::reason.eq(change.reason),
+        status_changes::actor_id.eq(change.actor_id),
+        status_changes::at.eq(change.at),
+    ))
 }
 
 /// The insert of `change`, made only when `when` (a participant, as seen through a scope)

@@ -20,7 +20,7 @@ use crate::db::models::referrals::{
     self, Demographics, Direction, Referral, ReferralOutcome, ReferralStatus, Urgency,
 };
 use crate::db::scope::Viewer;
-use crate::domain::lifecycle;
+use crate::domain::lifecycle::{self, HistoryEntry};
 use crate::domain::part2::REDISCLOSURE_NOTICE;
 use crate::http::error::AppResult;
 
@@ -262,6 +262,26 @@ async fn disclose(
     };
     disclosures::record(conn, new).await?;
     Ok(())
+}
+
+/// A referral a user just made, as [`full`] would read it: the participant's details (a user
+/// in scope sees them), and its one status so far.
+pub fn made_by_user(
+    referral: Referral,
+    participant: Demographics,
+    first: HistoryEntry<ReferralStatus>,
+) -> ReferralResponse {
+    ReferralResponse {
+        referral: summary(referral, Some(participant.into())),
+        history: vec![ReferralHistoryEntry {
+            actor_type: ActorType::User,
+            from: first.from,
+            to: first.to,
+            reason: first.reason,
+            actor_id: first.actor_id,
+            at: first.at,
+        }],
+    }
 }
 
 fn summary(r: Referral, participant: Option<ParticipantDetails>) -> ReferralSummary {
