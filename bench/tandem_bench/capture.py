@@ -11,13 +11,14 @@ transaction."""
 import re
 import time
 
-PREFIX = re.compile(r"^@@(\d+)\|([^@]*)@@ (LOG|DETAIL|ERROR|STATEMENT|WARNING|HINT|CONTEXT):  (.*)$")
+# The cluster's log_line_prefix: backend, user and virtual transaction id.
+PREFIX = re.compile(r"^@@(\d+)\|([^|@]*)\|([^@]*)@@ "
+                    r"(LOG|DETAIL|ERROR|STATEMENT|WARNING|HINT|CONTEXT):  (.*)$")
 PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
 PLACEHOLDER = re.compile(r"\$(\d+)")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BACKGROUND = ("audit_chain", "audit_seal_gaps", "7405232817263611", "webhook_events",
               "pg_stat_statements")
-CONTROL = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK")
 
 
 def capture(cluster, user, send):
@@ -37,54 +38,55 @@ def capture(cluster, user, send):
 
 
 def _entries(text):
+    """[pid, user, virtual transaction id, level, message] per log entry."""
     entry = None
     for line in text.splitlines():
         match = PREFIX.match(line)
         if match:
             if entry:
                 yield entry
-            entry = [match.group(1), match.group(2), match.group(3), match.group(4)]
+            entry = list(match.groups())
         elif entry:
-            entry[3] += "\n" + line
+            entry[4] += "\n" + line
     if entry:
         yield entry
 
 
 def _statements(text, user):
-    by_backend = {}
-    order = []
-    for pid, who, level, message in _entries(text):
+    """The statements `user` ran, grouped by transaction (backend and virtual transaction id)
+    in the order each began. Transactions the log holds only part of (begun before the window
+    or ended after it) and those of the server's background work are left out."""
+    transactions = {}
+    last = {}  # backend -> its latest statement, which a DETAIL line belongs to
+    for pid, who, vxid, level, message in _entries(text):
         if who != user:
             continue
-        if level == "LOG" and (message.startswith("statement: ") or
-                               message.startswith("execute ")):
-            sql = message.split(": ", 1)[1] if message.startswith("statement: ") else \
-                message.split(": ", 1)[1]
-            statement = [sql.strip(), {}]
-            by_backend.setdefault(pid, []).append(statement)
-            order.append((pid, statement))
-        elif level == "DETAIL" and message.startswith("parameters: ") and by_backend.get(pid):
-            by_backend[pid][-1][1] = {
+        if level == "LOG" and message.startswith(("statement: ", "execute ")):
+            statement = (message.split(": ", 1)[1].strip(), {})
+            transactions.setdefault((pid, vxid), []).append(statement)
+            last[pid] = statement
+        elif level == "DETAIL" and message.startswith("parameters: ") and pid in last:
+            last[pid][1].update({
                 int(number): (None if value == "NULL" else value[1:-1].replace("''", "'"))
                 for number, value in PARAM.findall(message)
-            }
-    units = []
-    for pid in by_backend:
-        unit = []
-        for sql, params in by_backend[pid]:
-            unit.append((sql, params))
-            first = sql.split(None, 1)[0].upper().rstrip(";") if sql else ""
-            opened = unit and unit[0][0].split(None, 1)[0].upper() in ("BEGIN", "START")
-            if not opened or first in ("COMMIT", "END", "ROLLBACK"):
-                units.append((pid, unit))
-                unit = []
-        if unit:
-            units.append((pid, unit))
-    position = {id(statement): index for index, (_, statement) in enumerate(order)}
-    kept = [unit for _, unit in units
-            if not any(marker in sql for sql, _ in unit for marker in BACKGROUND)]
-    kept.sort(key=lambda unit: min(position.get(id(s), 0) for s in unit) if unit else 0)
-    return [statement for unit in kept for statement in unit]
+            })
+    return [statement for unit in transactions.values()
+            if _whole(unit) and not _background(unit) for statement in unit]
+
+
+def _keyword(sql):
+    return sql.split(None, 1)[0].upper().rstrip(";") if sql else ""
+
+
+def _whole(unit):
+    """An explicit transaction from its BEGIN to its end, or statements outside any."""
+    opened = _keyword(unit[0][0]) in ("BEGIN", "START")
+    closed = _keyword(unit[-1][0]) in ("COMMIT", "END", "ROLLBACK")
+    return opened == closed
+
+
+def _background(unit):
+    return any(marker in sql for sql, _ in unit for marker in BACKGROUND)
 
 
 def script(statements, swap, keep=(), fresh_key=None):

@@ -22,7 +22,7 @@ SETTINGS = {
     "pg_stat_statements.max": "10000",
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
-    "log_line_prefix": "'@@%p|%u@@ '",
+    "log_line_prefix": "'@@%p|%u|%v@@ '",  # backend, user, virtual transaction id
     "log_min_messages": "warning",
     "logging_collector": "off",
 }
