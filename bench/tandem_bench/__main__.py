@@ -140,7 +140,7 @@ def run(args, config):
         try:
             chosen = prepare_targets(cluster, config, config["main"], server)
             kept = ROOT / "target" / "bench" / "sql"
-            scripts = scripting.for_endpoints(cluster, server, chosen, kept)
+            scripts = scripting.for_endpoints(cluster, config["main"], server, chosen, kept)
             print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
             bench = Bench(cluster, config["main"], server, chosen, scripts, config["seconds"])
             print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "

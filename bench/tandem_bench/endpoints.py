@@ -1,5 +1,5 @@
-"""The measured endpoints: what request each sends for a participant, and which captured
-values a pgbench script swaps for another participant's."""
+"""The measured endpoints: what request each sends for a participant, and the values of a
+participant that a pgbench script reads per transaction (see `capture.script`)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -25,7 +25,8 @@ class Target:
     def term(self):
         return SEARCH_TERMS[self.index % len(SEARCH_TERMS)]
 
-    def swap_values(self):
+    def values(self):
+        """The values a request for this participant may send, by name."""
         return {"organization": self.organization, "coach": self.coach,
                 "participant": self.participant, "cursor_at": self.cursor_at,
                 "cursor_id": self.cursor_id, "term": self.term}

@@ -5,9 +5,6 @@ from . import load, stats
 from .dataset import APP_ROLE
 from .endpoints import BY_KEY, MIXED
 
-MIXED_TARGETS = 8
-
-
 class Bench:
     def __init__(self, cluster, data, server, targets, scripts, seconds):
         self.cluster = cluster
@@ -27,10 +24,8 @@ class Bench:
 
     def pgbench_scripts(self, endpoint):
         if endpoint is MIXED:
-            return [(self.scripts[key][1][index], weight)
-                    for index in range(min(MIXED_TARGETS, len(self.targets)))
-                    for key, weight in endpoint.weights.items()]
-        return [(script, 1) for script in self.scripts[endpoint.key][1]]
+            return [(self.scripts[key][1], weight) for key, weight in endpoint.weights.items()]
+        return [(self.scripts[endpoint.key][1], 1)]
 
     def requests(self, endpoint):
         if endpoint is MIXED:
