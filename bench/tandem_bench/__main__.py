@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import load, report, scripts as scripting, targets as targeting
 from .cluster import Cluster
-from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_notes_since,
+from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_created_since,
                       top_up_notes)
 from .endpoints import API, MIXED, NOTES_PAGE_2, SINGLE
 from .measure import Bench
@@ -58,11 +58,14 @@ def build(quick):
     return str(ROOT / "target" / ("debug" if quick else "release") / "tandem")
 
 
-def prepare_targets(cluster, config, data, server):
+def prepare_targets(cluster, config, data, server, referrals=False):
     chosen = targeting.choose(cluster, data, config["coaches"], config["per_coach"])
     top_up_notes(cluster, data, [t.participant for t in chosen])
     targeting.sign_in(server, chosen)
     targeting.find_cursors(cluster, data, server, chosen)
+    if referrals:
+        targeting.choose_resources(cluster, data, chosen)
+        targeting.ensure_consents(cluster, data, server, chosen)
     return chosen
 
 
@@ -135,20 +138,23 @@ def run(args, config):
     cluster.start()
     try:
         seeding = {d.name: prepare(cluster, tandem, d) for d in (config["main"], config["small"])}
+        since = cluster.psql(config["main"].name, "SELECT now()")[0][0]
         server = Server(tandem, cluster.url(config["main"].name, APP_ROLE), args.pool,
                         args.workers)
         try:
-            chosen = prepare_targets(cluster, config, config["main"], server)
+            chosen = prepare_targets(cluster, config, config["main"], server, referrals=True)
             kept = ROOT / "target" / "bench" / "sql"
             scripts = scripting.for_endpoints(cluster, config["main"], server, chosen, kept)
             print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
-            bench = Bench(cluster, config["main"], server, chosen, scripts, config["seconds"])
+            participants = [t.participant for t in chosen]
+            bench = Bench(cluster, config["main"], server, chosen, scripts, config["seconds"],
+                          cleanup=lambda: remove_created_since(cluster, config["main"], since,
+                                                               participants))
+            bench.cleanup()  # what the capture created
             print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "
                   f"coaches, {config['rounds']} rounds of {config['seconds']} s windows",
                   flush=True)
-            since = cluster.psql(config["main"].name, "SELECT now()")[0][0]
             figures = endpoints(bench, config["rounds"], measured)
-            remove_notes_since(cluster, config["main"], since, [t.participant for t in chosen])
             trips = {e.key: bench.round_trips_pgbench(e) for e in measured}
             scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
             bodies = targeting.sign_ins(cluster, config["main"])

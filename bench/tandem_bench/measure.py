@@ -6,13 +6,16 @@ from .dataset import APP_ROLE
 from .endpoints import BY_KEY, MIXED
 
 class Bench:
-    def __init__(self, cluster, data, server, targets, scripts, seconds):
+    """`cleanup()` removes what a write endpoint created."""
+
+    def __init__(self, cluster, data, server, targets, scripts, seconds, cleanup=None):
         self.cluster = cluster
         self.data = data
         self.server = server
         self.targets = targets
         self.scripts = scripts
         self.seconds = seconds
+        self.cleanup = cleanup or (lambda: None)
 
     def round_trips_pgbench(self, endpoint):
         if endpoint is MIXED:
@@ -52,4 +55,6 @@ class Bench:
         figures["fixed_rate"] = load.wrk(self.server.base, requests, 32, self.seconds,
                                          rate=figures["rate"])
         figures["peak_rss_mib"] = self.server.take_peak()
+        if endpoint.kind == "write":
+            self.cleanup()
         return figures
