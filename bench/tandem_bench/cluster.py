@@ -86,6 +86,10 @@ class Cluster:
         self._run([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def postmaster_pid(self):
+        """The postmaster's process id, from the first line of postmaster.pid."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def url(self, database, user="postgres"):
         return f"postgres://{user}@127.0.0.1:{self.port}/{database}"
 

@@ -1,7 +1,8 @@
 """One round of one endpoint: pgbench and wrk at 8 and 32 connections, interleaved, then wrk at
-a fixed rate of half the maximum the API reached."""
+a fixed rate of half the maximum the API reached. CPU per request is read from /proc over the
+c=32 windows."""
 
-from . import load, stats
+from . import cpu, load, stats
 from .dataset import APP_ROLE
 from .endpoints import BY_KEY, MIXED
 
@@ -16,6 +17,7 @@ class Bench:
         self.scripts = scripts
         self.seconds = seconds
         self.cleanup = cleanup or (lambda: None)
+        self.postmaster = cluster.postmaster_pid()
 
     def round_trips_pgbench(self, endpoint):
         if endpoint is MIXED:
@@ -42,19 +44,37 @@ class Bench:
         figures = {}
         self.server.take_peak()
         for connections in (8, 32):
-            figures[f"pgbench_c{connections}"] = load.pgbench(
-                self.cluster, self.data.name, APP_ROLE, scripts, connections, self.seconds)
-            if connections == 32:
-                stats.reset(self.cluster)
-            figures[f"wrk_c{connections}"] = load.wrk(
-                self.server.base, requests, connections, self.seconds)
-        api = figures["wrk_c32"]
-        figures["round_trips"] = stats.service_statements(self.cluster, self.data.name) \
-            / max(1, api["requests"])
-        figures["rate"] = 0.5 * api["rps"]
+            figures[f"pgbench_c{connections}"] = self._pgbench(scripts, connections)
+            figures.update(self._wrk(requests, connections))
+        figures["rate"] = 0.5 * figures["wrk_c32"]["rps"]
         figures["fixed_rate"] = load.wrk(self.server.base, requests, 32, self.seconds,
                                          rate=figures["rate"])
         figures["peak_rss_mib"] = self.server.take_peak()
         if endpoint.kind == "write":
             self.cleanup()
         return figures
+
+    def _pgbench(self, scripts, connections):
+        window = cpu.Window(None, self.postmaster).start()
+        figures = load.pgbench(self.cluster, self.data.name, APP_ROLE, scripts, connections,
+                               self.seconds)
+        window.stop()
+        figures["cpu"] = window.per_request_us(figures["transactions"] or 0)
+        return figures
+
+    def _wrk(self, requests, connections):
+        """wrk's figures under "wrk_c<connections>"; at 32 connections also the statements
+        the service sent and the CPU it and PostgreSQL spent, per request."""
+        if connections != 32:
+            return {f"wrk_c{connections}": load.wrk(self.server.base, requests, connections,
+                                                    self.seconds)}
+        stats.reset(self.cluster)
+        window = cpu.Window(self.server.pid, self.postmaster).start()
+        figures = load.wrk(self.server.base, requests, connections, self.seconds)
+        window.stop()
+        answered = max(1, figures["requests"])
+        return {
+            "wrk_c32": figures,
+            "round_trips": stats.service_statements(self.cluster, self.data.name) / answered,
+            "cpu": window.per_request_us(answered),
+        }

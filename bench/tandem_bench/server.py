@@ -99,6 +99,10 @@ class Server:
             return None
         return None
 
+    @property
+    def pid(self):
+        return self.process.pid
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
