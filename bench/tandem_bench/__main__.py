@@ -11,13 +11,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import load, report, scripts as scripting, targets as targeting
+from . import baseline as baselining, load, report, scripts as scripting, targets as targeting
 from .cluster import Cluster
-from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_notes_since,
+from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_created_since,
                       top_up_notes)
-from .endpoints import API, MIXED, NOTES_PAGE_2, SINGLE
-from .measure import Bench
-from .server import Server, free_port
+from .endpoints import API, BY_KEY, MIXED, NOTES_PAGE_2, SINGLE
+from .measure import Bench, Contender
+from .server import Server, free_port, new_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = {
@@ -47,6 +47,10 @@ def arguments():
     parser.add_argument("--endpoints", help="comma-separated subset of: " +
                         ", ".join(e.key for e in SINGLE + [MIXED]))
     parser.add_argument("--binary", help="the tandem binary (default: built by cargo)")
+    parser.add_argument("--baseline", metavar="GIT_REF",
+                        help="also measure the tandem binary of this commit (built in a git "
+                        "worktree, kept under target/bench/baseline-<sha>/), by turns with the "
+                        "current one in every round")
     parser.add_argument("--output", help="where the JSON goes (default bench/results/<date>.json; "
                         "with --quick, target/bench/<date>-quick.json)")
     return parser.parse_args()
@@ -58,24 +62,61 @@ def build(quick):
     return str(ROOT / "target" / ("debug" if quick else "release") / "tandem")
 
 
-def prepare_targets(cluster, config, data, server):
+def prepare_targets(cluster, config, data, server, referrals=False):
     chosen = targeting.choose(cluster, data, config["coaches"], config["per_coach"])
     top_up_notes(cluster, data, [t.participant for t in chosen])
     targeting.sign_in(server, chosen)
     targeting.find_cursors(cluster, data, server, chosen)
+    if referrals:
+        targeting.choose_resources(cluster, data, chosen)
+        targeting.ensure_consents(cluster, data, server, chosen)
     return chosen
 
 
 def endpoints(bench, rounds, chosen):
     figures = {endpoint.key: [] for endpoint in chosen}
     for number in range(1, rounds + 1):
-        targeting.sign_in(bench.server, bench.targets)  # access tokens last 15 minutes
+        targeting.sign_in(bench.running(), bench.targets)  # access tokens last 15 minutes
         for endpoint in chosen:
             started = time.monotonic()
-            figures[endpoint.key].append(bench.once(endpoint))
+            figures[endpoint.key].append(bench.once(endpoint, number))
             print(f"  round {number}/{rounds} {endpoint.key}: "
                   f"{time.monotonic() - started:.0f} s", flush=True)
     return figures
+
+
+def start_baseline(baseline, start_server):
+    """A function that starts the baseline's server, or says clearly why it cannot."""
+    def start(binary):
+        try:
+            return start_server(binary)
+        except SystemExit as error:
+            why = baselining.explain_schema(baseline)
+            raise SystemExit(
+                f"bench: the baseline {baseline.ref} ({baseline.sha[:12]}) does not start on "
+                f"the database the current binary migrated{'; ' + why if why else ''}.\n"
+                f"{error}") from None
+    return start
+
+
+def check_baseline(bench, measured, target):
+    """One request of each measured endpoint to the baseline, which must succeed: an endpoint
+    it lacks or a schema it cannot use ends the run here rather than in its figures."""
+    keys = {key for e in measured for key in (e.weights if e is MIXED else [e.key])}
+    bench.current.stop()
+    server = bench.baseline.start()
+    try:
+        for key in sorted(keys):
+            method, path, token, body = BY_KEY[key].request(target)
+            headers = {"Idempotency-Key": f"check-{time.time_ns()}"} if method == "POST" else {}
+            status, answer = server.call(method, path, token, body, headers)
+            if status not in (200, 201):
+                raise SystemExit(
+                    f"bench: the baseline {bench.baseline.label} answered {method} {path} with "
+                    f"{status}: {answer}\n(leave that endpoint out with --endpoints)")
+    finally:
+        bench.baseline.stop()
+        bench.current.start()
 
 
 def notes_scaling(cluster, config, tandem, pool, large):
@@ -123,48 +164,80 @@ def login_storm(server, target, bodies, seconds):
     }
 
 
-def run(args, config):
+def measured_endpoints(args):
     everything = SINGLE + [MIXED]
     wanted = set((args.endpoints or ",".join(e.key for e in everything)).split(","))
-    measured = [e for e in everything if e.key in wanted]
     if unknown := wanted - {e.key for e in everything}:
         raise SystemExit(f"bench: unknown endpoints: {', '.join(sorted(unknown))}")
+    return [e for e in everything if e.key in wanted]
+
+
+def run(args, config):
+    measured = measured_endpoints(args)
+    # The baseline first: cargo's <profile>/tandem is then the current binary again.
+    baseline = baselining.prepare(ROOT, args.baseline, args.quick) if args.baseline else None
     tandem = args.binary or build(args.quick)
+    if baseline and (why := baselining.explain_schema(baseline)):
+        print(f"note: {why}", flush=True)
     cluster = Cluster(ROOT / "target" / "bench" / "cluster", free_port())
     cluster.ensure()
     cluster.start()
     try:
         seeding = {d.name: prepare(cluster, tandem, d) for d in (config["main"], config["small"])}
-        server = Server(tandem, cluster.url(config["main"].name, APP_ROLE), args.pool,
-                        args.workers)
-        try:
-            chosen = prepare_targets(cluster, config, config["main"], server)
-            kept = ROOT / "target" / "bench" / "sql"
-            scripts = scripting.for_endpoints(cluster, server, chosen, kept)
-            print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
-            bench = Bench(cluster, config["main"], server, chosen, scripts, config["seconds"])
-            print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "
-                  f"coaches, {config['rounds']} rounds of {config['seconds']} s windows",
-                  flush=True)
-            since = cluster.psql(config["main"].name, "SELECT now()")[0][0]
-            figures = endpoints(bench, config["rounds"], measured)
-            remove_notes_since(cluster, config["main"], since, [t.participant for t in chosen])
-            trips = {e.key: bench.round_trips_pgbench(e) for e in measured}
-            scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
-            bodies = targeting.sign_ins(cluster, config["main"])
-            login = login_storm(server, chosen[0], bodies, config["seconds"])
-            rss = server.peak_rss_mib()  # VmHWM: the whole run, sign-in storm included
-        finally:
-            server.stop()
+        return measure(args, config, cluster, measured, tandem, baseline, seeding)
     finally:
         cluster.stop()
+
+
+def measure(args, config, cluster, measured, tandem, baseline, seeding):
+    data = config["main"]
+    since = cluster.psql(data.name, "SELECT now()")[0][0]
+    keys = new_keys()
+
+    def start_server(binary):
+        return Server(binary, cluster.url(data.name, APP_ROLE), args.pool, args.workers, keys)
+
+    current = Contender("current", tandem, start_server)
+    other = Contender(f"{baseline.ref} ({baseline.sha[:12]})", baseline.binary,
+                      start_baseline(baseline, start_server)) if baseline else None
+    try:
+        server = current.start()
+        chosen = prepare_targets(cluster, config, data, server, referrals=True)
+        kept = ROOT / "target" / "bench" / "sql"
+        scripts = scripting.for_endpoints(cluster, data, server, chosen, kept)
+        print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
+        participants = [t.participant for t in chosen]
+        bench = Bench(cluster, data, chosen, scripts, config["seconds"], current, other,
+                      cleanup=lambda: remove_created_since(cluster, data, since, participants))
+        bench.cleanup()  # what the capture created
+        if other:
+            check_baseline(bench, measured, chosen[0])
+            bench.cleanup()
+        print(f"measuring {len(chosen)} participants of {len({t.email for t in chosen})} "
+              f"coaches, {config['rounds']} rounds of {config['seconds']} s windows"
+              + (f", by turns with the baseline {other.label}" if other else ""), flush=True)
+        figures = endpoints(bench, config["rounds"], measured)
+        if other:
+            other.stop()
+        server = current.start()
+        trips = {e.key: bench.round_trips_pgbench(e) for e in measured}
+        scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
+        bodies = targeting.sign_ins(cluster, data)
+        login = login_storm(server, chosen[0], bodies, config["seconds"])
+        rss = server.peak_rss_mib()  # VmHWM of this server process, sign-in storm included
+    finally:
+        current.stop()
+        if other:
+            other.stop()
     rows = [report.endpoint_row(e, figures[e.key]) for e in measured]
     document = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
         "settings": {"seconds": config["seconds"], "rounds": config["rounds"],
-                     "pool": args.pool, "workers": args.workers, "binary": tandem, "dataset": config["main"].marker},
+                     "pool": args.pool, "workers": args.workers, "binary": tandem,
+                     "dataset": data.marker,
+                     "baseline": baseline.describe() if baseline else None},
         "seeding_seconds": seeding,
         "endpoints": rows,
         "rounds": figures,
@@ -186,6 +259,8 @@ def main():
         config["rounds"] = args.rounds
     document = run(args, config)
     report.print_endpoints(document["endpoints"], document["round_trips_pgbench"])
+    if document["settings"]["baseline"]:
+        report.print_baseline(document["endpoints"], document["settings"]["baseline"])
     scaling, login = document["notes_scaling"], document["login_storm"]
     print(f"\nNotes page 2 (wrk, 8 connections): {scaling['small_notes']:,} notes: "
           f"{scaling['small_rps']:,.0f} rps, p50 {scaling['small_p50_ms']:.2f} ms, "
@@ -196,9 +271,10 @@ def main():
           f"{login['login_errors']} errors; /healthz at 100/s: p99 {login['healthz_idle_p99_ms']:.2f}"
           f" ms idle, p50 {login['healthz_storm_p50_ms']:.2f} ms and p99 "
           f"{login['healthz_storm_p99_ms']:.2f} ms during the storm")
+    whole = "of the last server process" if args.baseline else "of the whole run"
     print(f"Server RSS: at most {max(r['peak_rss_mib'] for r in document['endpoints']):.1f} MiB "
           f"under the endpoints' load, {login['peak_rss_mib']:.1f} MiB during the sign-in "
-          f"storm; peak of the whole run (VmHWM) {document['server_peak_rss_mib']:.1f} MiB")
+          f"storm; peak {whole} (VmHWM) {document['server_peak_rss_mib']:.1f} MiB")
     if args.quick:
         print("\n(--quick: tiny data, 1 s windows and the debug build; these figures only show "
               "that the benchmark runs, and say nothing about the targets)")

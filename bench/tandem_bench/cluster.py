@@ -22,7 +22,7 @@ SETTINGS = {
     "pg_stat_statements.max": "10000",
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
-    "log_line_prefix": "'@@%p|%u@@ '",
+    "log_line_prefix": "'@@%p|%u|%v@@ '",  # backend, user, virtual transaction id
     "log_min_messages": "warning",
     "logging_collector": "off",
 }
@@ -85,6 +85,10 @@ class Cluster:
     def stop(self):
         self._run([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def postmaster_pid(self):
+        """The postmaster's process id, from the first line of postmaster.pid."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def url(self, database, user="postgres"):
         return f"postgres://{user}@127.0.0.1:{self.port}/{database}"

@@ -120,12 +120,29 @@ def note_count(cluster, dataset):
     return int(cluster.psql(dataset.name, "SELECT count(*) FROM session_notes")[0][0])
 
 
-def remove_notes_since(cluster, dataset, since, participants):
-    """Deletes the notes the measured creates added, so the dataset keeps its size from run to
-    run (triggers that keep notes from being deleted are bypassed for this)."""
+def remove_created_since(cluster, dataset, since, participants):
+    """Deletes what the measured creates added since `since` (notes, goals and referrals of
+    `participants`, with their status history and disclosures, and the idempotency keys), so
+    every round and every run starts from the same data. Triggers that keep these rows from
+    being deleted are bypassed for this; audit events stay (their chain is append-only).
+    Returns the rows deleted per table."""
     ids = ", ".join(f"'{p}'" for p in participants)
-    cluster.psql(dataset.name, f"""
-        SET session_replication_role = replica;
-        DELETE FROM idempotency_keys WHERE created_at >= '{since}';
-        DELETE FROM session_notes WHERE participant_id IN ({ids}) AND created_at >= '{since}'""")
-    cluster.psql(dataset.name, "VACUUM ANALYZE session_notes")
+    created = f"participant_id IN ({ids}) AND created_at >= '{since}'"
+    deletes = [
+        ("idempotency_keys", f"created_at >= '{since}'"),
+        ("session_notes", created),
+        ("disclosures", f"referral_id IN (SELECT id FROM referrals WHERE {created})"),
+        ("status_changes", f"subject_id IN (SELECT id FROM goals WHERE {created} "
+                           f"UNION ALL SELECT id FROM referrals WHERE {created})"),
+        ("goals", created),
+        ("referrals", created),
+    ]
+    deleted = {}
+    for table, condition in deletes:
+        deleted[table] = int(cluster.psql(dataset.name, f"""
+            SET session_replication_role = replica;
+            WITH gone AS (DELETE FROM {table} WHERE {condition} RETURNING 1)
+            SELECT count(*) FROM gone""")[0][0])
+    for table in (table for table, count in deleted.items() if count):
+        cluster.psql(dataset.name, f"VACUUM ANALYZE {table}")
+    return deleted

@@ -1,5 +1,5 @@
-"""The measured endpoints: what request each sends for a participant, and which captured
-values a pgbench script swaps for another participant's."""
+"""The measured endpoints: what request each sends for a participant, and the values of a
+participant that a pgbench script reads per transaction (see `capture.script`)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,18 +20,25 @@ class Target:
     cursor: str = ""  # the API's next_cursor after page 1 of notes
     cursor_at: str = ""  # the last note of page 1, as PostgreSQL prints it
     cursor_id: str = ""
+    resource: str = ""  # a resource of the directory that takes referrals
+    consent: str = ""  # the participant's consent to refer them to `resource`
 
     @property
     def term(self):
         return SEARCH_TERMS[self.index % len(SEARCH_TERMS)]
 
-    def swap_values(self):
+    def values(self):
+        """The values a request for this participant may send, by name."""
         return {"organization": self.organization, "coach": self.coach,
                 "participant": self.participant, "cursor_at": self.cursor_at,
-                "cursor_id": self.cursor_id, "term": self.term}
+                "cursor_id": self.cursor_id, "term": self.term, "resource": self.resource,
+                "consent": self.consent}
 
 
-def note_body():
+# The bodies below hold none of SEARCH_TERMS: a captured search term is read per target
+# wherever it occurs in the captured SQL.
+
+def note_body(_target):
     occurred = (datetime.now(timezone.utc) - timedelta(days=1)).replace(microsecond=0)
     return {
         "session_type": "individual",
@@ -43,6 +50,27 @@ def note_body():
     }
 
 
+def goal_body(_target):
+    return {
+        "title": "Go to two meetings a week",
+        "description": "Pick the meetings with the coach and note each one attended.",
+        "domain": "substance_use",
+        "target_date": (datetime.now(timezone.utc).date() + timedelta(days=90)).isoformat(),
+    }
+
+
+def referral_body(target):
+    """Sent at once (`requested`), under the participant's consent to this resource."""
+    return {
+        "participant_id": target.participant,
+        "resource_id": target.resource,
+        "reason": "Asked for help with a place to stay after discharge",
+        "urgency": "routine",
+        "consent_id": target.consent,
+        "status": "requested",
+    }
+
+
 @dataclass
 class Endpoint:
     key: str
@@ -50,13 +78,13 @@ class Endpoint:
     kind: str  # "read" or "write": which p99 target applies
     method: str
     path: object  # Target -> path
-    body: object = None  # () -> JSON body, for writes
+    body: object = None  # Target -> JSON body, for writes
     list_like: bool = False  # the ≥ 0.7× target applies
     weights: dict = field(default_factory=dict)  # for the mixed workload: key -> weight
 
     def request(self, target):
         return (self.method, self.path(target), target.token,
-                self.body() if self.body else None)
+                self.body(target) if self.body else None)
 
 
 PARTICIPANT = Endpoint(
@@ -73,10 +101,17 @@ NOTE_CREATE = Endpoint(
     "note_create", "POST /participants/{id}/session-notes", "write", "POST",
     lambda t: f"{API}/participants/{t.participant}/session-notes", body=note_body,
     list_like=True)
+GOAL_CREATE = Endpoint(
+    "goal_create", "POST /participants/{id}/goals", "write", "POST",
+    lambda t: f"{API}/participants/{t.participant}/goals", body=goal_body, list_like=True)
+REFERRAL_CREATE = Endpoint(
+    "referral_create", "POST /referrals (requested, under a consent)", "write", "POST",
+    lambda t: f"{API}/referrals", body=referral_body, list_like=True)
 RESOURCES = Endpoint(
     "resources_search", "GET /resources?q=…", "read", "GET",
     lambda t: f"{API}/resources?q={t.term}", list_like=True)
-SINGLE = [PARTICIPANT, GOALS, NOTES_PAGE_2, NOTE_CREATE, RESOURCES]
+SINGLE = [PARTICIPANT, GOALS, NOTES_PAGE_2, NOTE_CREATE, GOAL_CREATE, REFERRAL_CREATE,
+          RESOURCES]
 MIXED = Endpoint(
     "mixed", "mixed coach workload (70% lists, 20% reads, 10% note creates)", "write", "MIX",
     None, weights={"goals": 35, "notes_page_2": 35, "participant": 20, "note_create": 10})

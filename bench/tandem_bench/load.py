@@ -36,8 +36,10 @@ def pgbench(cluster, database, user, scripts, clients, seconds):
     if done.returncode != 0 or not tps:
         raise SystemExit(f"bench: pgbench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    count = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
     latency = re.search(r"latency average = ([0-9.]+) ms", done.stdout)
     return {"rps": float(tps.group(1)), "errors": int(failed.group(1)) if failed else 0,
+            "transactions": int(count.group(1)) if count else None,
             "latency_avg_ms": float(latency.group(1)) if latency else None}
 
 

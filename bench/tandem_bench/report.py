@@ -15,7 +15,9 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def endpoint_row(endpoint, rounds):
+def _picker(rounds):
+    """pick(path): the median over the rounds of the figure at `path` (keys into each round's
+    figures), None where no round has it."""
     def pick(path):
         values = []
         for figures in rounds:
@@ -24,6 +26,11 @@ def endpoint_row(endpoint, rounds):
                 value = value.get(key) if isinstance(value, dict) else None
             values.append(value)
         return median(values)
+    return pick
+
+
+def endpoint_row(endpoint, rounds):
+    pick = _picker(rounds)
 
     row = {
         "endpoint": endpoint.title,
@@ -43,8 +50,13 @@ def endpoint_row(endpoint, rounds):
         "p99_ms": pick(["fixed_rate", "p99_ms"]),
         "p999_ms": pick(["fixed_rate", "p999_ms"]),
         "round_trips_api": pick(["round_trips"]),
+        "server_cpu_us": pick(["cpu", "server_us"]),
+        "postgres_cpu_us": pick(["cpu", "postgres_us"]),
+        "pgbench_postgres_cpu_us": pick(["pgbench_c32", "cpu", "postgres_us"]),
         "peak_rss_mib": max(f["peak_rss_mib"] or 0 for f in rounds),
     }
+    if any("baseline" in f for f in rounds):
+        row["baseline"] = _baseline_row(row, [f["baseline"] for f in rounds if "baseline" in f])
     for connections in (8, 32):
         api, base = row[f"api_rps_c{connections}"], row[f"pgbench_tps_c{connections}"]
         row[f"ratio_c{connections}"] = api / base if api and base else None
@@ -61,6 +73,29 @@ def endpoint_row(endpoint, rounds):
     return row
 
 
+def _baseline_row(row, rounds):
+    """The baseline's figures, and the current binary's throughput over the baseline's."""
+    pick = _picker(rounds)
+    baseline = {
+        "api_rps_c8": pick(["wrk_c8", "rps"]),
+        "api_rps_c32": pick(["wrk_c32", "rps"]),
+        "api_errors": sum(f["wrk_c8"]["errors"] + f["wrk_c32"]["errors"] +
+                          f["fixed_rate"]["errors"] for f in rounds),
+        "fixed_rate_rps": pick(["fixed_rate", "rps"]),
+        "p50_ms": pick(["fixed_rate", "p50_ms"]),
+        "p99_ms": pick(["fixed_rate", "p99_ms"]),
+        "p999_ms": pick(["fixed_rate", "p999_ms"]),
+        "round_trips_api": pick(["round_trips"]),
+        "server_cpu_us": pick(["cpu", "server_us"]),
+        "postgres_cpu_us": pick(["cpu", "postgres_us"]),
+        "peak_rss_mib": max(f["peak_rss_mib"] or 0 for f in rounds),
+    }
+    for connections in (8, 32):
+        current, before = row[f"api_rps_c{connections}"], baseline[f"api_rps_c{connections}"]
+        baseline[f"ratio_c{connections}"] = current / before if current and before else None
+    return baseline
+
+
 def _met(value, test):
     return None if value is None else bool(test(value))
 
@@ -74,7 +109,8 @@ def print_endpoints(rows, round_trips_pgbench):
           "running the same statements)")
     header = (f"{'endpoint':<16} {'api c8':>8} {'pg c8':>8} {'ratio':>6} {'api c32':>8} "
               f"{'pg c32':>8} {'ratio':>6} {'rate':>7} {'p50':>6} {'p99':>6} {'p99.9':>7} "
-              f"{'err':>4} {'trips':>11} {'RSS MiB':>8} {'vs best':>7}")
+              f"{'err':>4} {'trips':>11} {'api µs':>6} {'pg µs':>6} {'pgb µs':>6} "
+              f"{'RSS MiB':>8} {'vs best':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -85,11 +121,45 @@ def print_endpoints(rows, round_trips_pgbench):
               f"{_f(row['fixed_rate_rps'], 0):>7} {_f(row['p50_ms'], 2):>6} "
               f"{_f(row['p99_ms'], 2):>6} {_f(row['p999_ms'], 2):>7} "
               f"{row['api_errors'] + row['pgbench_failures']:>4} {trips:>11} "
+              f"{_f(row['server_cpu_us'], 0):>6} {_f(row['postgres_cpu_us'], 0):>6} "
+              f"{_f(row['pgbench_postgres_cpu_us'], 0):>6} "
               f"{_f(row['peak_rss_mib']):>8} {_f(row['ratio_c32_to_best_pgbench'], 2):>7}")
     print("rps and tps per second; rate = wrk's fixed rate (50% of api c32), p50/p99/p99.9 in ms "
-          "at that rate, counted from when each request was due; trips = statements per request, API (pg_stat_statements) / pgbench "
-          "script; RSS = the server's largest resident memory during the endpoint's load; vs best = api c32 "
-          "over the better of pgbench c8 and c32")
+          "at that rate, counted from when each request was due; trips = statements per "
+          "request, API (pg_stat_statements) / pgbench script; api µs and pg µs = CPU time per "
+          "request of the server and of PostgreSQL (all its processes) over the api c32 window, "
+          "pgb µs = PostgreSQL's per pgbench transaction at c32; RSS = the server's largest "
+          "resident memory during the endpoint's load; vs best = api c32 over the better of "
+          "pgbench c8 and c32")
+
+
+def print_baseline(rows, baseline):
+    print(f"\nAgainst the baseline {baseline['ref']} ({baseline['sha'][:12]}), measured by turns "
+          "with the current binary in every round (now = current, base = baseline)")
+    header = (f"{'endpoint':<16} {'now c8':>8} {'base c8':>8} {'ratio':>6} {'now c32':>8} "
+              f"{'base c32':>8} {'ratio':>6} {'p99 now/base':>13} {'trips now/base':>15} "
+              f"{'api µs now/base':>16} {'pg µs now/base':>15} {'err':>4}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        base = row.get("baseline")
+        if not base:
+            continue
+        print(f"{row['key']:<16} {_f(row['api_rps_c8'], 0):>8} {_f(base['api_rps_c8'], 0):>8} "
+              f"{_f(base['ratio_c8'], 2):>6} {_f(row['api_rps_c32'], 0):>8} "
+              f"{_f(base['api_rps_c32'], 0):>8} {_f(base['ratio_c32'], 2):>6} "
+              f"{_pair(row['p99_ms'], base['p99_ms'], 2):>13} "
+              f"{_pair(row['round_trips_api'], base['round_trips_api'], 1):>15} "
+              f"{_pair(row['server_cpu_us'], base['server_cpu_us'], 0):>16} "
+              f"{_pair(row['postgres_cpu_us'], base['postgres_cpu_us'], 0):>15} "
+              f"{base['api_errors']:>4}")
+    print("ratio = current over baseline (above 1: the current binary answers more); p99 in ms "
+          "at 50% of each binary's own c32 rate; trips and µs per request over each binary's "
+          "c32 window; err = the baseline's errors")
+
+
+def _pair(now, before, digits):
+    return f"{_f(now, digits)}/{_f(before, digits)}"
 
 
 def print_targets(document):

@@ -22,8 +22,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def new_keys():
+    """The JWT secret and audit key of a run: servers started with the same keys accept each
+    other's tokens and extend the same audit chain."""
+    return {"TANDEM_JWT_SECRET": secrets.token_urlsafe(48),
+            "TANDEM_AUDIT_KEY": secrets.token_urlsafe(48)}
+
+
 class Server:
-    def __init__(self, binary, database_url, pool_size, workers=None):
+    def __init__(self, binary, database_url, pool_size, workers=None, keys=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="tandem-bench-serve-", suffix=".log",
@@ -34,13 +41,12 @@ class Server:
             "DATABASE_URL": database_url,
             "TANDEM_ENV": "production",
             "TANDEM_BIND": f"127.0.0.1:{self.port}",
-            "TANDEM_JWT_SECRET": secrets.token_urlsafe(48),
-            "TANDEM_AUDIT_KEY": secrets.token_urlsafe(48),
             "TANDEM_DB_POOL_SIZE": str(pool_size),
             "TANDEM_SIGNIN_ADDRESS_LIMIT": "1000000",
             "TANDEM_WEBHOOK_WORKER": "off",
             "RUST_LOG": "warn",
         })
+        env.update(keys or new_keys())
         if workers:
             env["TANDEM_WORKERS"] = str(workers)
         self.process = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
@@ -98,6 +104,10 @@ class Server:
         except OSError:
             return None
         return None
+
+    @property
+    def pid(self):
+        return self.process.pid
 
     def stop(self):
         if self.process.poll() is None:
