@@ -35,6 +35,17 @@ QUICK = {
 }
 
 
+def server_env(args):
+    """`--server-env NAME=VALUE` settings as a dict."""
+    settings = {}
+    for item in args.server_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("TANDEM_"):
+            raise SystemExit(f"bench: --server-env takes TANDEM_NAME=VALUE, not {item!r}")
+        settings[name] = value
+    return settings
+
+
 def arguments():
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--quick", action="store_true",
@@ -47,6 +58,9 @@ def arguments():
     parser.add_argument("--endpoints", help="comma-separated subset of: " +
                         ", ".join(e.key for e in SINGLE + [MIXED]))
     parser.add_argument("--binary", help="the tandem binary (default: built by cargo)")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for every server of the run, e.g. "
+                        "TANDEM_AUDIT_BATCHING=off (repeatable)")
     parser.add_argument("--baseline", metavar="GIT_REF",
                         help="also measure the tandem binary of this commit (built in a git "
                         "worktree, kept under target/bench/baseline-<sha>/), by turns with the "
@@ -119,9 +133,9 @@ def check_baseline(bench, measured, target):
         bench.current.start()
 
 
-def notes_scaling(cluster, config, tandem, pool, large):
+def notes_scaling(cluster, config, tandem, pool, large, extra_env):
     small_data = config["small"]
-    server = Server(tandem, cluster.url(small_data.name, APP_ROLE), pool)
+    server = Server(tandem, cluster.url(small_data.name, APP_ROLE), pool, extra_env=extra_env)
     try:
         small = prepare_targets(cluster, config, small_data, server)
         runs = {"small": [], "large": []}
@@ -195,7 +209,8 @@ def measure(args, config, cluster, measured, tandem, baseline, seeding):
     keys = new_keys()
 
     def start_server(binary):
-        return Server(binary, cluster.url(data.name, APP_ROLE), args.pool, args.workers, keys)
+        return Server(binary, cluster.url(data.name, APP_ROLE), args.pool, args.workers, keys,
+                      server_env(args))
 
     current = Contender("current", tandem, start_server)
     other = Contender(f"{baseline.ref} ({baseline.sha[:12]})", baseline.binary,
@@ -221,7 +236,8 @@ def measure(args, config, cluster, measured, tandem, baseline, seeding):
             other.stop()
         server = current.start()
         trips = {e.key: bench.round_trips_pgbench(e) for e in measured}
-        scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen))
+        scaling = notes_scaling(cluster, config, tandem, args.pool, (server, chosen),
+                                server_env(args))
         bodies = targeting.sign_ins(cluster, data)
         login = login_storm(server, chosen[0], bodies, config["seconds"])
         rss = server.peak_rss_mib()  # VmHWM of this server process, sign-in storm included

@@ -1,8 +1,9 @@
 """`--baseline <git ref>`: the tandem binary of another commit, measured beside the current one.
 
 It is built in a git worktree of that commit under target/bench/baseline-<sha>/, with the
-main target directory as cargo's (so dependencies are reused), and kept there: a later run
-against the same commit reuses it. The worktree is removed once the binary is copied out."""
+target directory target/bench/baseline-target/ (kept, so later baselines reuse its
+dependencies), and kept there: a later run against the same commit reuses it. The worktree is
+removed once the binary is copied out."""
 
 import os
 import shutil
@@ -55,12 +56,14 @@ def _build(root, sha, folder, profile, binary):
     folder.mkdir(parents=True, exist_ok=True)
     _git(root, "worktree", "add", "--detach", str(source), sha)
     try:
-        target = Path(root) / "target"
+        # A target directory of its own, kept for the next baseline: cargo names a workspace
+        # member's artifacts by its path within the workspace, so in the project's own target
+        # directory the baseline's would pass for the current code's (and be run and tested
+        # as such) until a source file changed.
+        target = Path(root) / "target" / "bench" / "baseline-target"
         command = ["cargo", "build", "-q", "--bin", "tandem"]
         if profile == "release":
             command.append("--release")
-        # The shared target directory's <profile>/tandem is the last binary built there; the
-        # current binary is built after this one, so it is its own again by the time it runs.
         subprocess.run(command, cwd=source, check=True,
                        env={**os.environ, "CARGO_TARGET_DIR": str(target)})
         binary.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ def new_keys():
 
 
 class Server:
-    def __init__(self, binary, database_url, pool_size, workers=None, keys=None):
+    def __init__(self, binary, database_url, pool_size, workers=None, keys=None, extra_env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="tandem-bench-serve-", suffix=".log",
@@ -49,6 +49,7 @@ class Server:
         env.update(keys or new_keys())
         if workers:
             env["TANDEM_WORKERS"] = str(workers)
+        env.update(extra_env or {})
         self.process = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
