@@ -117,7 +117,7 @@ where
     }
 
     /// A new subject's first status: the row to write with the subject (see
-    /// `status_changes::insert_when`), and the history entry it makes.
+    /// `status_changes::insert_of`), and the history entry it makes.
     pub fn first(
         &self,
         subject_id: Uuid,

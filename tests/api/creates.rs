@@ -81,6 +81,8 @@ async fn a_note_or_goal_for_someone_out_of_scope_is_404_and_a_foreign_goal_422()
     let theirs = app.participant_of(&other_coach).await;
     let note = json!({"session_type": "individual", "occurred_at": "2026-11-30T15:00:00Z",
                       "duration_minutes": 45, "summary": "Check-in"});
+    let goal_history = "SELECT count(*) FROM status_changes WHERE subject_type = 'goal'";
+    let histories = app.count(goal_history).await;
     for path in [
         format!("/participants/{}/session-notes", theirs.id),
         format!("/participants/{}/goals", theirs.id),
@@ -93,6 +95,11 @@ async fn a_note_or_goal_for_someone_out_of_scope_is_404_and_a_foreign_goal_422()
         let refused = app.post(&path, Some(&coach), &body).await;
         assert_eq!(refused.status(), 404, "{path}");
     }
+    assert_eq!(
+        app.count(goal_history).await,
+        histories,
+        "no first status was kept"
+    );
     let their_goal = json(
         app.post(
             &format!("/participants/{}/goals", theirs.id),

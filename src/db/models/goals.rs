@@ -212,7 +212,8 @@ pub async fn list(
 }
 
 /// Inserts `new` with its first status `first`, in one statement, only for a participant
-/// `scope` may see: `NotFound` (nothing inserted) otherwise.
+/// `scope` may see: `NotFound` otherwise (the status row is then written, but the caller's
+/// unit of work rolls the refusal back).
 pub async fn insert_visible(
     conn: &mut AsyncPgConnection,
     scope: Scope,
@@ -220,8 +221,8 @@ pub async fn insert_visible(
     first: &NewStatusChange<'_>,
 ) -> QueryResult<Goal> {
     use diesel::sql_types::{Date, Text, Uuid as SqlUuid};
-    let participant = || scope::participants(scope).filter(participants::id.eq(new.participant_id));
-    let values = participant().select((
+    let participant = scope::participants(scope).filter(participants::id.eq(new.participant_id));
+    let values = participant.select((
         new.id.into_sql::<SqlUuid>(),
         participants::organization_id,
         participants::id,
@@ -246,7 +247,7 @@ pub async fn insert_visible(
             goals::created_by,
         ))
         .returning(Goal::as_returning());
-    let history = status_changes::insert_when(first, participant());
+    let history = status_changes::insert_of(first);
     with("history", history, goal).get_result(conn).await
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use diesel::query_builder::{QueryFragment, QueryId};
 
-use crate::db::schema::{participants, status_changes};
+use crate::db::schema::status_changes;
 
 /// A state machine's status enum, stored as its text (see `text_enum!`).
 pub trait StoredStatus:
@@ -66,38 +66,6 @@ pub fn insert_of<'a>(
         status_changes::actor_id.eq(change.actor_id),
         status_changes::at.eq(change.at),
     ))
-}
-
-/// The insert of `change`, made only when `when` (a participant, as seen through a scope)
-/// selects a row: a new subject's first status, written by the statement that inserts the
-/// subject under the same condition (see [`crate::db::with`]).
-pub fn insert_when<'a>(
-    change: &'a NewStatusChange<'a>,
-    when: participants::BoxedQuery<'a, Pg>,
-) -> impl QueryFragment<Pg> + Send + 'a {
-    use diesel::sql_types::{Nullable, Timestamptz, Uuid as SqlUuid};
-    let values = when.select((
-        Uuid::now_v7().into_sql::<SqlUuid>(),
-        change.subject_type.into_sql::<Text>(),
-        change.subject_id.into_sql::<SqlUuid>(),
-        change.from_status.into_sql::<Nullable<Text>>(),
-        change.to_status.into_sql::<Text>(),
-        change.reason.into_sql::<Nullable<Text>>(),
-        change.actor_id.into_sql::<Nullable<SqlUuid>>(),
-        change.at.into_sql::<Timestamptz>(),
-    ));
-    diesel::insert_into(status_changes::table)
-        .values(values)
-        .into_columns((
-            status_changes::id,
-            status_changes::subject_type,
-            status_changes::subject_id,
-            status_changes::from_status,
-            status_changes::to_status,
-            status_changes::reason,
-            status_changes::actor_id,
-            status_changes::at,
-        ))
 }
 
 /// The history of one subject, oldest first; a stored status `S` does not know is an error.
