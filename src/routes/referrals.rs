@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::ApiScope;
 use crate::auth::{AuthUser, Caller};
+use crate::db::models::referrals::send::Sending;
 use crate::db::models::referrals::{self, Direction, NewReferral, ReferralFilter, ReferralStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::{Scope, Viewer};
@@ -39,10 +40,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 ///
 /// Roles: admin, supervisor, coach (current caseload), participant (themselves); integration
 /// clients get 403 (they send `POST /inbound-referrals`). `status` is `draft` (the default) or
-/// `requested`, which sends it: a resource linked to an integration client then needs an
-/// active consent naming that client or the resource and covering `referral_details` (409
-/// `consent-required`). A `consent_id` that is revoked or expired is 409 `consent-required`
-/// too, on a draft as well.
+/// `requested`, which sends it: that needs an active consent of the participant covering
+/// `referral_details` and naming each recipient: every integration client linked to the
+/// resource (by name, or by naming the resource when the client was linked before the
+/// consent was signed), or the resource itself when it has no client (409
+/// `consent-required`). A given `consent_id` that is revoked, expired or names someone else
+/// is 409 `consent-required` too (a revoked or expired one on a draft as well).
 /// 404 when the participant is not in the caller's scope; 422 when the resource is not in the
 /// organization's directory; 409 `resource-not-accepting-referrals` when it takes none now.
 #[utoipa::path(
@@ -97,8 +100,10 @@ pub async fn create_referral(
     user.create(target, &key, &body, make, &show).await
 }
 
-/// Inserts the referral with its first status; sending it checks the consent and records the
-/// disclosure and the event. Answers with it as a read would show it, without reading it back.
+/// Inserts the referral with its first status in one statement that also checks the scope,
+/// the resource and, when it is sent, the consent, and writes the disclosures and events.
+/// Answers with it as a read would show it, without reading it back. When nothing was
+/// written, finds out why.
 async fn make_referral(
     conn: &mut AsyncPgConnection,
     acting: Acting<'_>,
@@ -108,36 +113,12 @@ async fn make_referral(
     let Viewer::User(scope) = acting.viewer else {
         return Err(AppError::Forbidden);
     };
-    // The scope check, and the details the answer shows.
-    let person = referrals::visible_demographics(conn, scope, body.participant_id).await?;
-    let participant_id = person.id;
-    let resource =
-        closed_loop::open_resource(conn, scope.organization_id, body.resource_id).await?;
     let sending = status == ReferralStatus::Requested;
-    // Only a sent referral reaches the clinics linked to the resource.
-    let linked = match sending {
-        true => referrals::linked_clients(conn, resource.id).await?,
-        false => Vec::new(),
-    };
-    let consent = match body.consent_id {
-        _ if sending => {
-            closed_loop::sending_consent(
-                conn,
-                participant_id,
-                resource.id,
-                &linked,
-                body.consent_id,
-            )
-            .await?
-        }
-        Some(id) => Some(closed_loop::active_consent(conn, participant_id, id).await?),
-        None => None,
-    };
     let new = NewReferral {
         id: Uuid::now_v7(),
         organization_id: scope.organization_id,
-        participant_id,
-        resource_id: Some(resource.id),
+        participant_id: body.participant_id,
+        resource_id: Some(body.resource_id),
         direction: Direction::Outbound,
         source_client_id: None,
         external_id: None,
@@ -145,23 +126,32 @@ async fn make_referral(
         reason: body.reason.trim().to_owned(),
         urgency: body.urgency,
         status,
-        consent_id: consent.as_ref().map(|c| c.id),
+        consent_id: body.consent_id,
         created_by: Some(scope.user_id),
         sent_at: sending.then(chrono::Utc::now),
     };
     let (first, entry) = REFERRAL.first(new.id, status, scope.user_id);
-    let referral = referrals::insert_with_first(conn, &new, &first).await?;
-    if sending {
-        closed_loop::announce_sent(
-            conn,
-            acting,
-            &referral,
-            &resource,
-            &linked,
-            consent.as_ref(),
-        )
-        .await?;
-    }
+    let send = Sending {
+        organization_id: scope.organization_id,
+        participant_id: body.participant_id,
+        resource_id: body.resource_id,
+        given_consent: body.consent_id,
+        urgency: body.urgency.as_str(),
+        request_id: acting.request_id,
+        at: first.at,
+    };
+    let made = referrals::insert_visible(
+        conn,
+        scope,
+        &new,
+        body.resource_id,
+        &first,
+        sending.then_some(&send),
+    )
+    .await?;
+    let Some((referral, person)) = made else {
+        return Err(closed_loop::why_not_made(conn, scope, &send, sending).await);
+    };
     let id = referral.id;
     Ok(Created {
         id,

@@ -1055,7 +1055,8 @@ impl TestApp {
 /// Referral factories: directory resources, their links to clients, and consents, written
 /// with SQL as the directory and consent endpoints store them.
 impl TestApp {
-    /// A resource of `org` that accepts referrals; linked to `client` when given.
+    /// A resource of `org` that accepts referrals; linked to `client` when given, a day ago (so
+    /// before the consents [`TestApp::referral_consent`] signs an hour ago).
     pub async fn referral_resource(&self, org: &TestOrg, client: Option<&TestClient>) -> Uuid {
         let id = Uuid::now_v7();
         let sql = format!(
@@ -1068,8 +1069,9 @@ impl TestApp {
         self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));
         if let Some(client) = client {
             let sql = format!(
-                "INSERT INTO integration_client_resources (client_id, resource_id, organization_id)
-                 VALUES ('{}', '{id}', '{}')",
+                "INSERT INTO integration_client_resources
+                     (client_id, resource_id, organization_id, linked_at)
+                 VALUES ('{}', '{id}', '{}', now() - interval '1 day')",
                 client.id, org.id
             );
             self.sql(&sql).await.unwrap_or_else(|e| panic!("{e}"));

@@ -45,6 +45,7 @@ mod throttles;
 mod users;
 mod validation_errors;
 
+mod consent_recipients;
 mod consents;
 mod disclosures;
 mod seed_demo;

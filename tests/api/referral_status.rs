@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::helpers::{error_fields, ok_json, problem, TestApp};
 
 async fn sent_by_hand(app: &TestApp) -> String {
-    let resource = app.referral_resource(&app.org, None).await;
+    let resource = sendable_resource(app).await;
     let created = app
         .referral(
             &app.org.coach,
@@ -15,6 +15,15 @@ async fn sent_by_hand(app: &TestApp) -> String {
         )
         .await;
     created["id"].as_str().unwrap().to_owned()
+}
+
+/// A resource with no client, and the participant's consent naming it.
+async fn sendable_resource(app: &TestApp) -> uuid::Uuid {
+    let (org, p) = (&app.org, app.org.participant_id);
+    let resource = app.referral_resource(org, None).await;
+    app.referral_consent(org, p, None, Some(resource), &["referral_details"], 30)
+        .await;
+    resource
 }
 
 async fn move_to(
@@ -153,7 +162,7 @@ async fn reasons_and_outcomes_are_required_where_the_contract_says_and_refused_e
 #[tokio::test]
 async fn the_participant_sends_and_cancels_but_never_answers() {
     let app = TestApp::spawn().await;
-    let resource = app.referral_resource(&app.org, None).await;
+    let resource = sendable_resource(&app).await;
     let me = &app.org.participant;
     let created = app
         .referral(me, app.org.participant_id, resource, "draft")

@@ -47,12 +47,20 @@ async fn sending_to_a_linked_resource_without_consent_is_409_consent_required() 
     assert_eq!(app.count("SELECT count(*) FROM referrals").await, 0);
 }
 
+/// Asserts that creating `body` as the coach is 409 `consent-required`.
 async fn problem_409(app: &TestApp, body: &serde_json::Value) {
-    problem(
+    let refused = problem(
         app.post("/referrals", Some(&app.org.coach), body).await,
         409,
     )
     .await;
+    assert!(
+        refused["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/consent-required"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]
@@ -114,12 +122,45 @@ async fn an_expired_or_revoked_consent_is_409_and_creates_nothing() {
 }
 
 #[tokio::test]
-async fn a_resource_without_a_client_needs_no_consent_and_one_that_takes_no_referrals_is_409() {
+async fn a_resource_without_a_client_needs_a_consent_naming_it_and_one_that_takes_no_referrals_is_409(
+) {
     let app = TestApp::spawn().await;
     let (org, p) = (&app.org, app.org.participant_id);
     let resource = app.referral_resource(org, None).await;
+    let send = json!({"participant_id": p, "resource_id": resource, "reason": "needs MOUD",
+        "urgency": "routine", "status": "requested"});
+    // None at all; one naming another resource; one naming it without referral details.
+    problem_409(&app, &send).await;
+    let elsewhere = app.referral_resource(org, None).await;
+    let other = app
+        .referral_consent(org, p, None, Some(elsewhere), &["referral_details"], 30)
+        .await;
+    problem_409(&app, &send).await;
+    let mut naming_other = send.clone();
+    naming_other["consent_id"] = json!(other);
+    problem_409(&app, &naming_other).await;
+    app.referral_consent(org, p, None, Some(resource), &["demographics"], 30)
+        .await;
+    problem_409(&app, &send).await;
+    assert_eq!(app.count("SELECT count(*) FROM referrals").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM disclosures").await, 0);
+
+    let consent = app
+        .referral_consent(org, p, None, Some(resource), &["referral_details"], 30)
+        .await;
     let created = app.referral(&org.coach, p, resource, "requested").await;
     assert_eq!(created["status"], "requested");
+    assert_eq!(created["consent_id"], consent.to_string());
+    let disclosed = format!(
+        "SELECT count(*) FROM disclosures WHERE consent_id = '{consent}'
+         AND recipient_resource_id = '{resource}' AND recipient_client_id IS NULL
+         AND recipient_name = 'Harbor MOUD Clinic (Harbor Health)'
+         AND recipient_address = '12 Pier Road, Portland, ME, 04101'
+         AND information_categories = '{{referral_details}}'"
+    );
+    assert_eq!(app.count(&disclosed).await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM webhook_events").await, 0);
+
     app.sql(&format!(
         "UPDATE resources SET accepts_referrals = false WHERE id = '{resource}'"
     ))

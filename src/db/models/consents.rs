@@ -2,11 +2,12 @@
 //! is read, from its expiry and revocation, never stored.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
+use diesel::dsl::{exists, now};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::schema::integration_client_resources as links;
 use crate::db::schema::{consents, integration_clients, organizations, resources};
 use crate::db::scope::{self, Scope};
 
@@ -100,7 +101,9 @@ impl Consent {
 }
 
 /// Whom data would go to: an integration client, a resource in the directory, or both (a
-/// resource linked to a client). A consent naming either covers it.
+/// resource linked to a client). A consent naming the client covers it; one naming the
+/// resource covers the client only if the client was linked to the resource when the consent
+/// was signed (and recorded): a clinic linked later was not among the recipients it named.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Recipient {
     pub client_id: Option<Uuid>,
@@ -122,9 +125,25 @@ pub async fn find_active(
     // `= NULL` is never true, so an absent half of the recipient matches nothing.
     let names_client = consents::recipient_client_id.eq(recipient.client_id);
     let names_resource = consents::recipient_resource_id.eq(recipient.resource_id);
-    consents::table
+    let mut query = consents::table
         .filter(consents::participant_id.eq(participant_id))
-        .filter(names_client.or(names_resource))
+        .into_boxed();
+    query = match recipient.client_id {
+        Some(client_id) => {
+            let linked_before = links::table
+                .filter(links::client_id.eq(client_id))
+                .filter(
+                    links::resource_id
+                        .nullable()
+                        .eq(consents::recipient_resource_id),
+                )
+                .filter(links::linked_at.le(consents::signed_at))
+                .filter(links::linked_at.le(consents::created_at));
+            query.filter(names_client.or(names_resource.and(exists(linked_before))))
+        }
+        None => query.filter(names_resource),
+    };
+    query
         .filter(consents::revoked_at.is_null())
         .filter(
             consents::expires_at

@@ -205,16 +205,21 @@ pub async fn foreign_resources(
         .collect())
 }
 
-/// Links the client to exactly `resource_ids` (checked to be the organization's).
+/// Links the client to exactly `resource_ids` (checked to be the organization's). Links it
+/// keeps keep their `linked_at`: a consent naming one of those resources goes on covering it.
 pub async fn set_resources(
     conn: &mut AsyncPgConnection,
     client: &ClientRecord,
     resource_ids: &[Uuid],
 ) -> QueryResult<()> {
     use crate::db::schema::integration_client_resources as links;
-    diesel::delete(links::table.filter(links::client_id.eq(client.id)))
-        .execute(conn)
-        .await?;
+    diesel::delete(
+        links::table
+            .filter(links::client_id.eq(client.id))
+            .filter(diesel::dsl::not(links::resource_id.eq_any(resource_ids))),
+    )
+    .execute(conn)
+    .await?;
     let rows: Vec<_> = resource_ids
         .iter()
         .map(|resource_id| {

@@ -11,13 +11,17 @@ use uuid::Uuid;
 
 use crate::db::models::consents::Consent;
 use crate::db::models::resources::ResourceStatus;
-use crate::db::models::status_changes::{self, NewStatusChange};
 use crate::db::pagination::{Cursor, PageRequest};
 use crate::db::schema::{
     consents, integration_client_resources, integration_clients, participants, referrals, resources,
 };
 use crate::db::scope::{self, Scope, Viewer};
-use crate::db::with::with;
+
+mod create;
+pub mod send;
+
+pub use create::insert_visible;
+pub use send::send_draft;
 
 crate::text_enum! {
     /// A referral's status: the FHIR Task codes of the HL7 SDOH Clinical Care guide.
@@ -200,19 +204,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReferral) -> QueryRes
         .returning(Referral::as_returning())
         .get_result(conn)
         .await
-}
-
-/// Inserts `new` with its first status `first`, in one statement (see [`crate::db::with`]).
-pub async fn insert_with_first(
-    conn: &mut AsyncPgConnection,
-    new: &NewReferral,
-    first: &NewStatusChange<'_>,
-) -> QueryResult<Referral> {
-    let referral = diesel::insert_into(referrals::table)
-        .values(new)
-        .returning(Referral::as_returning());
-    let history = status_changes::insert_of(first);
-    with("history", history, referral).get_result(conn).await
 }
 
 /// Moves `current` (read under its row lock) to `status`, keeping its outcome and consent

@@ -71,7 +71,7 @@ pub async fn publish(
 
 /// Whether client `c` can receive webhooks now: active, with an endpoint and a secret, and the
 /// endpoint not disabled.
-const CAN_RECEIVE: &str = "c.active AND c.webhook_url IS NOT NULL \
+pub(crate) const CAN_RECEIVE: &str = "c.active AND c.webhook_url IS NOT NULL \
     AND c.webhook_secret IS NOT NULL AND c.webhook_disabled_at IS NULL";
 
 /// Holds `client_id`'s pending events while it cannot receive them, and releases its held

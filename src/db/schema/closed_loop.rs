@@ -37,6 +37,7 @@ diesel::table! {
         client_id -> Uuid,
         resource_id -> Uuid,
         organization_id -> Uuid,
+        linked_at -> Timestamptz,
     }
 }
 

@@ -9,15 +9,15 @@ use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::models::consents::{self, Consent, InformationCategory, Recipient};
-use crate::db::models::disclosures::{self, NewDisclosure};
+use crate::db::models::consents::{self, Consent};
+use crate::db::models::referrals::send::Sending;
 use crate::db::models::referrals::{
     self, Direction, Referral, ReferralOutcome, ReferralResource, ReferralStatus,
 };
 use crate::db::models::resources::ResourceStatus;
 use crate::db::models::users::Role;
 use crate::db::models::webhook_events::{self, EventType};
-use crate::db::scope::Viewer;
+use crate::db::scope::{visible_participant, Scope, Viewer};
 use crate::domain::lifecycle::{self, Change, Side, REFERRAL};
 use crate::http::error::{AppError, AppResult, ProblemType};
 
@@ -122,60 +122,38 @@ pub async fn open_resource(
     Ok(resource)
 }
 
-/// The consent a referral to `resource` is sent under. Every client linked to the resource
-/// must be named by an active consent covering referral details (the given one, or else the
-/// most recent such consent): 409 `consent-required` otherwise. For a resource with no
-/// client, the given consent, or else any active one naming the resource, or none.
-pub async fn sending_consent(
+/// Why a referral `sending` describes was not written: 404 when `scope` cannot see the
+/// participant, 422 or 409 for the resource (see [`open_resource`]), 422 or 409 for a given
+/// consent (see [`active_consent`]), and otherwise, when it was sent, 409 `consent-required`.
+pub async fn why_not_made(
     conn: &mut AsyncPgConnection,
-    participant_id: Uuid,
-    resource_id: Uuid,
-    linked: &[Uuid],
-    given: Option<Uuid>,
-) -> AppResult<Option<Consent>> {
-    let given = match given {
-        Some(id) => Some(active_consent(conn, participant_id, id).await?),
-        None => None,
-    };
-    let category = InformationCategory::ReferralDetails;
-    if linked.is_empty() {
-        if given.is_some() {
-            return Ok(given);
+    scope: Scope,
+    sending: &Sending<'_>,
+    sent: bool,
+) -> AppError {
+    let found = async {
+        visible_participant(conn, scope, sending.participant_id).await?;
+        open_resource(conn, sending.organization_id, sending.resource_id).await?;
+        if let Some(id) = sending.given_consent {
+            active_consent(conn, sending.participant_id, id).await?;
         }
-        let recipient = Recipient {
-            client_id: None,
-            resource_id: Some(resource_id),
-        };
-        return Ok(consents::find_active(conn, participant_id, recipient, category).await?);
+        AppResult::Ok(())
+    };
+    match found.await {
+        Err(error) => error,
+        Ok(()) if sent => consent_required(),
+        Ok(()) => AppError::Internal("a referral passed every check and was not written".into()),
     }
-    let mut used = None;
-    for &client_id in linked {
-        let recipient = Recipient {
-            client_id: Some(client_id),
-            resource_id: Some(resource_id),
-        };
-        let found = match &given {
-            Some(consent) => names(consent, recipient)
-                .then(|| consent.clone())
-                .filter(|c| c.covers(category)),
-            None => consents::find_active(conn, participant_id, recipient, category).await?,
-        };
-        let found = found.ok_or_else(|| {
-            AppError::conflict(
-                ProblemType::ConsentRequired,
-                "Sending this referral needs an active consent of the participant that \
-                     names the receiving clinic or the resource and covers referral details.",
-            )
-        })?;
-        used.get_or_insert(found);
-    }
-    Ok(used)
 }
 
-fn names(consent: &Consent, recipient: Recipient) -> bool {
-    (recipient.client_id.is_some() && consent.recipient_client_id == recipient.client_id)
-        || (recipient.resource_id.is_some()
-            && consent.recipient_resource_id == recipient.resource_id)
+/// 409 `consent-required`: no consent that sending needs.
+fn consent_required() -> AppError {
+    AppError::conflict(
+        ProblemType::ConsentRequired,
+        "Sending this referral needs an active consent of the participant that names its \
+         recipient (the receiving clinic, or the resource when the clinic was linked to it \
+         before the consent was signed) and covers referral details.",
+    )
 }
 
 /// The participant's consent `id`: 422 when it is not theirs, 409 `consent-required` when it
@@ -198,59 +176,6 @@ pub async fn active_consent(
     }
 }
 
-/// What sending a referral leaves behind: a disclosure per receiver (or one to the resource
-/// when no client is linked and a consent was used) and `referral.created` to the receivers.
-pub async fn announce_sent(
-    conn: &mut AsyncPgConnection,
-    acting: Acting<'_>,
-    referral: &Referral,
-    resource: &ReferralResource,
-    linked: &[Uuid],
-    consent: Option<&Consent>,
-) -> AppResult<()> {
-    if let Some(consent) = consent {
-        let mut categories = vec![InformationCategory::ReferralDetails.as_str().to_owned()];
-        if consent.covers(InformationCategory::Demographics) {
-            categories.push(InformationCategory::Demographics.as_str().to_owned());
-        }
-        let recipients: Vec<Option<Uuid>> = if linked.is_empty() {
-            vec![None]
-        } else {
-            linked.iter().copied().map(Some).collect()
-        };
-        for client_id in recipients {
-            let new = NewDisclosure {
-                organization_id: referral.organization_id,
-                participant_id: referral.participant_id,
-                recipient_client_id: client_id,
-                recipient_resource_id: Some(resource.id),
-                recipient_name: format!("{} ({})", resource.name, resource.organization_name),
-                recipient_address: resource.address(),
-                information_categories: categories.clone(),
-                description: format!(
-                    "Referral sent: the participant's name with the reason and urgency ({})",
-                    referral.urgency
-                ),
-                purpose: consent.purpose.clone(),
-                consent_id: Some(consent.id),
-                referral_id: Some(referral.id),
-                request_id: Some(acting.request_id.to_owned()),
-            };
-            disclosures::record(conn, new).await?;
-        }
-    }
-    let data = json!({"referral_id": referral.id, "status": referral.status});
-    webhook_events::publish(
-        conn,
-        referral.organization_id,
-        linked,
-        EventType::ReferralCreated,
-        &data,
-    )
-    .await?;
-    Ok(())
-}
-
 /// Moves a referral `acting.viewer` can see (404 otherwise): 409 when the machine does not
 /// allow the move (naming the allowed next statuses), 403 when the caller's side may not make
 /// it. Sending checks the consent and records the disclosure; every later change is announced
@@ -267,39 +192,58 @@ pub async fn change_status(
     if !sides(acting.viewer, &current, &linked).contains(&lifecycle::referral_mover(change.to)) {
         return Err(AppError::Forbidden);
     }
-    let consent = if change.to == ReferralStatus::Requested {
-        // Only drafts are sent, and only outbound referrals start as drafts; those always name
-        // a resource (the table's CHECK), so a missing one is a broken row, not a bad request.
-        let resource_id = current.resource_id.ok_or_else(|| {
-            AppError::Internal(format!(
-                "referral {} is sent but names no resource",
-                current.id
-            ))
-        })?;
-        let resource = open_resource(conn, current.organization_id, resource_id).await?;
-        let consent = sending_consent(
-            conn,
-            current.participant_id,
-            resource.id,
-            &linked,
-            current.consent_id,
-        )
-        .await?;
-        Some((resource, consent))
-    } else {
-        None
+    let consent_id = match change.to {
+        ReferralStatus::Requested => Some(send_draft(conn, acting, &current).await?),
+        _ => None,
     };
     record_move(conn, acting, &current, change).await?;
-    let consent_id = consent.as_ref().and_then(|(_, c)| c.as_ref().map(|c| c.id));
-    let updated =
-        referrals::set_status(conn, &current, change.to, change.outcome, consent_id).await?;
-    match &consent {
-        Some((resource, consent)) => {
-            announce_sent(conn, acting, &updated, resource, &linked, consent.as_ref()).await?
-        }
-        None => announce_change(conn, acting, &updated, &linked).await?,
+    let updated = referrals::set_status(
+        conn,
+        &current,
+        change.to,
+        change.outcome,
+        consent_id.flatten(),
+    )
+    .await?;
+    if consent_id.is_none() {
+        announce_change(conn, acting, &updated, &linked).await?;
     }
     Ok(updated)
+}
+
+/// Sends draft `current`: checks its resource and consent, writes its disclosures and
+/// `referral.created` to its receivers, and answers the consent it went under.
+async fn send_draft(
+    conn: &mut AsyncPgConnection,
+    acting: Acting<'_>,
+    current: &Referral,
+) -> AppResult<Option<Uuid>> {
+    // Only drafts are sent, and only outbound referrals start as drafts; those always name a
+    // resource (the table's CHECK), so a missing one is a broken row, not a bad request.
+    let resource_id = current.resource_id.ok_or_else(|| {
+        AppError::Internal(format!(
+            "referral {} is sent but names no resource",
+            current.id
+        ))
+    })?;
+    open_resource(conn, current.organization_id, resource_id).await?;
+    if let Some(id) = current.consent_id {
+        active_consent(conn, current.participant_id, id).await?;
+    }
+    let sending = Sending {
+        organization_id: current.organization_id,
+        participant_id: current.participant_id,
+        resource_id,
+        given_consent: current.consent_id,
+        urgency: current.urgency.as_str(),
+        request_id: acting.request_id,
+        at: Utc::now(),
+    };
+    let (consented, consent_id) = referrals::send_draft(conn, current.id, &sending).await?;
+    match consented {
+        true => Ok(consent_id),
+        false => Err(consent_required()),
+    }
 }
 
 async fn record_move(
@@ -334,7 +278,7 @@ async fn announce_change(
     clients.extend(referral.source_client_id);
     clients.retain(|client| Some(*client) != acting.client_id());
     clients.dedup();
-    let data = json!({"referral_id": referral.id, "status": referral.status});
+    let data = json!({"referral_id": referral.id});
     webhook_events::publish(
         conn,
         referral.organization_id,

@@ -1,0 +1,1 @@
+ALTER TABLE integration_client_resources DROP COLUMN linked_at;
