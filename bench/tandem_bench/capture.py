@@ -26,8 +26,9 @@ PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
 PLACEHOLDER = re.compile(r"\$(\d+)")
 VARIABLE_LIKE = re.compile(r":(?=[A-Za-z_\u0080-\U0010ffff])")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-BACKGROUND = ("audit_chain", "audit_seal_gaps", "7405232817263611", "webhook_events",
-              "pg_stat_statements")
+# (The webhook worker's own statements, not a request's that queues an event.)
+BACKGROUND = ("audit_chain", "audit_seal_gaps", "7405232817263611", "SKIP LOCKED",
+              'UPDATE "webhook_events"', "webhook_deliveries", "pg_stat_statements")
 # The custom settings that hold the measured participants' values: bench.<name>_<n>.
 SETTINGS_PREFIX = "bench"
 # Fresh ids are `:n * FRESH_PER_REQUEST + index`, the index numbering a request's new ids.

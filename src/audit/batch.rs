@@ -4,14 +4,16 @@
 //! row waiting in one multi-row `INSERT` (one commit, one WAL flush, instead of one a read) and
 //! tells each read when its own row is committed, so nothing is shown that is not audited.
 //! The writer never waits for company: the rows that arrive while one batch is written form
-//! the next, so at low load a batch is one row and costs what a single insert costs. A batch
+//! the next, so at low load a batch is one row and costs what a single insert costs. Two
+//! batches may be in flight at once, each on its own connection, so a row that arrives while
+//! one is being committed goes at once rather than after it. A batch
 //! that fails fails every read in it (503); a row whose token no longer speaks for its user is
 //! not written, and that read alone is a 401.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
 use crate::db::models::audit_events::{self, NewAuditEvent};
@@ -21,6 +23,9 @@ use crate::http::error::AppError;
 
 /// Rows written by one statement, at most.
 pub const MAX_BATCH: usize = 256;
+
+/// Batches in flight at once, each on its own connection: the size of the writer's pool.
+pub const IN_FLIGHT: usize = 2;
 
 /// A worker's writer of read rows, on a connection of its own.
 pub struct AuditWriter {
@@ -37,8 +42,8 @@ struct Pending {
 }
 
 impl AuditWriter {
-    /// A writer using `pool` (its own: a read waiting for its row holds no connection the
-    /// writer could need).
+    /// A writer using `pool` (its own, of [`IN_FLIGHT`] connections: a read waiting for its
+    /// row holds no connection the writer could need).
     pub fn new(pool: Pool) -> Self {
         Self {
             pool,
@@ -75,16 +80,20 @@ impl AuditWriter {
     fn queue(&self) -> &mpsc::UnboundedSender<Pending> {
         self.queue.get_or_init(|| {
             let (queue, rows) = mpsc::unbounded_channel();
-            actix_web::rt::spawn(run(self.pool.clone(), rows));
+            let rows = Arc::new(Mutex::new(rows));
+            for _ in 0..IN_FLIGHT {
+                actix_web::rt::spawn(run(self.pool.clone(), Arc::clone(&rows)));
+            }
             queue
         })
     }
 }
 
-/// Writes batches until every sender is gone.
-async fn run(pool: Pool, mut rows: mpsc::UnboundedReceiver<Pending>) {
+/// Writes batches until every sender is gone. Of the writers sharing `rows`, the one not
+/// writing waits for the next rows.
+async fn run(pool: Pool, rows: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rows.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while rows.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (written, answers): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .map(|p| ((p.event, p.session), p.answer))

@@ -7,6 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::oauth::{OAuthError, OAuthErrorCode};
 pub use super::problem::ProblemType;
 use super::problem::BLANK;
 
@@ -50,6 +51,9 @@ pub struct Problem {
     /// The fields that failed validation (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// The OAuth 2.0 error code (RFC 6749 §5.2; `POST /auth/token` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<OAuthErrorCode>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +85,9 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A refused `POST /auth/token`, with its OAuth error code.
+    #[error("oauth {:?}: {}", .0.code, .0.detail)]
+    OAuth(OAuthError),
     #[error("too many requests")]
     TooManyRequests { retry_after: u64, detail: String },
     #[error("service unavailable: {0}")]
@@ -132,6 +139,7 @@ impl AppError {
                 format!("This resource supports: {}.", allow.join(", ")),
             ),
             Self::Conflict { problem, detail } => (*problem, detail.clone()),
+            Self::OAuth(error) => (error.code.problem_type(), error.detail.clone()),
             Self::PreconditionFailed => (
                 ProblemType::PreconditionFailed,
                 "The resource has changed since the version named in If-Match.".into(),
@@ -176,6 +184,10 @@ impl AppError {
                 Self::Validation(errors) => Some(errors.clone()),
                 _ => None,
             },
+            error: match self {
+                Self::OAuth(error) => Some(error.code),
+                _ => None,
+            },
         }
     }
 }
@@ -189,6 +201,7 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::OAuth(error) => error.code.status(),
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -213,6 +226,9 @@ impl ResponseError for AppError {
         match self {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::OAuth(error) if error.code == OAuthErrorCode::InvalidClient => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tandem\""));
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.join(", ")));
@@ -333,6 +349,7 @@ pub fn generic_problem(status: StatusCode) -> HttpResponse {
         detail: format!("{title}."),
         instance: None,
         errors: None,
+        error: None,
     };
     HttpResponse::build(status)
         .insert_header((
@@ -344,152 +361,4 @@ pub fn generic_problem(status: StatusCode) -> HttpResponse {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn database_error(kind: DatabaseErrorKind, message: &str) -> AppError {
-        DieselError::DatabaseError(kind, Box::new(message.to_owned())).into()
-    }
-
-    #[test]
-    fn a_connection_the_database_dropped_is_a_503_with_retry_after() {
-        let gone = [
-            (DatabaseErrorKind::ClosedConnection, "closed"),
-            (DatabaseErrorKind::UnableToSendCommand, "connection closed"),
-            (
-                DatabaseErrorKind::Unknown,
-                "terminating connection due to administrator command",
-            ),
-            (
-                DatabaseErrorKind::Unknown,
-                "server closed the connection unexpectedly",
-            ),
-            (
-                DatabaseErrorKind::Unknown,
-                "the database system is shutting down",
-            ),
-            (
-                DatabaseErrorKind::Unknown,
-                "the database system is starting up",
-            ),
-            (
-                DatabaseErrorKind::Unknown,
-                "error connecting to server: Connection refused (os error 111)",
-            ),
-        ];
-        for (kind, message) in gone {
-            let error = database_error(kind, message);
-            assert!(
-                matches!(error, AppError::Unavailable(_)),
-                "{message}: {error:?}"
-            );
-            let response = error.error_response();
-            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "5");
-            assert_eq!(
-                response.headers().get(header::CONTENT_TYPE).unwrap(),
-                "application/problem+json"
-            );
-        }
-    }
-
-    #[test]
-    fn each_error_renders_the_type_title_and_status_of_its_kind() {
-        let cases = [
-            (
-                AppError::BadRequest("x".into()),
-                "/problems/bad-request",
-                "Bad request",
-            ),
-            (
-                AppError::Unauthorized("x".into()),
-                "/problems/unauthorized",
-                "Unauthorized",
-            ),
-            (AppError::Forbidden, "/problems/forbidden", "Forbidden"),
-            (
-                AppError::MissingScope("referrals:read"),
-                "/problems/insufficient-scope",
-                "Forbidden",
-            ),
-            (AppError::NotFound, "/problems/not-found", "Not found"),
-            (
-                AppError::MethodNotAllowed {
-                    allow: vec!["GET".into()],
-                },
-                "/problems/method-not-allowed",
-                "Method not allowed",
-            ),
-            (
-                AppError::conflict(ProblemType::Conflict, "x"),
-                "/problems/conflict",
-                "Conflict",
-            ),
-            (
-                AppError::conflict(ProblemType::GoalClosed, "x"),
-                "/problems/goal-closed",
-                "Conflict",
-            ),
-            (
-                AppError::PreconditionFailed,
-                "/problems/precondition-failed",
-                "Precondition failed",
-            ),
-            (
-                AppError::PayloadTooLarge,
-                "/problems/payload-too-large",
-                "Payload too large",
-            ),
-            (
-                AppError::UnsupportedMediaType,
-                "/problems/unsupported-media-type",
-                "Unsupported media type",
-            ),
-            (
-                AppError::invalid("x", "y"),
-                "/problems/validation-failed",
-                "Validation failed",
-            ),
-            (
-                AppError::TooManyRequests {
-                    retry_after: 1,
-                    detail: "x".into(),
-                },
-                "/problems/too-many-requests",
-                "Too many requests",
-            ),
-            (
-                AppError::Unavailable("x".into()),
-                "/problems/service-unavailable",
-                "Service unavailable",
-            ),
-            (
-                AppError::Internal("x".into()),
-                "/problems/internal-error",
-                "Internal server error",
-            ),
-        ];
-        for (error, uri, title) in cases {
-            let problem = error.problem();
-            assert_eq!(
-                (problem.problem_type.as_str(), problem.title.as_str()),
-                (uri, title)
-            );
-            assert_eq!(problem.status, error.status_code().as_u16(), "{uri}");
-            assert_eq!(error.parts().0.status(), problem.status, "{uri}");
-        }
-    }
-
-    #[test]
-    fn other_database_errors_stay_internal() {
-        let error = database_error(
-            DatabaseErrorKind::Unknown,
-            "relation \"notes\" does not exist",
-        );
-        assert!(matches!(error, AppError::Internal(_)));
-        assert!(matches!(
-            AppError::from(DieselError::BrokenTransactionManager),
-            AppError::Unavailable(_)
-        ));
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod oauth;
 pub mod openapi;
 pub mod problem;
 pub mod request_log;

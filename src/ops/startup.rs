@@ -79,7 +79,8 @@ impl Application {
             .map(|_| {
                 let pool = db::build_pool(database_url, per_worker).map_err(StartupError::Pool)?;
                 let audit_writer = if settings.audit_batching {
-                    let own = db::build_pool(database_url, 1).map_err(StartupError::Pool)?;
+                    let own = db::build_pool(database_url, crate::audit::batch::IN_FLIGHT)
+                        .map_err(StartupError::Pool)?;
                     Some(AuditWriter::new(own))
                 } else {
                     None

@@ -13,14 +13,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::audit::{self, Action, Actor, Outcome, ResourceType, Target};
-use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
-use crate::auth::scope::Grants;
+use crate::auth::jwt::ACCESS_TOKEN_SECONDS;
 use crate::auth::throttle::{Attempt, Key};
-use crate::db::models::integration_clients::IntegrationClient;
 use crate::db::models::users::User;
-use crate::db::models::{integration_clients, refresh_tokens, users};
+use crate::db::models::{refresh_tokens, users};
 use crate::http::error::{AppError, AppResult};
-use crate::http::extract::{FormOrJson, Json};
+use crate::http::extract::Json;
 use crate::http::limits;
 use crate::http::request_log::RequestMeta;
 use crate::http::state::AppState;
@@ -29,10 +27,7 @@ use crate::routes::responses::{BadCredentials, JsonBody, TooManyRequests, Unavai
 use crate::routes::views::UserResponse;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login)
-        .service(refresh)
-        .service(logout)
-        .service(client_token);
+    cfg.service(login).service(refresh).service(logout);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -328,149 +323,6 @@ pub async fn logout(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The only OAuth 2.0 grant Tandem issues tokens for.
-#[derive(Debug, Deserialize, ToSchema)]
-pub enum GrantType {
-    #[serde(rename = "client_credentials")]
-    ClientCredentials,
-}
-
-/// OAuth 2.0 client credentials, as JSON or `application/x-www-form-urlencoded`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClientTokenRequest {
-    pub grant_type: GrantType,
-    #[schema(value_type = limits::Credential)]
-    pub client_id: String,
-    #[schema(value_type = limits::Credential)]
-    pub client_secret: String,
-    /// The scopes wanted, space-separated (`referrals:read referrals:write directory:read`);
-    /// without it the token carries every scope the client holds. Asking for a scope the
-    /// client does not hold is a 422.
-    #[schema(value_type = Option<limits::OauthScope>)]
-    pub scope: Option<String>,
-}
-
-/// An access token for an integration client.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientTokenResponse {
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    /// Seconds until the token expires.
-    pub expires_in: i64,
-    /// The scopes the token carries, space-separated.
-    pub scope: String,
-}
-
-/// Constant-time comparison of two digests.
-fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// Get an access token for an integration client (OAuth 2.0 client credentials).
-///
-/// Roles: integration clients (by `client_id` and `client_secret`). The token carries the
-/// role `integration`, the `client_id` and the granted `scope`; operations outside those
-/// scopes, and user-only endpoints, answer it with 403. Every attempt is audited.
-/// Failures for one `client_id` lock it as failed sign-ins lock an email, and count towards
-/// the address's limit on sign-ins; a locked client or address gets 429 with `Retry-After`.
-#[utoipa::path(
-    tag = "auth",
-    request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
-    responses(
-        (status = 200, description = "A token", body = ClientTokenResponse),
-        BadCredentials, Unavailable, JsonBody, TooManyRequests,
-    )
-)]
-#[post("/auth/token")]
-pub async fn client_token(
-    state: web::Data<AppState>,
-    meta: RequestMeta,
-    FormOrJson(body): FormOrJson<ClientTokenRequest>,
-) -> AppResult<HttpResponse> {
-    let GrantType::ClientCredentials = body.grant_type;
-    let mut checks = Checks::new();
-    checks.credential("client_id", &body.client_id);
-    checks.credential("client_secret", &body.client_secret);
-    checks.optional_text("scope", body.scope.as_deref(), limits::OAUTH_SCOPE);
-    checks.finish()?;
-    let mut conn = state.pool.get().await?;
-    let key = Key::Client(&body.client_id);
-    let attempt = Attempt::admit(&mut conn, &state.auth, key, &meta).await?;
-    let client = integration_clients::find_by_client_id(&mut conn, &body.client_id).await?;
-    let (actor, target) = client_audit(client.as_ref(), meta);
-    let Some(client) = client
-        .filter(|client| client.active)
-        .filter(|client| same_digest(&client.secret_hash, &hash_token(&body.client_secret)))
-    else {
-        audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
-        return Err(AppError::Unauthorized(
-            "The client credentials are invalid.".into(),
-        ));
-    };
-    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
-    let scope = held.granted(body.scope.as_deref())?.names().join(" ");
-    conn.transaction(async move |conn| {
-        attempt.succeeded(conn).await?;
-        audit::record(conn, &actor, &target, Outcome::Success).await
-    })
-    .await?;
-    token_response(&state, &client, scope)
-}
-
-/// A signed access token for `client`, carrying `scope`.
-fn token_response(
-    state: &AppState,
-    client: &IntegrationClient,
-    scope: String,
-) -> AppResult<HttpResponse> {
-    let claims = ClientClaims {
-        client_id: &client.client_id,
-        scope: &scope,
-    };
-    let access_token = state
-        .tokens
-        .issue_client(
-            client.id,
-            client.organization_id,
-            client.token_version,
-            claims,
-        )
-        .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
-    Ok(HttpResponse::Ok().json(ClientTokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: ACCESS_TOKEN_SECONDS,
-        scope,
-    }))
-}
-
-/// Who asked for a client token and what for, as the audit log records it: the client when
-/// `client_id` names one, else an anonymous caller.
-fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor, Target) {
-    let mut target = Target::new(Action::ClientCredentials, ResourceType::Session);
-    let actor = match client {
-        Some(client) => {
-            target.resource_id = Some(client.id.to_string());
-            Actor::client(client.id, client.organization_id, meta)
-        }
-        None => Actor {
-            id: None,
-            role: None,
-            client_id: None,
-            organization_id: None,
-            meta,
-            session: None,
-        },
-    };
-    (actor, target)
 }
 
 /// The stored form of a client secret ([`crate::auth::client_secret::hash`], the same digest

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::AuthUser;
-use crate::db::models::consents::{self, ConsentState, NewConsent};
+use crate::db::models::consents::{self, Consent, ConsentState, NewConsent};
 use crate::db::models::disclosures;
 use crate::db::models::webhook_events::{self, EventType};
 use crate::db::pagination::{Cursor, Page, PageRequest};
@@ -244,9 +244,10 @@ pub async fn get_consent(user: AuthUser, id: web::Path<Uuid>) -> AppResult<HttpR
 ///
 /// Roles: admin, supervisor, coach (current caseload) record a revocation; a participant
 /// revokes their own. Anything else is 404; integration clients get 403. It takes effect at
-/// once: the next request that would disclose under it finds no active consent. Every
-/// integration client that received data under the consent is sent a `consent.revoked` event
-/// (`{consent_id, referral_ids}`). Revoking a revoked consent is 409.
+/// once: the next request that would disclose under it finds no active consent. The
+/// integration client the consent names, and every one that received data under it, is sent
+/// a `consent.revoked` event (`{consent_id, referral_ids}`: the referrals it received data
+/// for). Revoking a revoked consent is 409. No reason is needed.
 #[utoipa::path(
     tag = "consents",
     params(("id" = Uuid, Path, description = "Consent id")),
@@ -280,25 +281,28 @@ pub async fn revoke_consent(
                 ));
             }
             let revoked = consents::revoke(conn, id, scope.user_id, reason.as_deref()).await?;
-            tell_recipients(conn, scope.organization_id, id).await?;
+            tell_recipients(conn, &revoked).await?;
             Ok(ConsentResponse::from(revoked))
         })
         .await?;
     Ok(http::ok(&revoked))
 }
 
-/// Queues `consent.revoked` for every client that received data under the consent, naming
-/// the consent and the referrals that client received it for: ids it already holds, so the
-/// event discloses nothing new.
-async fn tell_recipients(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    consent_id: Uuid,
-) -> AppResult<()> {
-    for (client_id, referral_ids) in disclosures::recipients_of_consent(conn, consent_id).await? {
-        let data = json!({"consent_id": consent_id, "referral_ids": referral_ids});
+/// Queues `consent.revoked` for the client the consent names (even one that has received
+/// nothing yet) and every client that received data under it, naming the consent and the
+/// referrals that client received it for: ids it already holds, so the event discloses
+/// nothing new.
+async fn tell_recipients(conn: &mut AsyncPgConnection, consent: &Consent) -> AppResult<()> {
+    let mut recipients = disclosures::recipients_of_consent(conn, consent.id).await?;
+    if let Some(named) = consent.recipient_client_id {
+        if !recipients.iter().any(|(client, _)| *client == named) {
+            recipients.push((named, Vec::new()));
+        }
+    }
+    for (client_id, referral_ids) in recipients {
+        let data = json!({"consent_id": consent.id, "referral_ids": referral_ids});
         let event = EventType::ConsentRevoked;
-        webhook_events::publish(conn, organization_id, &[client_id], event, &data).await?;
+        webhook_events::publish(conn, consent.organization_id, &[client_id], event, &data).await?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod instruments;
 pub mod integration_clients;
 pub mod match_suggestions;
 pub mod me;
+pub mod oauth;
 pub mod pairings;
 pub mod participants;
 pub mod portal_accounts;
@@ -35,21 +36,22 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every documented route. Used both by the server and by [`crate::http::openapi::document`].
 pub fn configure_documented(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(
-            utoipa_actix_web::scope("/api/v1")
-                // Everything under /api/v1 may carry participant data: never cache it.
-                .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-                .configure(configure_api)
-                .default_service(web::to(fallback::not_found_or_wrong_method)),
-        );
+    cfg.service(health::healthz).service(health::readyz);
+    oauth::configure_well_known(cfg);
+    cfg.service(
+        utoipa_actix_web::scope("/api/v1")
+            // Everything under /api/v1 may carry participant data: never cache it.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .configure(configure_api)
+            .default_service(web::to(fallback::not_found_or_wrong_method)),
+    );
 }
 
 /// Everything under `/api/v1`.
 pub fn configure_api(cfg: &mut ServiceConfig) {
     cfg.service(health::get_openapi);
     auth::configure(cfg);
+    oauth::configure(cfg);
     me::configure(cfg);
     users::configure(cfg);
     participants::configure(cfg);

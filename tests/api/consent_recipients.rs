@@ -158,3 +158,22 @@ async fn sends_racing_a_revocation_each_complete_or_are_refused() {
     let disclosed = format!("SELECT count(*) FROM disclosures WHERE consent_id = '{consent}'");
     assert_eq!(app.count(&disclosed).await, sent);
 }
+
+#[tokio::test]
+async fn revoking_tells_the_client_the_consent_names_even_before_it_received_anything() {
+    let app = TestApp::spawn().await;
+    let (org, p) = (&app.org, app.org.participant_id);
+    let consent = app
+        .referral_consent(org, p, Some(&org.client), None, &["referral_details"], 30)
+        .await;
+    let path = format!("/consents/{consent}/revoke");
+    ok_json(app.post(&path, Some(&org.coach), &json!({})).await).await;
+    let told = format!(
+        "SELECT count(*) FROM webhook_events WHERE event_type = 'consent.revoked'
+         AND client_id = '{}' AND data = jsonb_build_object(
+             'consent_id', '{consent}'::text, 'referral_ids', '[]'::jsonb)",
+        org.client.id
+    );
+    assert_eq!(app.count(&told).await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM webhook_events").await, 1);
+}

@@ -370,19 +370,6 @@ fn operations() -> Vec<Operation> {
         ),
         operation(
             Method::POST,
-            "/auth/token",
-            coach,
-            None,
-            "ClientTokenRequest",
-            |_| json!({"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"}),
-            vec![
-                ("client_id", Text(limits::CREDENTIAL)),
-                ("client_secret", Text(limits::CREDENTIAL)),
-                ("scope", Text(limits::OAUTH_SCOPE)),
-            ],
-        ),
-        operation(
-            Method::POST,
             "/resources",
             coach,
             Some(supervisor),

@@ -122,10 +122,10 @@ impl Sending<'_> {
         out.push_bind_param::<Text, _>(DEMOGRAPHICS)?;
         out.push_sql(" = ANY (k.information_categories) THEN ");
         out.push_bind_param::<Array<Text>, _>(&DETAILS_AND_DEMOGRAPHICS[..])?;
-        out.push_sql(" ELSE ");
+        out.push_sql("::text[] ELSE ");
         out.push_bind_param::<Array<Text>, _>(&DETAILS_ONLY[..])?;
         out.push_sql(
-            " END, 'Referral sent: the participant''s name with the reason and urgency (' || ",
+            "::text[] END, 'Referral sent: the participant''s name with the reason and urgency (' || ",
         );
         out.push_bind_param::<Text, _>(self.urgency)?;
         out.push_sql(" || ')', k.purpose, k.id, made.id, ");

@@ -1,0 +1,377 @@
+//! OAuth 2.0 for integration clients: the client-credentials token endpoint (RFC 6749 §4.4),
+//! which takes the client's secret by HTTP Basic (`client_secret_basic`, what OAuth libraries
+//! send by default) or in the body (`client_secret_post`), and its metadata (RFC 8414).
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::audit::{self, Action, Actor, Outcome, ResourceType, Target};
+use crate::auth::client_secret;
+use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
+use crate::auth::scope::{ApiScope, Grants};
+use crate::auth::throttle::{Attempt, Key};
+use crate::db::models::integration_clients::{self, IntegrationClient};
+use crate::http::error::{AppError, AppResult};
+use crate::http::extract::FormOrJson;
+use crate::http::limits;
+use crate::http::oauth::{OAuthError, OAuthErrorCode};
+use crate::http::request_log::RequestMeta;
+use crate::http::state::AppState;
+use crate::routes::responses::{TooManyRequests, Unavailable};
+
+/// The token endpoint, under `/api/v1`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(client_token);
+}
+
+/// The metadata document, at the server's root.
+pub fn configure_well_known(cfg: &mut ServiceConfig) {
+    cfg.service(authorization_server_metadata);
+}
+
+const TOKEN_PATH: &str = "/api/v1/auth/token";
+const CLIENT_CREDENTIALS: &str = "client_credentials";
+const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// OAuth 2.0 client credentials, as `application/x-www-form-urlencoded` (or JSON). Parameters
+/// it does not know are ignored, as RFC 6749 §3.2 requires.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientTokenRequest {
+    /// Must be `client_credentials`.
+    #[schema(example = "client_credentials")]
+    pub grant_type: Option<String>,
+    /// With `client_secret_post`; with HTTP Basic it may be repeated here, and must then be the
+    /// same.
+    #[schema(value_type = Option<limits::Credential>)]
+    pub client_id: Option<String>,
+    /// With `client_secret_post` only: a request authenticating both ways is refused.
+    #[schema(value_type = Option<limits::Credential>)]
+    pub client_secret: Option<String>,
+    /// The scopes wanted, space-separated (`referrals:read referrals:write directory:read`);
+    /// without it the token carries every scope the client holds. Asking for a scope the
+    /// client does not hold is `invalid_scope`.
+    #[schema(value_type = Option<limits::OauthScope>)]
+    pub scope: Option<String>,
+}
+
+/// An access token for an integration client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientTokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    /// The scopes the token carries, space-separated.
+    pub scope: String,
+}
+
+/// Get an access token for an integration client (OAuth 2.0 client credentials).
+///
+/// Roles: integration clients, authenticated by their `client_id` and `client_secret`: by HTTP
+/// Basic (`client_secret_basic`, each part form-URL-encoded as RFC 6749 §2.3.1 says) or in the
+/// body (`client_secret_post`), never both. The token carries the role `integration`, the
+/// `client_id` and the granted `scope`; operations outside those scopes, and user-only
+/// endpoints, answer it with 403. Refusals follow RFC 6749 §5.2 and name the OAuth `error` in
+/// the problem document: 400 `invalid_request` (a missing or malformed parameter, or two
+/// ways of authenticating), 400 `unsupported_grant_type`, 401 `invalid_client` (with
+/// `WWW-Authenticate: Basic`), 400 `invalid_scope` (a scope the client does not hold: the
+/// secret was right, so it is not counted as a failed guess). Every attempt is audited.
+/// Wrong secrets for one `client_id` lock it as failed sign-ins lock an email, and count
+/// towards the address's limit on sign-ins; a locked client or address gets 429 with
+/// `Retry-After`.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = ClientTokenRequest, content_type = "application/x-www-form-urlencoded", description = "Also accepted as `application/json`"),
+    params(("Authorization" = Option<String>, Header, description = "`Basic` and the base64 of `<client_id>:<client_secret>`, each form-URL-encoded")),
+    responses(
+        (status = 200, description = "A token", body = ClientTokenResponse),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope` (the problem's `error`)", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_client`: the client could not be authenticated", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        Unavailable, TooManyRequests,
+    ),
+)]
+#[post("/auth/token")]
+pub async fn client_token(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    request: HttpRequest,
+    body: Result<FormOrJson<ClientTokenRequest>, AppError>,
+) -> AppResult<HttpResponse> {
+    let body =
+        body.map_err(|error| refused(OAuthErrorCode::InvalidRequest, error.problem().detail))?;
+    let FormOrJson(body) = body;
+    let credentials = credentials(&request, &body)?;
+    let mut conn = state.pool.get().await?;
+    let key = Key::Client(&credentials.client_id);
+    let attempt = Attempt::admit(&mut conn, &state.auth, key, &meta).await?;
+    let client = integration_clients::find_by_client_id(&mut conn, &credentials.client_id).await?;
+    let (actor, target) = client_audit(client.as_ref(), meta);
+    let Some(client) = client.filter(|client| client.active).filter(|client| {
+        same_digest(
+            &client.secret_hash,
+            &client_secret::hash(&credentials.secret),
+        )
+    }) else {
+        audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
+        return Err(refused(
+            OAuthErrorCode::InvalidClient,
+            "The client credentials are invalid.",
+        ));
+    };
+    // The secret is right: whatever the scope, this was no guess.
+    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
+    let granted = held.granted(body.scope.as_deref());
+    let outcome = match granted {
+        Ok(_) => Outcome::Success,
+        Err(_) => Outcome::Denied,
+    };
+    conn.transaction(async move |conn| {
+        attempt.succeeded(conn).await?;
+        audit::record(conn, &actor, &target, outcome).await
+    })
+    .await?;
+    let scope = granted
+        .map_err(|error| refused(OAuthErrorCode::InvalidScope, scope_detail(error)))?
+        .names()
+        .join(" ");
+    token_response(&state, &client, scope)
+}
+
+/// A client's id and secret, from HTTP Basic or the body.
+struct Credentials {
+    client_id: String,
+    secret: String,
+}
+
+/// The credentials the request authenticates with, checked for shape: `invalid_request` for a
+/// missing or wrong `grant_type`, a malformed `Authorization`, or both ways at once;
+/// `invalid_client` when there are none.
+fn credentials(request: &HttpRequest, body: &ClientTokenRequest) -> AppResult<Credentials> {
+    match body.grant_type.as_deref() {
+        Some(CLIENT_CREDENTIALS) => {}
+        None => {
+            return Err(refused(
+                OAuthErrorCode::InvalidRequest,
+                "`grant_type` is required.",
+            ))
+        }
+        Some(_) => {
+            return Err(refused(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The only grant type is `client_credentials`.",
+            ))
+        }
+    }
+    let basic = basic_credentials(request)?;
+    let credentials = match (basic, &body.client_secret) {
+        (Some(_), Some(_)) => {
+            return Err(refused(
+                OAuthErrorCode::InvalidRequest,
+                "Authenticate by HTTP Basic or by `client_secret` in the body, not both.",
+            ))
+        }
+        (Some(basic), None) => {
+            if body
+                .client_id
+                .as_ref()
+                .is_some_and(|id| *id != basic.client_id)
+            {
+                return Err(refused(
+                    OAuthErrorCode::InvalidRequest,
+                    "`client_id` differs from the one in `Authorization`.",
+                ));
+            }
+            basic
+        }
+        (None, Some(secret)) => Credentials {
+            client_id: body.client_id.clone().unwrap_or_default(),
+            secret: secret.clone(),
+        },
+        (None, None) => {
+            return Err(refused(
+                OAuthErrorCode::InvalidClient,
+                "Send the client's credentials by HTTP Basic or as `client_id` and \
+                 `client_secret`.",
+            ))
+        }
+    };
+    for (name, value) in [
+        ("client_id", &credentials.client_id),
+        ("client_secret", &credentials.secret),
+    ] {
+        if let Err(message) = limits::CREDENTIAL.check(value) {
+            return Err(refused(
+                OAuthErrorCode::InvalidRequest,
+                format!("`{name}` {message}."),
+            ));
+        }
+    }
+    if let Some(scope) = &body.scope {
+        if let Err(message) = limits::OAUTH_SCOPE.check(scope) {
+            return Err(refused(
+                OAuthErrorCode::InvalidRequest,
+                format!("`scope` {message}."),
+            ));
+        }
+    }
+    Ok(credentials)
+}
+
+/// `Authorization: Basic …` as RFC 6749 §2.3.1 has clients send it: the base64 of the
+/// form-URL-encoded id, a colon, and the form-URL-encoded secret. `None` without the header
+/// (or with another scheme); `invalid_request` when it cannot be read.
+fn basic_credentials(request: &HttpRequest) -> AppResult<Option<Credentials>> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        refused(
+            OAuthErrorCode::InvalidRequest,
+            "The `Authorization` header is not valid HTTP Basic.",
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let unescape = |part: &str| -> String {
+        form_urlencoded::parse(format!("x={part}").as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some(Credentials {
+        client_id: unescape(id),
+        secret: unescape(secret),
+    }))
+}
+
+fn refused(code: OAuthErrorCode, detail: impl Into<String>) -> AppError {
+    AppError::OAuth(OAuthError {
+        code,
+        detail: detail.into(),
+    })
+}
+
+/// The detail of a scope refusal, from the error naming the scope.
+fn scope_detail(error: AppError) -> String {
+    match error {
+        AppError::Validation(errors) => errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.problem().detail,
+    }
+}
+
+/// Constant-time comparison of two digests.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A signed access token for `client`, carrying `scope`.
+fn token_response(
+    state: &AppState,
+    client: &IntegrationClient,
+    scope: String,
+) -> AppResult<HttpResponse> {
+    let claims = ClientClaims {
+        client_id: &client.client_id,
+        scope: &scope,
+    };
+    let access_token = state
+        .tokens
+        .issue_client(
+            client.id,
+            client.organization_id,
+            client.token_version,
+            claims,
+        )
+        .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ClientTokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ACCESS_TOKEN_SECONDS,
+            scope,
+        }))
+}
+
+/// Who asked for a client token and what for, as the audit log records it: the client when
+/// `client_id` names one, else an anonymous caller.
+fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor, Target) {
+    let mut target = Target::new(Action::ClientCredentials, ResourceType::Session);
+    let actor = match client {
+        Some(client) => {
+            target.resource_id = Some(client.id.to_string());
+            Actor::client(client.id, client.organization_id, meta)
+        }
+        None => Actor {
+            id: None,
+            role: None,
+            client_id: None,
+            organization_id: None,
+            meta,
+            session: None,
+        },
+    };
+    (actor, target)
+}
+
+/// OAuth 2.0 authorization server metadata (RFC 8414).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizationServerMetadata {
+    /// This server's base URL, as the request reached it.
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub grant_types_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+}
+
+/// How to get a token: the token endpoint, its grant and client authentication methods, and
+/// the scopes (RFC 8414).
+///
+/// Roles: none (no token needed). URLs are built from the address the request reached (its
+/// `Host`, and `X-Forwarded-Proto`/`Forwarded` behind a proxy).
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "The metadata", body = AuthorizationServerMetadata)),
+)]
+#[get("/.well-known/oauth-authorization-server")]
+pub async fn authorization_server_metadata(request: HttpRequest) -> HttpResponse {
+    let info = request.connection_info();
+    let issuer = format!("{}://{}", info.scheme(), info.host());
+    let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+    HttpResponse::Ok().json(AuthorizationServerMetadata {
+        token_endpoint: format!("{issuer}{TOKEN_PATH}"),
+        issuer,
+        grant_types_supported: owned(&[CLIENT_CREDENTIALS]),
+        token_endpoint_auth_methods_supported: owned(&AUTH_METHODS),
+        scopes_supported: ApiScope::ALL
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        response_types_supported: Vec::new(),
+    })
+}
