@@ -21,6 +21,7 @@ mod goals;
 mod group_sessions;
 mod helpers;
 mod hsds;
+mod hsds_schema;
 mod idempotency;
 mod inbound_referrals;
 mod instances;

@@ -6,8 +6,9 @@
 //! ids are derived from the resource's id (or, for the organization, the organization's
 //! name; for taxonomy terms, the category), so they are the same on every read.
 //!
-//! Lists use Tandem's `{items, next_cursor}` with keyset pagination rather than HSDS's
-//! page-numbered `Page`, which needs `OFFSET` (see `docs/decisions/directory.md`).
+//! Absent values are left out, never sent as `null`: HSDS types them as strings. Lists use
+//! Tandem's `{items, next_cursor}` with keyset pagination rather than HSDS's page-numbered
+//! `Page`, which needs `OFFSET` (see `docs/decisions/directory.md`).
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -40,12 +41,20 @@ pub struct HsdsService {
     pub organization_id: Uuid,
     pub name: String,
     pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub email: Option<String>,
     /// `active`, `inactive`, `defunct` or `temporarily closed`.
     pub status: ResourceStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub eligibility_description: Option<String>,
     /// When the details were last checked (the date of `verified_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub assured_date: Option<NaiveDate>,
     pub last_modified: DateTime<Utc>,
     pub organization: HsdsOrganization,
@@ -100,6 +109,8 @@ pub struct HsdsAddress {
     pub id: Uuid,
     pub location_id: Uuid,
     pub address_1: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub address_2: Option<String>,
     pub city: String,
     pub state_province: String,
@@ -114,7 +125,10 @@ pub struct HsdsAddress {
 pub struct HsdsLanguage {
     pub id: Uuid,
     pub service_id: Uuid,
-    /// The language's English name, when Tandem knows it.
+    /// The language's English name (ISO 639), for every language a BCP 47 tag can name by
+    /// its primary subtag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub name: Option<&'static str>,
     /// A BCP 47 tag such as `en` or `es`.
     pub code: String,
@@ -220,28 +234,21 @@ fn location(r: &Resource) -> Option<HsdsServiceAtLocation> {
     })
 }
 
+/// The English name of the language of BCP 47 tag `code`, from its primary subtag (ISO 639-1
+/// or 639-3); `None` for a private-use or unknown subtag.
 fn language_name(code: &str) -> Option<&'static str> {
-    let primary = code.split('-').next().unwrap_or_default();
-    LANGUAGE_NAMES
-        .iter()
-        .find(|(tag, _)| *tag == primary)
-        .map(|(_, name)| *name)
+    let primary = code
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let language = match primary.len() {
+        2 => isolang::Language::from_639_1(&primary),
+        3 => isolang::Language::from_639_3(&primary),
+        _ => None,
+    };
+    language.map(|language| language.to_name())
 }
-
-const LANGUAGE_NAMES: &[(&str, &str)] = &[
-    ("en", "English"),
-    ("es", "Spanish"),
-    ("fr", "French"),
-    ("pt", "Portuguese"),
-    ("zh", "Chinese"),
-    ("vi", "Vietnamese"),
-    ("ko", "Korean"),
-    ("ar", "Arabic"),
-    ("ru", "Russian"),
-    ("ht", "Haitian Creole"),
-    ("tl", "Tagalog"),
-    ("ase", "American Sign Language"),
-];
 
 impl From<Resource> for HsdsService {
     fn from(r: Resource) -> Self {

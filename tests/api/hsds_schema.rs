@@ -1,0 +1,131 @@
+//! `/hsds/services` against the official HSDS 3.0.1 `service` schema (Draft 2020-12, formats
+//! asserted), kept with its licence in `tests/fixtures/hsds-3.0.1/`: every service of the
+//! seeded directory, a sparse one and a fully filled one.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{ok_json, TestApp};
+use crate::resources::resource;
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/hsds-3.0.1/service.json"
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    })
+}
+
+/// Asserts that `service` is a valid HSDS 3.0.1 service, listing every error otherwise.
+fn assert_valid(service: &Value) {
+    let errors: Vec<String> = validator()
+        .iter_errors(service)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}:\n{}",
+        service["name"],
+        errors.join("\n")
+    );
+}
+
+/// Every service of the organization's directory, page by page.
+async fn all_services(app: &TestApp) -> Vec<Value> {
+    let mut services = Vec::new();
+    let mut path = "/hsds/services?limit=100".to_owned();
+    loop {
+        let page = ok_json(app.get(&path, &app.org.coach).await).await;
+        services.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/hsds/services?limit=100&cursor={cursor}"),
+            None => return services,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_seeded_service_validates_against_the_official_schema() {
+    let app = TestApp::spawn().await;
+    let added = tandem::ops::directory_seed::seed(&mut app.conn().await, app.org.id)
+        .await
+        .unwrap();
+    let services = all_services(&app).await;
+    assert_eq!(services.len(), added);
+    assert_eq!(added, tandem::ops::directory_seed::RESOURCES.len());
+    for service in &services {
+        assert_valid(service);
+    }
+}
+
+#[tokio::test]
+async fn a_sparse_and_a_fully_filled_service_validate_with_absent_values_left_out() {
+    let app = TestApp::spawn().await;
+    let sparse = resource(
+        &app,
+        json!({"name": "Corner Meeting", "organization_name": "Neighbours"}),
+    )
+    .await;
+    let full = resource(
+        &app,
+        json!({
+            "name": "Bayside MOUD Clinic",
+            "organization_name": "Bayside Health Cooperative",
+            "description": "Buprenorphine and methadone, same-day starts.",
+            "status": "temporarily closed",
+            "categories": ["moud", "harm_reduction"],
+            "email": "intake@bayside.example",
+            "phone": "555-010-3000",
+            "url": "https://bayside.example/intake",
+            "address_1": "400 Shore Road",
+            "address_2": "Suite 2",
+            "city": "Port Alder",
+            "state_province": "ME",
+            "postal_code": "04103",
+            "country": "US",
+            "languages": ["en", "de", "nl", "ase", "zh-Hant"],
+            "eligibility_description": "Adults 18 and over",
+            "schedule_description": "Mon-Sat 7am-3pm",
+            "verified_at": "2026-11-01T12:00:00Z",
+        }),
+    )
+    .await;
+    for id in [&sparse["id"], &full["id"]] {
+        let path = format!("/hsds/services/{}", id.as_str().unwrap());
+        assert_valid(&ok_json(app.get(&path, &app.org.coach).await).await);
+    }
+    let path = format!("/hsds/services/{}", sparse["id"].as_str().unwrap());
+    let service = ok_json(app.get(&path, &app.org.coach).await).await;
+    for absent in ["url", "email", "eligibility_description", "assured_date"] {
+        assert!(
+            service.get(absent).is_none(),
+            "{absent} is present: {service}"
+        );
+    }
+    let path = format!("/hsds/services/{}", full["id"].as_str().unwrap());
+    let service = ok_json(app.get(&path, &app.org.coach).await).await;
+    let names: Vec<&str> = service["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|language| language["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "English",
+            "German",
+            "Dutch",
+            "American Sign Language",
+            "Chinese"
+        ]
+    );
+}
