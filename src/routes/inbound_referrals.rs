@@ -117,8 +117,10 @@ pub async fn create_inbound_referral(
     };
     let make = async |conn: &mut AsyncPgConnection, client: Client, target: &mut Target| {
         client.require(ApiScope::ReferralsWrite)?;
-        referrals::lock_external_id(conn, client.client_id, &body.external_id).await?;
-        let id = match referrals::find_external(conn, client.client_id, &body.external_id).await? {
+        // Stored trimmed, so looked up trimmed: surrounding spaces do not make a new id.
+        let external_id = body.external_id.trim();
+        referrals::lock_external_id(conn, client.client_id, external_id).await?;
+        let id = match referrals::find_external(conn, client.client_id, external_id).await? {
             Some(earlier) => {
                 repeated.set(true);
                 target.action = Action::Replay;

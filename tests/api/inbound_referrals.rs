@@ -83,6 +83,24 @@ async fn the_same_external_id_returns_the_original_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn an_external_id_with_surrounding_spaces_is_the_same_id() {
+    let app = TestApp::spawn().await;
+    let clinic = &app.org.client;
+    let first = read_json(
+        app.post("/inbound-referrals", Some(clinic), &inbound("ext-3"))
+            .await,
+    )
+    .await;
+    assert_eq!(first["external_id"], "ext-3");
+    let response = app
+        .post("/inbound-referrals", Some(clinic), &inbound("  ext-3 "))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(read_json(response).await["id"], first["id"]);
+    assert_eq!(app.count("SELECT count(*) FROM referrals").await, 1);
+}
+
+#[tokio::test]
 async fn eight_concurrent_posts_of_one_external_id_make_one_participant_and_one_referral() {
     let app = TestApp::spawn().await;
     let before = app.count("SELECT count(*) FROM participants").await;
