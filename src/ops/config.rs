@@ -169,6 +169,14 @@ impl Settings {
             ));
         }
         let (audit_key, audit_head_log_interval) = audit_settings(&get, environment)?;
+        if environment == Environment::Production && audit_key.is_some() && audit_key == jwt_secret
+        {
+            // One leaked secret must not both forge tokens and rewrite the audit chain.
+            return Err(invalid(
+                "TANDEM_AUDIT_KEY",
+                "must differ from TANDEM_JWT_SECRET".into(),
+            ));
+        }
         Ok(Self {
             database_url,
             migration_database_url,

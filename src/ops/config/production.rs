@@ -17,8 +17,14 @@ const PUBLISHED_VALUES: &[&str] = &[
 /// Marks of a value someone was meant to replace.
 const PLACEHOLDER_MARKS: &[&str] = &["change-me", "changeme", "change_me", "replace-me"];
 
-/// The production check every secret passes (`TANDEM_JWT_SECRET`, and any secret added
-/// later): at least [`MIN_SECRET_BYTES`] bytes, and not a published or placeholder value.
+/// The fewest bits a secret's characters must carry, estimated from how often each byte value
+/// occurs in it (its Shannon entropy times its length): 64 random hex digits carry about 250,
+/// 40 × `a` none.
+pub const MIN_SECRET_BITS: f64 = 96.0;
+
+/// The production check every secret passes (`TANDEM_JWT_SECRET`, `TANDEM_AUDIT_KEY`, and
+/// any secret added later): at least [`MIN_SECRET_BYTES`] bytes, not a published or
+/// placeholder value, and not so repetitive that it carries fewer than [`MIN_SECRET_BITS`].
 pub fn check_production_secret(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
     if value.len() < MIN_SECRET_BYTES {
         return Err(invalid(
@@ -26,7 +32,34 @@ pub fn check_production_secret(variable: &'static str, value: &[u8]) -> Result<(
             format!("must be at least {MIN_SECRET_BYTES} bytes when TANDEM_ENV=production"),
         ));
     }
-    refuse_published(variable, value)
+    refuse_published(variable, value)?;
+    if estimated_bits(value) < MIN_SECRET_BITS {
+        return Err(invalid(
+            variable,
+            "repeats too few characters to be a random secret; generate one \
+             (e.g. `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The Shannon entropy of `value`'s byte frequencies, times its length, in bits.
+fn estimated_bits(value: &[u8]) -> f64 {
+    let mut counts = [0usize; 256];
+    for byte in value {
+        counts[usize::from(*byte)] += 1;
+    }
+    let length = value.len() as f64;
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|count| **count > 0)
+        .map(|count| {
+            let p = *count as f64 / length;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * length
 }
 
 /// Refuses a value published in Tandem's own docs and examples, or a placeholder.
@@ -86,6 +119,23 @@ mod tests {
             assert_eq!(err.variable, "TANDEM_AUDIT_KEY", "{secret}");
         }
         assert!(production(&[("TANDEM_JWT_SECRET", RANDOM_SECRET)]).is_ok());
+        // Long enough, and nothing like a random secret.
+        for repetitive in [
+            "a".repeat(40),
+            "ab".repeat(24),
+            "0000000000000000000000000000000001".into(),
+        ] {
+            let err = production(&[("TANDEM_JWT_SECRET", &repetitive)]).unwrap_err();
+            assert_eq!(err.variable, "TANDEM_JWT_SECRET", "{repetitive}");
+            assert!(err.message.contains("random"), "{}", err.message);
+        }
+        // The audit key is not the JWT secret.
+        let err = production(&[
+            ("TANDEM_JWT_SECRET", PRODUCTION[2].1),
+            ("TANDEM_AUDIT_KEY", PRODUCTION[2].1),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "TANDEM_AUDIT_KEY");
         // Development keeps working with any secret of the minimum length.
         assert!(settings(&[(
             "TANDEM_JWT_SECRET",
