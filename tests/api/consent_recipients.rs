@@ -8,15 +8,11 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::{ok_json, problem, TestApp};
+use crate::referrals::assert_consent_required;
 
 fn send_body(app: &TestApp, resource: Uuid) -> Value {
     json!({"participant_id": app.org.participant_id, "resource_id": resource,
         "reason": "needs MOUD", "urgency": "routine", "status": "requested"})
-}
-
-fn consent_required(refused: &Value) {
-    let kind = refused["type"].as_str().unwrap();
-    assert!(kind.ends_with("/consent-required"), "{refused}");
 }
 
 #[tokio::test]
@@ -43,10 +39,14 @@ async fn a_client_linked_after_the_consent_was_signed_is_not_covered_by_it() {
     assert_eq!(seen["participant_redacted"], true);
     // A new send to it needs a consent that names it, given or not.
     let send = send_body(&app, resource);
-    consent_required(&problem(app.post("/referrals", Some(&org.coach), &send).await, 409).await);
+    assert_consent_required(
+        &problem(app.post("/referrals", Some(&org.coach), &send).await, 409).await,
+    );
     let mut given = send.clone();
     given["consent_id"] = json!(to_resource);
-    consent_required(&problem(app.post("/referrals", Some(&org.coach), &given).await, 409).await);
+    assert_consent_required(
+        &problem(app.post("/referrals", Some(&org.coach), &given).await, 409).await,
+    );
     assert_eq!(app.count("SELECT count(*) FROM referrals").await, 1);
 
     let to_clinic = app
@@ -124,7 +124,7 @@ async fn a_send_that_races_a_revocation_waits_for_it_and_is_refused() {
     assert!(early.is_err(), "the send did not wait for the revocation");
     revoking.batch_execute("COMMIT").await.unwrap();
     // ...and, once the revocation commits, is refused and leaves nothing behind.
-    consent_required(&problem(sending.await, 409).await);
+    assert_consent_required(&problem(sending.await, 409).await);
     assert_eq!(app.count("SELECT count(*) FROM referrals").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM disclosures").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM webhook_events").await, 0);
@@ -150,7 +150,7 @@ async fn sends_racing_a_revocation_each_complete_or_are_refused() {
     for answer in answers {
         match answer.status().as_u16() {
             201 => sent += 1,
-            409 => consent_required(&problem(answer, 409).await),
+            409 => assert_consent_required(&problem(answer, 409).await),
             other => panic!("a send answered {other}"),
         }
     }

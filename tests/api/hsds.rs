@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::{error_fields, ids, json, ok_json, problem, send, TestApp};
 use crate::resources::resource;
 
-fn clinic() -> Value {
+pub fn clinic() -> Value {
     json!({
         "name": "Bayside MOUD Clinic",
         "organization_name": "Bayside Health Cooperative",

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 
 use crate::helpers::{ok_json, TestApp};
+use crate::hsds::clinic;
 use crate::resources::resource;
 
 fn validator() -> &'static jsonschema::Validator {
@@ -74,30 +75,10 @@ async fn a_sparse_and_a_fully_filled_service_validate_with_absent_values_left_ou
         json!({"name": "Corner Meeting", "organization_name": "Neighbours"}),
     )
     .await;
-    let full = resource(
-        &app,
-        json!({
-            "name": "Bayside MOUD Clinic",
-            "organization_name": "Bayside Health Cooperative",
-            "description": "Buprenorphine and methadone, same-day starts.",
-            "status": "temporarily closed",
-            "categories": ["moud", "harm_reduction"],
-            "email": "intake@bayside.example",
-            "phone": "555-010-3000",
-            "url": "https://bayside.example/intake",
-            "address_1": "400 Shore Road",
-            "address_2": "Suite 2",
-            "city": "Port Alder",
-            "state_province": "ME",
-            "postal_code": "04103",
-            "country": "US",
-            "languages": ["en", "de", "nl", "ase", "zh-Hant"],
-            "eligibility_description": "Adults 18 and over",
-            "schedule_description": "Mon-Sat 7am-3pm",
-            "verified_at": "2026-11-01T12:00:00Z",
-        }),
-    )
-    .await;
+    let mut filled = clinic();
+    filled["status"] = json!("temporarily closed");
+    filled["languages"] = json!(["en", "de", "nl", "ase", "zh-Hant"]);
+    let full = resource(&app, filled).await;
     for id in [&sparse["id"], &full["id"]] {
         let path = format!("/hsds/services/{}", id.as_str().unwrap());
         assert_valid(&ok_json(app.get(&path, &app.org.coach).await).await);

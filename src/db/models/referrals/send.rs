@@ -50,11 +50,6 @@ static DETAILS_ONLY: [&str; 1] = [REFERRAL_DETAILS];
 static DETAILS_AND_DEMOGRAPHICS: [&str; 2] = [REFERRAL_DETAILS, DEMOGRAPHICS];
 
 impl Sending<'_> {
-    /// `resource AS (…)`, for this send's resource.
-    pub fn push_resource<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        push_resource(out, &self.organization_id, &self.resource_id)
-    }
-
     /// `linked`, `recipients` and `chosen`, after `resource`.
     pub fn push_consents<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(", linked AS (SELECT l.client_id, l.linked_at, ");
@@ -224,7 +219,8 @@ impl QueryFragment<Pg> for SendDraft<'_> {
         );
         out.push_bind_param::<SqlUuid, _>(&self.referral_id)?;
         out.push_sql("), ");
-        self.sending.push_resource(&mut out)?;
+        let sending = self.sending;
+        push_resource(&mut out, &sending.organization_id, &sending.resource_id)?;
         self.sending.push_consents(&mut out)?;
         self.sending.push_effects(&mut out)?;
         out.push_sql(" SELECT ");
