@@ -107,6 +107,8 @@ diesel::table! {
         webhook_disabled_reason -> Nullable<Text>,
         created_by -> Nullable<Uuid>,
         webhook_failing_since -> Nullable<Timestamptz>,
+        previous_webhook_secret -> Nullable<Text>,
+        previous_webhook_secret_until -> Nullable<Timestamptz>,
     }
 }
 

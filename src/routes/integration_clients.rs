@@ -317,9 +317,12 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
 ///
 /// Roles: admin. `{"rotate": "client_secret"}` (the default; the body may be left out)
 /// replaces the client secret: the old secret and every token issued before stop working at
-/// once. `{"rotate": "webhook_secret"}` replaces the webhook signing secret: deliveries from
-/// now on are signed with the new one. The new secret is shown in this answer only. 404 for
-/// other organizations' clients.
+/// once. `{"rotate": "webhook_secret"}` replaces the webhook signing secret and keeps the old
+/// one valid for 24 hours (`webhook_rotation_ends_at`): until then every delivery
+/// carries a signature with each, the new one first, in `webhook-signature` (space-separated)
+/// and `X-Tandem-Signature` (a second `v1=`), so a receiver can switch without dropping an
+/// event. Rotating again within the 24 hours drops the oldest secret. The new secret is shown
+/// in this answer only. 404 for other organizations' clients.
 #[utoipa::path(
     tag = "integration-clients",
     params(("id" = Uuid, Path, description = "Integration client id")),
@@ -345,8 +348,20 @@ pub async fn rotate_integration_client_secret(
     let rotated = admin
         .write(target, async |conn, scope, _| {
             let current = integration_clients::lock_in_org(conn, scope.organization_id, id).await?;
-            let (secret, changes) = new_secret(&current, request.rotate);
-            integration_clients::update(conn, id, &changes).await?;
+            let secret = match request.rotate {
+                SecretKind::ClientSecret => {
+                    let (secret, changes) = new_client_secret(&current);
+                    integration_clients::update(conn, id, &changes).await?;
+                    secret
+                }
+                SecretKind::WebhookSecret => {
+                    let secret = signing::new_secret();
+                    let keep_until = Utc::now() + signing::ROTATED_SECRET_VALID;
+                    integration_clients::rotate_webhook_secret(conn, id, &secret, keep_until)
+                        .await?;
+                    secret
+                }
+            };
             let client = load(conn, scope, id).await?;
             let (client_secret, webhook_secret) = match request.rotate {
                 SecretKind::ClientSecret => (Some(secret), None),
@@ -362,24 +377,14 @@ pub async fn rotate_integration_client_secret(
     Ok(HttpResponse::Ok().json(rotated))
 }
 
-/// A new secret of `kind` and the change that stores it.
-fn new_secret(current: &ClientRecord, kind: SecretKind) -> (String, ClientChanges) {
-    let mut changes = ClientChanges {
+/// A new client secret and the change that stores it (ending every token issued before).
+fn new_client_secret(current: &ClientRecord) -> (String, ClientChanges) {
+    let secret = client_secret::generate();
+    let changes = ClientChanges {
+        secret_hash: Some(client_secret::hash(&secret)),
+        token_version: Some(current.token_version + 1),
         updated_at: Some(Utc::now()),
         ..ClientChanges::default()
-    };
-    let secret = match kind {
-        SecretKind::ClientSecret => {
-            let secret = client_secret::generate();
-            changes.secret_hash = Some(client_secret::hash(&secret));
-            changes.token_version = Some(current.token_version + 1);
-            secret
-        }
-        SecretKind::WebhookSecret => {
-            let secret = signing::new_secret();
-            changes.webhook_secret = Some(secret.clone());
-            secret
-        }
     };
     (secret, changes)
 }

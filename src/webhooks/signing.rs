@@ -1,6 +1,7 @@
 //! How a delivery is signed: `X-Tandem-Signature` (keyed with the UTF-8 bytes of the whole
 //! `whsec_…` secret) and the Standard Webhooks `webhook-signature` (keyed with the bytes the
-//! base64 after `whsec_` decodes to).
+//! base64 after `whsec_` decodes to). While a rotated secret is still valid, both headers
+//! carry a signature with each secret, the current one first.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -9,6 +10,9 @@ use rand::RngCore;
 use crate::crypto::hmac_sha256;
 
 const PREFIX: &str = "whsec_";
+
+/// How long a rotated webhook secret goes on signing deliveries beside the new one.
+pub const ROTATED_SECRET_VALID: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// A new webhook secret: `whsec_` and the standard base64 (with padding) of 32 random bytes.
 pub fn new_secret() -> String {
@@ -22,6 +26,27 @@ pub fn tandem_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let t = timestamp.to_string();
     let digest = hmac_sha256(secret.as_bytes(), &[t.as_bytes(), b".", body]);
     format!("t={t},v1={}", hex::encode(digest))
+}
+
+/// The two signature headers of one delivery, `(X-Tandem-Signature, webhook-signature)`,
+/// signed with `secret` and, during a rotation, with `previous` too: `t=<t>,v1=<new>,v1=<old>`
+/// and `v1,<new> v1,<old>` (space-separated, as Standard Webhooks allows).
+pub fn headers(
+    secret: &str,
+    previous: Option<&str>,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> (String, Option<String>) {
+    let secrets = std::iter::once(secret).chain(previous);
+    let mut tandem = format!("t={timestamp}");
+    let mut standard = Vec::new();
+    for key in secrets {
+        let signed = tandem_signature(key, timestamp, body);
+        tandem.push_str(&signed[signed.find(",v1=").unwrap_or(signed.len())..]);
+        standard.extend(standard_signature(key, id, timestamp, body));
+    }
+    (tandem, (!standard.is_empty()).then(|| standard.join(" ")))
 }
 
 /// `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`; `None` when the secret is not a
@@ -61,6 +86,29 @@ mod tests {
             Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
         );
         assert_eq!(standard_signature("not-whsec", "id", 1, b""), None);
+    }
+
+    #[test]
+    fn during_a_rotation_both_headers_carry_both_signatures_the_new_one_first() {
+        let (new, old) = (new_secret(), new_secret());
+        let (tandem, standard) = headers(&new, Some(&old), "msg", 1700000000, b"{}");
+        let expected_tandem = format!(
+            "{},v1={}",
+            tandem_signature(&new, 1700000000, b"{}"),
+            tandem_signature(&old, 1700000000, b"{}")
+                .split_once(",v1=")
+                .unwrap()
+                .1
+        );
+        assert_eq!(tandem, expected_tandem);
+        let expected_standard = [&new, &old]
+            .map(|key| standard_signature(key, "msg", 1700000000, b"{}").unwrap())
+            .join(" ");
+        assert_eq!(standard.as_deref(), Some(expected_standard.as_str()));
+
+        let (tandem, standard) = headers(&new, None, "msg", 1700000000, b"{}");
+        assert_eq!(tandem, tandem_signature(&new, 1700000000, b"{}"));
+        assert_eq!(standard, standard_signature(&new, "msg", 1700000000, b"{}"));
     }
 
     #[test]

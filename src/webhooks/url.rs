@@ -62,26 +62,52 @@ pub fn address_allowed(ip: IpAddr, environment: Environment) -> bool {
 }
 
 fn v4_public(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    let shared = a == 100 && (64..128).contains(&b);
+    let [a, b, c, _] = ip.octets();
+    let shared = a == 100 && (64..128).contains(&b); // 100.64.0.0/10, carrier-grade NAT
+    let benchmarking = a == 198 && (b == 18 || b == 19); // 198.18.0.0/15
+    let ietf = a == 192 && b == 0 && c == 0; // 192.0.0.0/24, protocol assignments
+    let reserved = a >= 240; // 240.0.0.0/4 and the broadcast address
     !(ip.is_private()
         || ip.is_link_local()
         || ip.is_unspecified()
-        || ip.is_broadcast()
         || ip.is_multicast()
         || shared
+        || benchmarking
+        || ietf
+        || reserved
         || a == 0)
 }
 
+/// IPv6 addresses that are public and do not stand for an IPv4 address elsewhere: not
+/// unique-local, link-local or site-local, and none of the forms that carry an IPv4 address a
+/// gateway would connect to (NAT64, 6to4, Teredo, IPv4-compatible).
 fn v6_public(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let unique_local = first & 0xfe00 == 0xfc00;
-    let link_local = first & 0xffc0 == 0xfe80;
-    !(ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
+    let segments = ip.segments();
+    let first = segments[0];
+    let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7
+    let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
+    let site_local = first & 0xffc0 == 0xfec0; // fec0::/10
+    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // 64:ff9b::/96
+        || segments[..3] == [0x64, 0xff9b, 1]; // 64:ff9b:1::/48, local-use NAT64
+    let six_to_four = first == 0x2002; // 2002::/16
+    let teredo = first == 0x2001 && segments[1] == 0; // 2001::/32
+    let documentation = first == 0x2001 && segments[1] == 0x0db8; // 2001:db8::/32
+    let ipv4_compatible = segments[..6] == [0; 6]; // ::/96 (also :: and ::1)
+    !(ip.is_unspecified()
+        || ip.is_multicast()
+        || unique_local
+        || link_local
+        || site_local
+        || nat64
+        || six_to_four
+        || teredo
+        || documentation
+        || ipv4_compatible)
 }
 
-/// Name resolution for the worker's HTTP client that drops every address the worker may not
-/// call, and fails when none is left.
+/// Name resolution for the worker's HTTP client that checks every address a name resolves
+/// to, and refuses the name when any of them is one the worker may not call (a name that
+/// answers with a public and a private address is not called at all).
 pub struct GuardedResolver {
     pub environment: Environment,
 }
@@ -93,18 +119,29 @@ impl Resolve for GuardedResolver {
         let lookup: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|addr| address_allowed(addr.ip(), environment))
-                .collect();
-            if allowed.is_empty() {
-                let refused: Box<dyn std::error::Error + Send + Sync> =
-                    format!("{host} resolves only to addresses webhooks may not reach").into();
-                return Err(refused);
-            }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
+            let found = screen(&host, found, environment)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)?;
+            Ok(Box::new(found.into_iter()) as Addrs)
         });
         lookup
+    }
+}
+
+/// `found`, the addresses `host` resolved to, when every one of them may be called.
+fn screen(
+    host: &str,
+    found: Vec<SocketAddr>,
+    environment: Environment,
+) -> Result<Vec<SocketAddr>, String> {
+    if found.is_empty() {
+        return Err(format!("{host} resolves to no address"));
+    }
+    match found.iter().find(|a| !address_allowed(a.ip(), environment)) {
+        Some(inside) => Err(format!(
+            "{host} resolves to {}, an address webhooks may not reach",
+            inside.ip()
+        )),
+        None => Ok(found),
     }
 }
 
@@ -118,6 +155,20 @@ mod tests {
         assert!(check("https://clinic.example.org/hooks", Production).is_ok());
         assert!(check("https://93.184.216.34/hooks", Production).is_ok());
         assert!(check("https://[2606:4700::1]/hooks", Production).is_ok());
+    }
+
+    #[test]
+    fn a_name_is_refused_when_any_address_it_resolves_to_is_refused() {
+        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 443);
+        let public = vec![at("93.184.216.34"), at("2606:4700::1")];
+        assert_eq!(screen("a.example", public.clone(), Production), Ok(public));
+        for inside in ["10.0.0.1", "64:ff9b::a00:1", "::1"] {
+            let mixed = vec![at("93.184.216.34"), at(inside)];
+            let refused = screen("a.example", mixed, Production).unwrap_err();
+            assert!(refused.contains(inside), "{refused}");
+        }
+        assert!(screen("a.example", vec![], Production).is_err());
+        assert!(screen("localhost", vec![at("127.0.0.1"), at("::1")], Development).is_ok());
     }
 
     #[test]
@@ -145,6 +196,20 @@ mod tests {
             "https://[fd12:3456::1]/",
             "https://[fe80::1]/",
             "https://[::ffff:10.0.0.1]/",
+            "https://[fec0::1]/",
+            "https://[64:ff9b::a00:1]/",
+            "https://[64:ff9b:1::1]/",
+            "https://[2002:a00:1::1]/",
+            "https://[2001:0:a00:1::1]/",
+            "https://[2001:db8::1]/",
+            "https://[::10.0.0.1]/",
+            "https://[::8.8.8.8]/",
+            "https://100.127.255.255/",
+            "https://198.18.0.1/",
+            "https://198.19.255.255/",
+            "https://240.0.0.1/",
+            "https://255.255.255.255/",
+            "https://192.0.0.8/",
             "https://127.0.0.1/",
             "https://[::1]/",
             "https://localhost/",
@@ -156,5 +221,9 @@ mod tests {
         }
         assert!(check("https://172.32.0.1/", Production).is_ok());
         assert!(check("https://100.128.0.1/", Production).is_ok());
+        assert!(check("https://198.20.0.1/", Production).is_ok());
+        assert!(check("https://239.255.255.255/", Production).is_err());
+        assert!(check("https://[2003::1]/", Production).is_ok());
+        assert!(check("https://[2001:4860::8888]/", Production).is_ok());
     }
 }

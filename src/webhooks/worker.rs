@@ -49,12 +49,7 @@ pub fn spawn(
     policy: WebhookPolicy,
     environment: Environment,
 ) -> Result<WorkerHandle, reqwest::Error> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(policy.timeout)
-        .dns_resolver(Arc::new(url::GuardedResolver { environment }))
-        .user_agent("Tandem-Webhooks/1")
-        .build()?;
+    let http = http_client(policy.timeout, environment)?;
     let worker = Worker {
         pool,
         policy,
@@ -78,6 +73,22 @@ pub fn spawn(
         }
     });
     Ok(WorkerHandle { stop, task })
+}
+
+/// The client deliveries go through: no redirects, a timeout, names resolved through
+/// [`url::GuardedResolver`], and never a proxy (`HTTPS_PROXY` and the like are ignored: a
+/// proxy would resolve and connect to names the address check never saw).
+fn http_client(
+    timeout: Duration,
+    environment: Environment,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .dns_resolver(Arc::new(url::GuardedResolver { environment }))
+        .user_agent("Tandem-Webhooks/1")
+        .build()
 }
 
 /// What one attempt got back.
@@ -141,19 +152,21 @@ impl Worker {
         .to_string();
         let timestamp = Utc::now().timestamp();
         let id = event.id.to_string();
+        let (tandem, standard) = signing::headers(
+            &event.secret,
+            event.previous_secret.as_deref(),
+            &id,
+            timestamp,
+            body.as_bytes(),
+        );
         let mut request = self
             .http
             .post(&event.url)
             .header("content-type", "application/json")
-            .header(
-                "x-tandem-signature",
-                signing::tandem_signature(&event.secret, timestamp, body.as_bytes()),
-            )
+            .header("x-tandem-signature", tandem)
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string());
-        if let Some(signature) =
-            signing::standard_signature(&event.secret, &id, timestamp, body.as_bytes())
-        {
+        if let Some(signature) = standard {
             request = request.header("webhook-signature", signature);
         }
         match request.body(body).send().await {
@@ -277,4 +290,103 @@ fn describe(error: &reqwest::Error, timeout: Duration) -> String {
         source = cause.source();
     }
     text.chars().take(500).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::process::Command;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread::JoinHandle;
+
+    use super::*;
+
+    const PROBE: &str = "TANDEM_TEST_PROXY_PROBE";
+    const NAME: &str = "webhooks::worker::tests::deliveries_ignore_proxy_settings";
+
+    /// Answers every connection to `listener` with 204 until `stop`; returns how many came.
+    fn count_connections(listener: TcpListener, stop: Arc<AtomicBool>) -> JoinHandle<usize> {
+        std::thread::spawn(move || {
+            let _ = listener.set_nonblocking(true);
+            let mut count = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                count += 1;
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+            count
+        })
+    }
+
+    /// The child's half: builds the delivery client under the proxy settings it was started
+    /// with and posts to `target`.
+    fn post_through_delivery_client(target: &str) {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let status = runtime.block_on(async {
+            let client =
+                http_client(Duration::from_secs(5), Environment::Development).expect("client");
+            client
+                .post(target)
+                .body("{}")
+                .send()
+                .await
+                .map(|r| r.status())
+        });
+        assert!(
+            status.as_ref().is_ok_and(|s| s.as_u16() == 204),
+            "{status:?}"
+        );
+    }
+
+    /// With every proxy variable pointing at a listener of its own, a delivery still goes
+    /// straight to the endpoint. Proxy settings are environment variables read when a client
+    /// is built, so the client is built in a child process: this same test, run again with
+    /// [`PROBE`] set, so that this process's environment stays as it is.
+    #[test]
+    fn deliveries_ignore_proxy_settings() {
+        if let Some(target) = std::env::var_os(PROBE) {
+            return post_through_delivery_client(&target.to_string_lossy());
+        }
+        let proxy = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let proxy_url = format!("http://{}", proxy.local_addr().expect("address"));
+        let target = format!("http://{}/hooks", endpoint.local_addr().expect("address"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let proxied = count_connections(proxy, stop.clone());
+        let direct = count_connections(endpoint, stop.clone());
+        let mut child = Command::new(std::env::current_exe().expect("test binary"));
+        child
+            .args(["--exact", NAME, "--test-threads", "1"])
+            .env(PROBE, &target)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy");
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+            child
+                .env(name, &proxy_url)
+                .env(name.to_lowercase(), &proxy_url);
+        }
+        let output = child.output().expect("child test");
+        stop.store(true, Ordering::Relaxed);
+        let counts = (
+            proxied.join().expect("proxy"),
+            direct.join().expect("endpoint"),
+        );
+        let log = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{log}");
+        assert!(log.contains("1 passed"), "{log}");
+        assert_eq!(
+            counts,
+            (0, 1),
+            "(through the proxy, straight to the endpoint)"
+        );
+    }
 }

@@ -501,3 +501,84 @@ async fn redelivering_another_clients_or_organizations_delivery_is_404_like_a_mi
     assert_eq!(queued.status(), 202);
     assert_eq!(app.count(REQUEUED).await, 1);
 }
+
+/// The `v1` signatures of a delivery's two headers: (X-Tandem-Signature's hex digests,
+/// webhook-signature's `v1,<base64>` entries).
+fn signatures(got: &crate::receiver::Received) -> (Vec<String>, Vec<String>) {
+    let tandem = got.headers["x-tandem-signature"]
+        .split(',')
+        .filter_map(|part| part.strip_prefix("v1="))
+        .map(str::to_owned)
+        .collect();
+    let standard = got.headers["webhook-signature"]
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    (tandem, standard)
+}
+
+/// Both signatures `secret` would give `got`.
+fn signed_with(secret: &str, got: &crate::receiver::Received) -> (String, String) {
+    let (t, id, body) = (
+        &got.headers["webhook-timestamp"],
+        &got.headers["webhook-id"],
+        &got.body,
+    );
+    let tandem = hex::encode(hmac(secret.as_bytes(), format!("{t}.{body}").as_bytes()));
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let standard = STANDARD.encode(hmac(&key, format!("{id}.{t}.{body}").as_bytes()));
+    (tandem, format!("v1,{standard}"))
+}
+
+#[tokio::test]
+async fn a_rotated_webhook_secret_signs_beside_the_new_one_for_24_hours() {
+    let app = spawn_with_worker(&[]).await;
+    let receiver = Receiver::start();
+    let (client, old) = client_of(&app, &app.org, &receiver).await;
+    let rotate = format!("/integration-clients/{client}/rotate-secret");
+    let body = json!({"rotate": "webhook_secret"});
+    let rotated = ok_json(app.post(&rotate, Some(&app.org.admin), &body).await).await;
+    let new = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    let until: chrono::DateTime<chrono::Utc> = rotated["webhook_rotation_ends_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let hours = (until - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((23.9..=24.0).contains(&hours), "{hours}");
+
+    // During the 24 hours: each header carries both signatures, the new one first, so a
+    // receiver still holding the old secret verifies as well as one holding the new.
+    publish(&app, &app.org, client).await;
+    let got = receiver.wait_for(1).await;
+    let (new_tandem, new_standard) = signed_with(&new, &got[0]);
+    let (old_tandem, old_standard) = signed_with(&old, &got[0]);
+    assert_eq!(
+        signatures(&got[0]),
+        (
+            vec![new_tandem, old_tandem],
+            vec![new_standard, old_standard]
+        )
+    );
+
+    // Afterwards only the new secret signs.
+    app.sql(&format!(
+        "UPDATE integration_clients SET previous_webhook_secret_until = now() - interval '1 second' \
+         WHERE id = '{client}'"
+    ))
+    .await
+    .unwrap();
+    publish(&app, &app.org, client).await;
+    let got = receiver.wait_for(2).await;
+    let (new_tandem, new_standard) = signed_with(&new, &got[1]);
+    assert_eq!(signatures(&got[1]), (vec![new_tandem], vec![new_standard]));
+    let shown = ok_json(
+        app.get(&format!("/integration-clients/{client}"), &app.org.admin)
+            .await,
+    )
+    .await;
+    assert_eq!(shown["webhook_rotation_ends_at"], Value::Null);
+}

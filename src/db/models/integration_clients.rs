@@ -69,6 +69,8 @@ pub struct ClientRecord {
     pub webhook_url: Option<String>,
     pub webhook_disabled_at: Option<DateTime<Utc>>,
     pub webhook_disabled_reason: Option<String>,
+    /// Until when deliveries are also signed with the webhook secret rotated away.
+    pub previous_webhook_secret_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -100,7 +102,6 @@ pub struct ClientChanges {
     pub webhook_disabled_reason: Option<Option<String>>,
     pub webhook_failing_since: Option<Option<DateTime<Utc>>>,
     pub secret_hash: Option<String>,
-    pub webhook_secret: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -169,6 +170,31 @@ pub async fn update(
         .returning(ClientRecord::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Makes `secret` the client's webhook secret and keeps the one it replaces valid for signing
+/// until `keep_until` (none is kept when the client had no secret).
+pub async fn rotate_webhook_secret(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    secret: &str,
+    keep_until: DateTime<Utc>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Text, Timestamptz};
+    diesel::sql_query(
+        "UPDATE integration_clients
+         SET previous_webhook_secret = webhook_secret,
+             previous_webhook_secret_until = CASE WHEN webhook_secret IS NULL THEN NULL ELSE $3 END,
+             webhook_secret = $2,
+             updated_at = now()
+         WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<Text, _>(secret)
+    .bind::<Timestamptz, _>(keep_until)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// The resources each of `client_ids` is linked to, as `(client, resource)` pairs.

@@ -117,6 +117,9 @@ pub struct ClaimedEvent {
     pub url: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub secret: String,
+    /// The secret rotated away, while it is still valid for signing.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub previous_secret: Option<String>,
 }
 
 /// Claims up to `batch` due events of clients whose endpoint is set, enabled and active, by
@@ -144,7 +147,9 @@ pub async fn claim_due(
         WHERE e.id = due.id AND c.id = e.client_id
         RETURNING e.id, e.organization_id, e.client_id, e.event_type, e.occurred_at, e.data,
                   e.attempts, coalesce(e.requeued_at, e.occurred_at) AS window_start,
-                  c.webhook_url AS url, c.webhook_secret AS secret",
+                  c.webhook_url AS url, c.webhook_secret AS secret,
+                  CASE WHEN c.previous_webhook_secret_until > now()
+                       THEN c.previous_webhook_secret END AS previous_secret",
     )
     .bind::<diesel::sql_types::BigInt, _>(batch)
     .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())

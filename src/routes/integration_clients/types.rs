@@ -64,7 +64,8 @@ pub enum SecretKind {
     /// it stop working at once.
     #[default]
     ClientSecret,
-    /// The webhook signing secret; deliveries from now on are signed with the new one.
+    /// The webhook signing secret; for 24 hours deliveries are signed with the old and the
+    /// new one.
     WebhookSecret,
 }
 
@@ -92,6 +93,9 @@ pub struct IntegrationClientResponse {
     pub webhook_enabled: bool,
     pub webhook_disabled_at: Option<DateTime<Utc>>,
     pub webhook_disabled_reason: Option<String>,
+    /// Set for 24 hours after the webhook secret was rotated: until then deliveries are also
+    /// signed with the previous secret.
+    pub webhook_rotation_ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -109,6 +113,9 @@ impl IntegrationClientResponse {
             webhook_enabled: client.webhook_disabled_at.is_none(),
             webhook_disabled_at: client.webhook_disabled_at,
             webhook_disabled_reason: client.webhook_disabled_reason,
+            webhook_rotation_ends_at: client
+                .previous_webhook_secret_until
+                .filter(|until| *until > Utc::now()),
             created_at: client.created_at,
             updated_at: client.updated_at,
         }
