@@ -30,14 +30,16 @@ pub use operation::Operation;
 pub use verify::{verify, ChainHead, Verification};
 pub use vocabulary::{Action, ResourceType};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether the request was carried out (`success`) or refused (`denied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
     Denied,
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::Denied => "denied",

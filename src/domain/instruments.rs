@@ -11,6 +11,7 @@ use crate::http::validation::Checks;
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Item {
     /// 1-based position; answers are given in this order.
+    #[schema(minimum = 1, example = 1)]
     pub number: u32,
     /// The area of recovery capital the item asks about, e.g. `housing`.
     pub domain: &'static str,

@@ -324,9 +324,10 @@ pub const PHONE_PATTERN: &str = "^[0-9 +().x-]*[0-9][0-9 +().x-]*$";
 /// An `http(s)` URL with a host and no space or control character.
 pub const URL_PATTERN: &str =
     "^https?://[^/?#.\\s\\x00-\\x1f\\x7f-\\x9f][^\\s\\x00-\\x1f\\x7f-\\x9f]*$";
-/// An `https` URL to a named host (the worker checks the addresses it resolves to).
-pub const WEBHOOK_URL_PATTERN: &str =
-    "^https://([a-z0-9-]+\\.)*[a-z0-9-]*[a-z][a-z0-9-]*(/[!-~]*)?$";
+/// A web URL, in either case, with any host form (name, IPv4, `[IPv6]`, a port): every URL
+/// the server accepts as a webhook endpoint matches it. Which of them it accepts (`https`, no
+/// private addresses, plain `http` to loopback in development) is checked beyond the pattern.
+pub const WEBHOOK_URL_PATTERN: &str = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+([/?#]\\S*)?\\s*$";
 /// What `Checks::tags` accepts of each tag.
 pub const TAG_PATTERN: &str = "^[a-z][a-z0-9_]*$";
 

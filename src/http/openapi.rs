@@ -9,6 +9,8 @@ use utoipa_actix_web::AppExt;
 use crate::routes;
 
 mod conditions;
+mod list_items;
+mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,23 +34,29 @@ as `If-Match` to get 412 instead of overwriting someone else's change.\n\n\
 the same key and body replays the first response (`Idempotent-Replayed: true`); the same key \
 with another body is 422. Keys are kept at least 24 hours, per caller.",
         version = env!("CARGO_PKG_VERSION"),
-        license(name = "Apache-2.0"),
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "Tandem maintainers"),
     ),
+    servers((url = "/", description = "The server that serves this document")),
     components(schemas(crate::http::error::Problem)),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Sign-in and tokens"),
+        (name = "auth", description = "Sign-in and tokens: staff and participants sign in with a password, integration clients with the OAuth 2.0 client-credentials grant"),
         (name = "me", description = "The caller's own account"),
-        (name = "users", description = "User accounts (admins)"),
-        (name = "operations", description = "Health, readiness and this document"),
-        (name = "assessments", description = "Recovery-capital instruments (BARC-10) and participants' assessments"),
-        (name = "group-sessions", description = "Group sessions and who attended them"),
+        (name = "users", description = "User accounts and their roles (admins)"),
+        (name = "coaches", description = "Peer recovery coaches: capacity and caseloads"),
+        (name = "participants", description = "People in recovery: their profile, status, portal account and coach match suggestions"),
+        (name = "pairings", description = "Coach–participant pairings and their lifecycle; the unassigned queue"),
         (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
         (name = "session notes", description = "Session notes: visibility, signing and amendments"),
+        (name = "group-sessions", description = "Group sessions and who attended them"),
+        (name = "assessments", description = "Recovery-capital instruments (BARC-10) and participants' assessments"),
         (name = "resources", description = "The community-resource directory, also as Open Referral HSDS 3.0 services"),
         (name = "consents", description = "42 CFR part 2 consents to disclose, and the accounting of disclosures"),
         (name = "referrals", description = "Closed-loop referrals: outbound to the directory, inbound from clinics, their FHIR Task status"),
-        (name = "integration-clients", description = "Integration clients (admins): secrets, scopes, webhook endpoints and deliveries"),
+        (name = "integration-clients", description = "Integration clients (admins): secrets, scopes, webhook endpoints and deliveries; the events webhooks deliver"),
+        (name = "audit", description = "The hash-chained audit log of every read and write of participant data (admins)"),
+        (name = "operations", description = "Health, readiness and this document"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +88,8 @@ pub fn document() -> OpenApiDocument {
         .configure(routes::configure_documented)
         .split_for_parts();
     conditions::add(&mut document);
+    list_items::refer(&mut document);
+    webhooks::add(&mut document);
     document
 }
 

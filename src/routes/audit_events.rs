@@ -7,7 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::audit::{self, Action, ChainHead, ChainKey, Operation, ResourceType, Verification};
+use crate::audit::{
+    self, Action, ChainHead, ChainKey, Operation, Outcome, ResourceType, Verification,
+};
 use crate::auth::Admin;
 use crate::db::models::audit_events::{self, AuditEvent, AuditFilter};
 use crate::db::pagination::{Cursor, Page, PageRequest};
@@ -44,7 +46,8 @@ pub struct AuditEventResponse {
     /// Every participant a list returned (or a reassignment moved or skipped); empty for
     /// events about one object.
     pub participant_ids: Vec<Uuid>,
-    /// `success` or `denied` (refused, or out of scope).
+    /// `denied`: refused, or out of scope.
+    #[schema(value_type = Outcome)]
     pub outcome: String,
     /// Matches the `X-Request-Id` of the response.
     pub request_id: String,
@@ -81,9 +84,7 @@ pub struct ListAuditEventsQuery {
     pub participant_id: Option<Uuid>,
     pub resource_type: Option<ResourceType>,
     pub action: Option<Action>,
-    /// `success` or `denied`.
-    #[param(pattern = "^(success|denied)$")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Events before this time (RFC 3339).
@@ -116,19 +117,12 @@ pub async fn list_audit_events(
     Query(query): Query<ListAuditEventsQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
-    if let Some(outcome) = &query.outcome {
-        if outcome != "success" && outcome != "denied" {
-            return Err(AppError::BadRequest(
-                "Query parameter `outcome` must be `success` or `denied`.".into(),
-            ));
-        }
-    }
     let filter = AuditFilter {
         actor_id: query.actor_id,
         participant_id: query.participant_id,
         resource_type: query.resource_type.map(ResourceType::as_str),
         action: query.action.map(Action::as_str),
-        outcome: query.outcome,
+        outcome: query.outcome.map(|o| o.as_str().to_owned()),
         from: query.from,
         to: query.to,
     };

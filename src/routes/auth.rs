@@ -89,7 +89,8 @@ fn invalid_refresh() -> AppError {
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         BadCredentials, Unavailable, JsonBody, TooManyRequests,
-    )
+    ),
+    security()
 )]
 #[post("/auth/login")]
 pub async fn login(
@@ -231,7 +232,8 @@ enum Rotation {
     responses(
         (status = 200, description = "A new pair; the presented token is now used", body = TokenResponse),
         BadCredentials, Unavailable, JsonBody,
-    )
+    ),
+    security()
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(
@@ -304,7 +306,8 @@ async fn rotate(
     responses(
         (status = 204, description = "Signed out"),
         Unavailable, JsonBody,
-    )
+    ),
+    security()
 )]
 #[post("/auth/logout")]
 pub async fn logout(

@@ -19,7 +19,11 @@ pub struct Health {
 /// The process is up.
 ///
 /// Roles: none (no token needed).
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = Health)))]
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Up", body = Health)),
+    security()
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -33,7 +37,8 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "Ready to serve", body = Health),
         Unavailable,
-    )
+    ),
+    security()
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -53,7 +58,8 @@ pub struct OpenApiJson(pub String);
 /// Roles: none (no token needed).
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)),
+    security()
 )]
 #[get("/openapi.json")]
 pub async fn get_openapi(document: web::Data<OpenApiJson>) -> HttpResponse {

@@ -26,6 +26,7 @@ pub struct MatchSuggestion {
     pub coach_id: Uuid,
     pub display_name: String,
     /// 0 to 120; see the operation's description for how it is made.
+    #[schema(maximum = 120, example = 65)]
     pub score: u32,
     /// The parts of the score in words, e.g. "speaks Spanish", "also on a MOUD pathway",
     /// "12 of 25 places free".

@@ -96,6 +96,7 @@ pub struct ClientTokenResponse {
         (status = 401, description = "`invalid_client`: the client could not be authenticated", body = crate::http::error::Problem, content_type = "application/problem+json"),
         Unavailable, TooManyRequests,
     ),
+    security()
 )]
 #[post("/auth/token")]
 pub async fn client_token(
@@ -357,6 +358,7 @@ pub struct AuthorizationServerMetadata {
 #[utoipa::path(
     tag = "auth",
     responses((status = 200, description = "The metadata", body = AuthorizationServerMetadata)),
+    security()
 )]
 #[get("/.well-known/oauth-authorization-server")]
 pub async fn authorization_server_metadata(request: HttpRequest) -> HttpResponse {

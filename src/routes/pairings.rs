@@ -98,6 +98,7 @@ pub const REASON_REQUIRED: &[PairingStatus] = &[PairingStatus::Ended];
 /// A status change with its reason.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "active"}))]
 pub struct PairingStatusRequest {
     pub status: PairingStatus,
     /// Why; required when ending a pairing.

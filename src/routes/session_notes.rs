@@ -390,7 +390,7 @@ pub async fn update_session_note(
 
 /// Sign a session note: from then on it never changes and only gains amendments.
 ///
-/// Roles: the note's author. 403 for anyone else who can read the note, 404 for whoever
+/// Roles: the note's author (admin, supervisor or coach). 403 for anyone else who can read the note, 404 for whoever
 /// cannot; 409 when it is already signed.
 #[utoipa::path(
     tag = "session notes",

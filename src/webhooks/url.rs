@@ -172,6 +172,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_pattern_admits_every_url_the_server_accepts() {
+        let pattern = regex::Regex::new(crate::http::limits::WEBHOOK_URL_PATTERN).unwrap();
+        for (url, environment) in [
+            ("https://clinic.example.org/hooks", Production),
+            (
+                "https://clinic.example.org:8443/hooks?source=tandem#x",
+                Production,
+            ),
+            ("https://93.184.216.34/hooks", Production),
+            ("https://[2606:4700::1]:443/", Production),
+            ("HTTPS://Clinic.Example.ORG/Hooks", Production),
+            ("https://clinic.example.org", Production),
+            ("  https://clinic.example.org/hooks ", Production),
+            ("http://127.0.0.1:9000/hooks", Development),
+            ("http://localhost:9000", Development),
+            ("http://[::1]:9000/hooks", Development),
+        ] {
+            assert!(check(url.trim(), environment).is_ok(), "{url}");
+            assert!(pattern.is_match(url), "{url}");
+        }
+    }
+
+    #[test]
     fn plain_http_is_only_for_loopback_in_development() {
         assert!(check("http://127.0.0.1:9000/hooks", Development).is_ok());
         assert!(check("http://localhost:9000/hooks", Development).is_ok());

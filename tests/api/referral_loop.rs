@@ -50,6 +50,7 @@ async fn event_types(receiver: &Receiver, count: usize) -> Vec<String> {
     received
         .iter()
         .map(|r| serde_json::from_str::<Value>(&r.body).unwrap_or_default())
+        .inspect(crate::docs::assert_event_matches_document)
         .map(|body| body["type"].as_str().unwrap_or_default().to_owned())
         .collect()
 }

@@ -54,6 +54,7 @@ pub const REASON_REQUIRED: &[GoalStatus] = &[GoalStatus::Abandoned];
 /// A status change with its reason.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "achieved"}))]
 pub struct GoalStatusRequest {
     pub status: GoalStatus,
     /// Why; required when abandoning a goal.

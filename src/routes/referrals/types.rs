@@ -37,6 +37,7 @@ crate::http::limits::subset_schema!(
 /// A status change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "accepted"}))]
 pub struct ReferralStatusRequest {
     pub status: ReferralStatus,
     /// Why; required for `rejected`, `cancelled`, `on-hold` and `failed`.
