@@ -81,6 +81,11 @@ pub const SEARCH: Text = Text { min: 0, max: 100 };
 /// The `limit` of a paginated list.
 pub const PAGE_SIZE: Range = Range { min: 1, max: 200 };
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
+/// The `page` of `GET /hsds/services`, numbered from 1; far beyond any directory's last page.
+pub const HSDS_PAGE: Range = Range {
+    min: 1,
+    max: 1_000_000,
+};
 /// The `limit` of match suggestions.
 pub const SUGGESTIONS: Range = Range { min: 1, max: 50 };
 pub const DEFAULT_SUGGESTIONS: i64 = 10;

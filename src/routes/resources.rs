@@ -6,6 +6,7 @@
 //! (`unaudited`), creates and updates are.
 
 pub mod hsds;
+mod hsds_page;
 mod types;
 
 use actix_web::{get, patch, post, web, HttpResponse};
@@ -15,7 +16,9 @@ use uuid::Uuid;
 use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::ApiScope;
 use crate::auth::{Caller, Supervisor};
-use crate::db::models::resources::{self, After, Ranked, Resource, ResourceFilter};
+use crate::db::models::resources::{
+    self, After, Ranked, Resource, ResourceCategory, ResourceFilter, Start,
+};
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
 use crate::http::error::{AppError, AppResult};
@@ -120,7 +123,7 @@ pub async fn list_resources(
     let target = caller.target();
     let rows = read_directory(caller, target, async |conn, organization_id| {
         let limit = page.fetch_limit();
-        Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
+        Ok(resources::list(conn, organization_id, &filter, Start::After(after), limit).await?)
     })
     .await?;
     let page = page.finish(rows, cursor_of, |(row, _)| ResourceResponse::from(row));
@@ -138,10 +141,6 @@ pub(crate) fn list_request(
     query: ListResourcesQuery,
 ) -> AppResult<(ResourceFilter, PageRequest, Option<After>)> {
     let page = PageRequest::new(query.limit, query.cursor.as_deref())?;
-    validation::query_text("q", query.q.as_deref(), limits::SEARCH)?;
-    let postal_code = query.postal_code.as_deref().map(str::trim);
-    validation::query_text("postal_code", postal_code, limits::POSTAL_CODE)?;
-    validation::query_language(query.language.as_deref())?;
     let after = match &page.cursor {
         None => None,
         Some(Cursor::AfterKey(rank, id)) => {
@@ -149,17 +148,42 @@ pub(crate) fn list_request(
         }
         Some(Cursor::After(_)) => return Err(bad_cursor()),
     };
-    let filter = ResourceFilter {
-        q: query
+    let filter = directory_filter(DirectoryFilter {
+        q: query.q,
+        category: query.category,
+        language: query.language,
+        postal_code: query.postal_code,
+        accepts_referrals: query.accepts_referrals,
+    })?;
+    Ok((filter, page, after))
+}
+
+/// The directory's filters as a query gives them.
+pub(crate) struct DirectoryFilter {
+    pub q: Option<String>,
+    pub category: Option<ResourceCategory>,
+    pub language: Option<String>,
+    pub postal_code: Option<String>,
+    pub accepts_referrals: Option<bool>,
+}
+
+/// Checks the filters (400 naming a malformed one) and puts them in the form the database
+/// compares: trimmed, and the language tag in its canonical case.
+pub(crate) fn directory_filter(given: DirectoryFilter) -> AppResult<ResourceFilter> {
+    validation::query_text("q", given.q.as_deref(), limits::SEARCH)?;
+    let postal_code = given.postal_code.as_deref().map(str::trim);
+    validation::query_text("postal_code", postal_code, limits::POSTAL_CODE)?;
+    validation::query_language(given.language.as_deref())?;
+    Ok(ResourceFilter {
+        q: given
             .q
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty()),
-        category: query.category,
-        language: query.language.as_deref().map(canonical_language),
+        category: given.category,
+        language: given.language.as_deref().map(canonical_language),
         postal_code: postal_code.map(ToOwned::to_owned),
-        accepts_referrals: query.accepts_referrals,
-    };
-    Ok((filter, page, after))
+        accepts_referrals: given.accepts_referrals,
+    })
 }
 
 fn bad_cursor() -> AppError {

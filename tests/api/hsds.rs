@@ -93,6 +93,17 @@ async fn a_service_without_a_full_address_has_no_location() {
     assert_eq!(service["phones"][0]["number"], "555 0100");
 }
 
+/// The `id`s of an HSDS page's `contents`, in order.
+fn service_ids(page: &Value) -> Vec<String> {
+    let contents = page["contents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not an HSDS page: {page}"));
+    contents
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn the_hsds_list_has_the_directorys_filters_and_pages() {
     let app = TestApp::spawn().await;
@@ -101,28 +112,54 @@ async fn the_hsds_list_has_the_directorys_filters_and_pages() {
     other["name"] = json!("Eastside Syringe Services");
     other["categories"] = json!(["harm_reduction"]);
     let second = resource(&app, other).await;
-    let page = ok_json(app.get("/hsds/services?limit=1", &app.org.coach).await).await;
-    assert_eq!(ids(&page), [first["id"].as_str().unwrap()]);
-    let cursor = page["next_cursor"].as_str().unwrap();
-    let next = app
-        .get(
-            &format!("/hsds/services?limit=1&cursor={cursor}"),
-            &app.org.coach,
-        )
-        .await;
-    let next = ok_json(next).await;
-    assert_eq!(ids(&next), [second["id"].as_str().unwrap()]);
-    assert_eq!(next["next_cursor"], Value::Null);
+    // HSDS's numbered pages, as an Open Referral client asks for them.
+    let page = ok_json(
+        app.get("/hsds/services?page=1&per_page=1", &app.org.coach)
+            .await,
+    )
+    .await;
+    assert_eq!(service_ids(&page), [first["id"].as_str().unwrap()]);
+    let envelope = |page: &Value| {
+        let field = |name: &str| page[name].clone();
+        json!([
+            field("total_items"),
+            field("total_pages"),
+            field("page_number"),
+            field("size"),
+            field("first_page"),
+            field("last_page"),
+            field("empty")
+        ])
+    };
+    assert_eq!(envelope(&page), json!([2, 2, 1, 1, true, false, false]));
+    let next = ok_json(
+        app.get("/hsds/services?page=2&per_page=1", &app.org.coach)
+            .await,
+    )
+    .await;
+    assert_eq!(service_ids(&next), [second["id"].as_str().unwrap()]);
+    assert_eq!(envelope(&next), json!([2, 2, 2, 1, false, true, false]));
+    let past = ok_json(
+        app.get("/hsds/services?page=3&per_page=1", &app.org.coach)
+            .await,
+    )
+    .await;
+    assert_eq!(envelope(&past), json!([2, 2, 3, 1, false, true, true]));
+    let default = ok_json(app.get("/hsds/services", &app.org.coach).await).await;
+    assert_eq!(envelope(&default), json!([2, 1, 1, 50, true, true, false]));
+    assert_eq!(service_ids(&default).len(), 2);
     let moud = ok_json(
         app.get("/hsds/services?category=moud", &app.org.coach)
             .await,
     )
     .await;
-    assert_eq!(ids(&moud), [first["id"].as_str().unwrap()]);
+    assert_eq!(service_ids(&moud), [first["id"].as_str().unwrap()]);
+    assert_eq!(moud["total_items"], 1);
     let search = ok_json(app.get("/hsds/services?q=syringe", &app.org.coach).await).await;
-    assert_eq!(ids(&search), [second["id"].as_str().unwrap()]);
+    assert_eq!(service_ids(&search), [second["id"].as_str().unwrap()]);
     let outside = ok_json(app.get("/hsds/services", &app.other_org.admin).await).await;
-    assert_eq!(outside["items"], json!([]));
+    assert_eq!(envelope(&outside), json!([0, 0, 1, 50, true, true, true]));
+    assert_eq!(outside["contents"], json!([]));
 }
 
 #[tokio::test]

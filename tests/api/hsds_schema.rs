@@ -42,15 +42,16 @@ fn assert_valid(service: &Value) {
 /// Every service of the organization's directory, page by page.
 async fn all_services(app: &TestApp) -> Vec<Value> {
     let mut services = Vec::new();
-    let mut path = "/hsds/services?limit=100".to_owned();
-    loop {
+    for number in 1.. {
+        let path = format!("/hsds/services?page={number}&per_page=10");
         let page = ok_json(app.get(&path, &app.org.coach).await).await;
-        services.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/hsds/services?limit=100&cursor={cursor}"),
-            None => return services,
+        services.extend(page["contents"].as_array().unwrap().iter().cloned());
+        if page["last_page"] == true {
+            assert_eq!(services.len() as u64, page["total_items"].as_u64().unwrap());
+            break;
         }
     }
+    services
 }
 
 #[tokio::test]

@@ -339,20 +339,34 @@ async fn malformed_filters_are_400_naming_the_parameter() {
         ("language=not%20a%20tag", "language"),
         ("accepts_referrals=maybe", "accepts_referrals"),
         ("postal_code=", "postal_code"),
-        ("limit=0", "limit"),
-        ("cursor=garbage", "cursor"),
         ("colour=red", "colour"),
     ] {
         for base in ["/resources", "/hsds/services"] {
-            let response = app.get(&format!("{base}?{query}"), &app.org.admin).await;
-            let refused = problem(response, 400).await;
-            let detail = refused["detail"].as_str().unwrap();
-            assert!(
-                detail.contains(&format!("`{parameter}`")),
-                "{base}?{query}: {detail}"
-            );
+            assert_400_naming(&app, &format!("{base}?{query}"), parameter).await;
         }
     }
+    // Each list's own paging: a cursor for `/resources`, page numbers for HSDS.
+    for (path, parameter) in [
+        ("/resources?limit=0", "limit"),
+        ("/resources?cursor=garbage", "cursor"),
+        ("/resources?page=2", "page"),
+        ("/hsds/services?page=0", "page"),
+        ("/hsds/services?page=x", "page"),
+        ("/hsds/services?per_page=201", "per_page"),
+        ("/hsds/services?limit=1", "limit"),
+        ("/hsds/services?cursor=abc", "cursor"),
+    ] {
+        assert_400_naming(&app, path, parameter).await;
+    }
+}
+
+async fn assert_400_naming(app: &TestApp, path: &str, parameter: &str) {
+    let refused = problem(app.get(path, &app.org.admin).await, 400).await;
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("`{parameter}`")),
+        "{path}: {detail}"
+    );
 }
 
 /// Walks every page of `query` at two per page; returns the ids in order.
@@ -416,7 +430,8 @@ async fn a_client_with_directory_read_reads_only_its_own_organizations_directory
     let outsider = app.client_in(&app.other_org, &["directory:read"]).await;
     assert_eq!(list(&app, "?q=harbor", &outsider).await["items"], json!([]));
     let hsds = ok_json(app.get("/hsds/services", &outsider).await).await;
-    assert_eq!(hsds["items"], json!([]));
+    assert_eq!(hsds["contents"], json!([]));
+    assert_eq!(hsds["total_items"], 0);
     problem(app.get(&format!("/resources/{id}"), &outsider).await, 404).await;
     problem(
         app.get(&format!("/hsds/services/{id}"), &outsider).await,

@@ -221,23 +221,13 @@ pub async fn lock(
         .await
 }
 
-/// A page of the organization's directory: in id order, or, with `q`, best match first (rank
-/// descending, then id). Fetches `limit` rows (pass one more than the page).
-pub async fn list(
-    conn: &mut AsyncPgConnection,
+/// The organization's resources that pass `filter` (with `q`, only those matching it).
+fn filtered(
     organization_id: Uuid,
     filter: &ResourceFilter,
-    after: Option<After>,
-    limit: i64,
-) -> QueryResult<Vec<Ranked>> {
-    let document = resource_document(
-        resources::name,
-        resources::organization_name,
-        resources::description,
-    );
+) -> resources::BoxedQuery<'static, diesel::pg::Pg> {
     let mut query = resources::table
         .filter(resources::organization_id.eq(organization_id))
-        .limit(limit)
         .into_boxed();
     if let Some(category) = filter.category {
         query = query.filter(resources::categories.contains(vec![category]));
@@ -251,6 +241,47 @@ pub async fn list(
     if let Some(accepts) = filter.accepts_referrals {
         query = query.filter(resources::accepts_referrals.eq(accepts));
     }
+    if let Some(q) = &filter.q {
+        query = query.filter(Matches::new(document(), resource_query(q.clone())));
+    }
+    query
+}
+
+type Document =
+    resource_document<resources::name, resources::organization_name, resources::description>;
+
+fn document() -> Document {
+    resource_document(
+        resources::name,
+        resources::organization_name,
+        resources::description,
+    )
+}
+
+/// Where a page starts: after a row (keyset), or after skipping a number of rows.
+#[derive(Debug, Clone, Copy)]
+pub enum Start {
+    After(Option<After>),
+    Skip(i64),
+}
+
+/// A page of the organization's directory: in id order, or, with `q`, best match first (rank
+/// descending, then id). Fetches `limit` rows (for keyset pages, pass one more than the page).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &ResourceFilter,
+    start: Start,
+    limit: i64,
+) -> QueryResult<Vec<Ranked>> {
+    let mut query = filtered(organization_id, filter).limit(limit);
+    let (after, skip) = match start {
+        Start::After(after) => (after, 0),
+        Start::Skip(skip) => (None, skip),
+    };
+    if skip > 0 {
+        query = query.offset(skip);
+    }
     let Some(q) = &filter.q else {
         if let Some(After::Id(id) | After::Rank(_, id)) = after {
             query = query.filter(resources::id.gt(id));
@@ -262,9 +293,7 @@ pub async fn list(
             .await?;
         return Ok(rows.into_iter().map(|row| (row, 0.0)).collect());
     };
-    let search = resource_query(q.clone());
-    let rank = ts_rank(document, resource_query(q.clone()));
-    query = query.filter(Matches::new(document, search));
+    let rank = ts_rank(document(), resource_query(q.clone()));
     if let Some(After::Rank(last, id)) = after {
         query = query.filter(
             rank.clone()
@@ -276,6 +305,18 @@ pub async fn list(
         .select((Resource::as_select(), rank.clone()))
         .order((rank.desc(), resources::id.asc()))
         .load(conn)
+        .await
+}
+
+/// How many of the organization's resources pass `filter`.
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &ResourceFilter,
+) -> QueryResult<i64> {
+    filtered(organization_id, filter)
+        .count()
+        .get_result(conn)
         .await
 }
 

@@ -6,9 +6,8 @@
 //! ids are derived from the resource's id (or, for the organization, the organization's
 //! name; for taxonomy terms, the category), so they are the same on every read.
 //!
-//! Absent values are left out, never sent as `null`: HSDS types them as strings. Lists use
-//! Tandem's `{items, next_cursor}` with keyset pagination rather than HSDS's page-numbered
-//! `Page`, which needs `OFFSET` (see `docs/decisions/directory.md`).
+//! Absent values are left out, never sent as `null`: HSDS types them as strings. The list is
+//! paged the HSDS way, by number ([`super::hsds_page`]).
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,11 +16,11 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{cursor_of, list_request, read_directory, read_one, ListResourcesQuery};
+use super::hsds_page::{HsdsPage, HsdsServicesQuery, Numbered};
+use super::{directory_filter, read_directory, read_one, DirectoryFilter};
 use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::Caller;
-use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus};
-use crate::db::pagination::Page;
+use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus, Start};
 use crate::http;
 use crate::http::error::AppResult;
 use crate::http::extract::Query;
@@ -298,17 +297,20 @@ impl From<Resource> for HsdsService {
     }
 }
 
-/// The directory as HSDS 3.0 services.
+/// The directory as HSDS 3.0 services, in the HSDS API reference's numbered pages.
 ///
 /// Roles: admin, supervisor, coach, participant; integration clients with the
-/// `directory:read` scope (403 without it). The same filters, order and pagination as
-/// `GET /resources`; each item is a fully nested HSDS 3.0 service, in Tandem's
-/// `{items, next_cursor}` list.
+/// `directory:read` scope (403 without it). The same filters and order as `GET /resources`
+/// (without `q`, in the order resources were added; with `q`, best match first); each item
+/// is a fully nested HSDS 3.0 service. This is the one list paged by number (`page`,
+/// `per_page`) rather than by cursor, in HSDS's `Page` envelope, because that is what
+/// Open Referral tools send and read. A page past the last is empty; a `page` or `per_page`
+/// out of range is 400.
 #[utoipa::path(
     tag = "resources",
-    params(ListResourcesQuery),
+    params(HsdsServicesQuery),
     responses(
-        (status = 200, description = "A page of HSDS services", body = Page<HsdsService>),
+        (status = 200, description = "A page of HSDS services", body = HsdsPage<HsdsService>),
         Authenticated, BadRequest, Forbidden,
     ),
     security(("bearer" = []))
@@ -319,17 +321,34 @@ impl From<Resource> for HsdsService {
 )]
 pub async fn list_hsds_services(
     caller: Caller,
-    Query(query): Query<ListResourcesQuery>,
+    Query(query): Query<HsdsServicesQuery>,
 ) -> AppResult<HttpResponse> {
-    let (filter, page, after) = list_request(query)?;
+    let page = Numbered::new(query.page, query.per_page)?;
+    let filter = directory_filter(DirectoryFilter {
+        q: query.q,
+        category: query.category,
+        language: query.language,
+        postal_code: query.postal_code,
+        accepts_referrals: query.accepts_referrals,
+    })?;
     let target = caller.target();
-    let rows = read_directory(caller, target, async |conn, organization_id| {
-        let limit = page.fetch_limit();
-        Ok(resources::list(conn, organization_id, &filter, after, limit).await?)
+    let (total, rows) = read_directory(caller, target, async |conn, organization_id| {
+        let total = resources::count(conn, organization_id, &filter).await?;
+        let rows = match page.skip() < total {
+            true => {
+                let start = Start::Skip(page.skip());
+                resources::list(conn, organization_id, &filter, start, page.size).await?
+            }
+            false => Vec::new(),
+        };
+        Ok((total, rows))
     })
     .await?;
-    let page = page.finish(rows, cursor_of, |(row, _)| HsdsService::from(row));
-    Ok(HttpResponse::Ok().json(page))
+    let contents = rows
+        .into_iter()
+        .map(|(row, _)| HsdsService::from(row))
+        .collect();
+    Ok(HttpResponse::Ok().json(page.envelope(total, contents)))
 }
 
 /// One resource as a fully nested HSDS 3.0 service.
