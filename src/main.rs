@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use embedded_pg::{EmbeddedPostgres, Purpose};
 use tandem::http::openapi;
 use tandem::ops::bootstrap;
-use tandem::ops::config::Settings;
+use tandem::ops::config::{Environment, Settings};
 use tandem::ops::local_db::{self, Database};
 use tandem::ops::startup::Application;
 
@@ -108,6 +108,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(command, Command::SeedDemo(_)) && settings.environment == Environment::Production {
+        eprintln!(
+            "error: seed-demo creates logins whose passwords are published; it does not run \
+             when TANDEM_ENV=production"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,7 +10,7 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::db::models::audit_events::{self, NewAuditEvent, Written};
+use crate::db::models::audit_events::{self, NewAuditEvent, Owned, Written};
 use crate::db::models::idempotency_keys::IdempotencyRecord;
 use crate::db::models::users::{Role, Session};
 use crate::db::scope::Scope;
@@ -159,7 +159,37 @@ pub async fn record(
     target: &Target,
     outcome: Outcome,
 ) -> Result<(), AppError> {
+    if outcome == Outcome::Denied && target.participant_id.is_none() {
+        let mut named = target.clone();
+        named.participant_id = refused_participant(conn, actor, target).await?;
+        return write(conn, actor, &named, outcome, None).await.map(|_| ());
+    }
     write(conn, actor, target, outcome, None).await.map(|_| ())
+}
+
+/// The participant a refused request on one of their objects was about, so that searching
+/// the log by participant finds the refusal too: looked up (in the caller's organization
+/// only) when the object exists.
+async fn refused_participant(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: &Target,
+) -> Result<Option<Uuid>, AppError> {
+    let owned = match target.resource_type {
+        ResourceType::Goal => Owned::Goal,
+        ResourceType::ActionItem => Owned::ActionItem,
+        ResourceType::SessionNote => Owned::SessionNote,
+        ResourceType::Assessment => Owned::Assessment,
+        ResourceType::Pairing => Owned::Pairing,
+        _ => return Ok(None),
+    };
+    let id = target.resource_id.as_deref().and_then(|id| id.parse().ok());
+    let (Some(id), Some(organization_id)) = (id, actor.organization_id) else {
+        return Ok(None);
+    };
+    audit_events::owner_of(conn, owned, organization_id, id)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))
 }
 
 /// Writes the success row of a create together with its idempotency key, in one statement:

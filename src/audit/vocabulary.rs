@@ -44,6 +44,11 @@ crate::text_enum! {
         RefreshReuse => "refresh_reuse",
         /// An integration client asked for an access token with its secret.
         ClientCredentials => "client_credentials",
+        /// Too many failed attempts started a lock: sign-ins for this account, token requests
+        /// of this client, or (with no actor) every attempt from this address are refused
+        /// until it ends. Written once when the lock starts; the requests it refuses write
+        /// no row of their own.
+        Lock => "lock",
         /// Checked the audit log's hash chain.
         Verify => "verify",
     }

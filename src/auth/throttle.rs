@@ -5,7 +5,9 @@
 //! An attempt is counted before its secret is checked, atomically (see
 //! [`login_throttles::reserve`]), so concurrent guesses cannot slip past a lock: of any number
 //! sent at once, at most [`login_throttles::FREE_ATTEMPTS`] are checked and the rest get 429
-//! with `Retry-After`. A right answer clears the count; locks always run out.
+//! with `Retry-After`. A right answer clears the count; locks always run out. The start of a
+//! lock is audited once (`lock`), the refusals it causes are not, so a flood of refused
+//! requests cannot flood the audit log.
 
 use std::net::IpAddr;
 
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use crate::audit::{self, Action, Actor, Outcome, ResourceType, Target};
 use crate::db::models::login_throttles::{self, Reservation};
 use crate::http::error::{AppError, AppResult};
 use crate::http::request_log::RequestMeta;
@@ -54,6 +57,8 @@ impl Key<'_> {
 pub struct Attempt {
     key: String,
     address: Option<String>,
+    /// Set when this attempt, if wrong, locks its key.
+    locks: bool,
 }
 
 impl Attempt {
@@ -70,6 +75,9 @@ impl Attempt {
                 .map_err(|error| AppError::Internal(format!("address window: {error}")))?;
             let (attempts, ends) = login_throttles::count_address(conn, address, window).await?;
             if i64::from(attempts) > i64::from(policy.address_limit) {
+                if i64::from(attempts) == i64::from(policy.address_limit) + 1 {
+                    record_lock(conn, &anonymous(meta), ResourceType::Session, None).await?;
+                }
                 return Err(too_many(
                     ends,
                     "Too many failed attempts from this address; try again later.",
@@ -77,9 +85,10 @@ impl Attempt {
             }
         }
         match login_throttles::reserve(conn, &key.stored()).await? {
-            Reservation::Admitted => Ok(Self {
+            Reservation::Admitted { locks } => Ok(Self {
                 key: key.stored(),
                 address,
+                locks: locks.is_some(),
             }),
             Reservation::Locked(until) => {
                 // Never checked, so not a guess from this address.
@@ -95,9 +104,10 @@ impl Attempt {
     pub async fn admit_user(conn: &mut AsyncPgConnection, user: Uuid) -> AppResult<Self> {
         let key = Key::User(user);
         match login_throttles::reserve(conn, &key.stored()).await? {
-            Reservation::Admitted => Ok(Self {
+            Reservation::Admitted { locks } => Ok(Self {
                 key: key.stored(),
                 address: None,
+                locks: locks.is_some(),
             }),
             Reservation::Locked(until) => Err(too_many(until, key.refusal())),
         }
@@ -111,6 +121,47 @@ impl Attempt {
             login_throttles::uncount_address(conn, address).await?;
         }
         Ok(())
+    }
+}
+
+impl Attempt {
+    /// The secret was wrong. When this attempt locked its key, records the lock once, as
+    /// `actor` on the `resource_type` object `resource_id` (the row beside the attempt's own
+    /// `denied` row).
+    pub async fn failed(
+        self,
+        conn: &mut AsyncPgConnection,
+        actor: &Actor,
+        resource_type: ResourceType,
+        resource_id: Option<String>,
+    ) -> AppResult<()> {
+        if self.locks {
+            record_lock(conn, actor, resource_type, resource_id).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn record_lock(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    resource_type: ResourceType,
+    resource_id: Option<String>,
+) -> AppResult<()> {
+    let mut target = Target::new(Action::Lock, resource_type);
+    target.resource_id = resource_id;
+    audit::record(conn, actor, &target, Outcome::Denied).await
+}
+
+/// Whoever is behind an address: no account, no organization.
+fn anonymous(meta: &RequestMeta) -> Actor {
+    Actor {
+        id: None,
+        role: None,
+        client_id: None,
+        organization_id: None,
+        meta: meta.clone(),
+        session: None,
     }
 }
 

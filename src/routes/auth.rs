@@ -117,6 +117,10 @@ pub async fn login(
     let actor = login_actor(user.as_ref(), meta);
     let Some(user) = user.filter(|_| verified) else {
         audit_login(&mut conn, &actor, Outcome::Denied).await?;
+        let account = actor.id.map(|id| id.to_string());
+        attempt
+            .failed(&mut conn, &actor, ResourceType::Session, account)
+            .await?;
         return Err(unauthorized_login());
     };
     let tokens = conn

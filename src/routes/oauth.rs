@@ -121,6 +121,10 @@ pub async fn client_token(
         )
     }) else {
         audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
+        let resource = target.resource_id.clone();
+        attempt
+            .failed(&mut conn, &actor, target.resource_type, resource)
+            .await?;
         return Err(refused(
             OAuthErrorCode::InvalidClient,
             "The client credentials are invalid.",

@@ -67,6 +67,53 @@ async fn denied_events(app: &TestApp, caller: &TestUser) -> Vec<(Value, Value, V
 }
 
 #[tokio::test]
+async fn a_refused_request_on_a_note_names_its_participant_only_within_the_organization() {
+    let app = TestApp::spawn().await;
+    let p = app.org.participant_id;
+    let note = app.session_note(&app.org.coach, p, "care_team").await;
+    let path = format!("/session-notes/{note}");
+    problem(app.get(&path, &app.org.other_coach).await, 404).await;
+    let events = denied_events(&app, &app.org.other_coach).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].1, json!("session_note"));
+    assert_eq!(events[0].3, json!(p.to_string()));
+    let by_participant = format!("/audit-events?participant_id={p}&outcome=denied");
+    let found = ok_json(app.get(&by_participant, &app.org.admin).await).await;
+    assert!(found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["actor_id"] == app.org.other_coach.id.to_string()));
+    // Another organization's caller probing the same id is refused alike, and its own
+    // organization's log never learns whose note it was.
+    problem(app.get(&path, &app.other_org.coach).await, 404).await;
+    let theirs = denied_events(&app, &app.other_org.coach).await;
+    assert!(
+        theirs.is_empty(),
+        "another organization's row is not in this log: {theirs:?}"
+    );
+    let mut conn = app.conn().await;
+    let named: Vec<Option<Uuid>> = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use tandem::db::schema::audit_events as events;
+        events::table
+            .filter(events::actor_id.eq(app.other_org.coach.id))
+            .filter(events::outcome.eq("denied"))
+            .select(events::participant_id)
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(named, [None]);
+    // A refusal about an id that is nothing names no one.
+    let missing = format!("/session-notes/{}", Uuid::now_v7());
+    problem(app.get(&missing, &app.org.other_coach).await, 404).await;
+    let events = denied_events(&app, &app.org.other_coach).await;
+    assert!(events.iter().any(|e| e.3.is_null()), "{events:?}");
+}
+
+#[tokio::test]
 async fn a_refusal_is_logged_as_the_operation_refused_wherever_it_is_refused() {
     let app = TestApp::spawn().await;
     let p = app.org.participant_id;
@@ -85,15 +132,22 @@ async fn a_refusal_is_logged_as_the_operation_refused_wherever_it_is_refused() {
     let goal_id = json!(goal_id);
     for caller in [&app.org.participant, &app.org.other_coach] {
         let events = denied_events(&app, caller).await;
-        let [(action, resource_type, resource_id, _)] = &events[..] else {
+        let [(action, resource_type, resource_id, participant)] = &events[..] else {
             panic!(
                 "expected one denied event by {}, found {events:?}",
                 caller.id
             );
         };
+        // The goal exists, so the refusal names its participant: searching the log by
+        // participant finds it.
         assert_eq!(
-            (action, resource_type, resource_id),
-            (&json!("change_status"), &json!("goal"), &goal_id)
+            (action, resource_type, resource_id, participant),
+            (
+                &json!("change_status"),
+                &json!("goal"),
+                &goal_id,
+                &json!(p.to_string())
+            )
         );
     }
 

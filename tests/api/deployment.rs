@@ -57,12 +57,29 @@ fn compose_requires_every_secret_and_publishes_on_localhost() {
     let tandem = &compose["services"]["tandem"];
     let environment = &tandem["environment"];
     let serving = environment["DATABASE_URL"].as_str().unwrap();
-    let migrating = environment["TANDEM_MIGRATION_DATABASE_URL"]
-        .as_str()
-        .unwrap();
     assert!(serving.starts_with("postgres://tandem_app:${TANDEM_DB_APP_PASSWORD:?"));
-    assert!(migrating.starts_with("postgres://tandem:${TANDEM_DB_OWNER_PASSWORD:?"));
     assert_eq!(environment["TANDEM_ENV"].as_str(), Some("production"));
+    // The serving container never holds the owner's login (a superuser of its database):
+    // a one-shot service migrates with it, and the server starts once that succeeded.
+    assert!(!serde_yaml::to_string(tandem)
+        .unwrap()
+        .contains("TANDEM_DB_OWNER_PASSWORD"));
+    let migrate = &compose["services"]["migrate"];
+    assert_eq!(
+        migrate["command"],
+        serde_yaml::from_str::<serde_yaml::Value>("[tandem, migrate]").unwrap()
+    );
+    let migrating = migrate["environment"]["DATABASE_URL"].as_str().unwrap();
+    assert!(migrating.starts_with("postgres://tandem:${TANDEM_DB_OWNER_PASSWORD:?"));
+    assert_eq!(
+        migrate["environment"]["TANDEM_ENV"].as_str(),
+        Some("production")
+    );
+    assert_eq!(
+        tandem["depends_on"]["migrate"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
+    assert_eq!(migrate["image"], tandem["image"]);
     let ports = tandem["ports"].as_sequence().unwrap();
     for port in ports {
         let port = port.as_str().unwrap();

@@ -338,6 +338,45 @@ async fn a_coach_who_does_not_facilitate_may_not_set_attendance() {
     assert!(listed(&read).contains(&(mine.to_string(), "present".to_owned())));
 }
 
+#[tokio::test]
+async fn a_facilitating_coach_adds_only_participants_on_their_caseload() {
+    let app = TestApp::spawn().await;
+    let coach = &app.org.coach;
+    let session = app.group_session(coach, 1).await;
+    let mine = app.participant_of(coach).await.id;
+    let theirs = app.participant_of(&app.org.other_coach).await.id;
+    let unassigned = distinct_participant(&app, "Quinn", "Unpaired").await;
+    let elsewhere = app.participant_of(&app.other_org.coach).await.id;
+    let path = attendance_path(session);
+    let entry = |id: Uuid| json!({"participant_id": id, "status": "present"});
+    // Another coach's participant, an unassigned one, another organization's and one that
+    // does not exist are refused alike, and nothing changes.
+    let mut details = Vec::new();
+    for outsider in [theirs, unassigned, elsewhere, Uuid::now_v7()] {
+        let body = json!([entry(mine), entry(outsider)]);
+        let refused = problem(app.put(&path, coach, &body).await, 422).await;
+        assert_eq!(error_fields(&refused), ["[1].participant_id"]);
+        details.push(refused["errors"][0]["message"].clone());
+        let read = ok_json(app.get(&format!("/group-sessions/{session}"), coach).await).await;
+        assert_eq!(read["attendance"], json!([]));
+    }
+    assert!(
+        details.windows(2).all(|pair| pair[0] == pair[1]),
+        "{details:?}"
+    );
+    ok_json(app.put(&path, coach, &json!([entry(mine)])).await).await;
+    // A supervisor may add anyone in the organization; the facilitator then keeps that entry
+    // (and may change its status) but still cannot add another.
+    let both = json!([entry(mine), entry(theirs)]);
+    ok_json(app.put(&path, &app.org.supervisor, &both).await).await;
+    let kept = json!([entry(mine), {"participant_id": theirs, "status": "excused"}]);
+    let set = ok_json(app.put(&path, coach, &kept).await).await;
+    assert!(listed(&set).contains(&(theirs.to_string(), "excused".to_owned())));
+    let more = json!([entry(mine), entry(theirs), entry(unassigned)]);
+    problem(app.put(&path, coach, &more).await, 422).await;
+    ok_json(app.put(&path, &app.org.admin, &more).await).await;
+}
+
 /// The raw body of a participant's attendance record, read by `caller`.
 async fn record_text(app: &TestApp, participant: Uuid, caller: &TestUser) -> String {
     let response = app

@@ -175,6 +175,31 @@ async fn a_second_run_of_the_same_seed_is_refused_and_changes_nothing() {
     assert_eq!(before, fingerprints(&database.url).await);
 }
 
+#[tokio::test]
+async fn production_refuses_to_seed_demo_logins_and_creates_nothing() {
+    let database = TestDatabase::create().await;
+    let before = fingerprints(&database.url).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["seed-demo", "--scale", "small"])
+        .env("DATABASE_URL", &database.url)
+        .env("TANDEM_ENV", "production")
+        .env(
+            "TANDEM_JWT_SECRET",
+            "9f1c4e7a2b8d5f0c3e6a9d2b7f4c1e8a5d0b3f6c9e2a7d4b1f8c5e0a3d6b9f2c",
+        )
+        .env(
+            "TANDEM_AUDIT_KEY",
+            "2d7f0b5e8a3c6f1d9b4e7a2c5f8d0b3e6a9c1f4d7b2e5a8c0f3d6b9e1a4c7f2d",
+        )
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("seed-demo creates logins"), "{stderr}");
+    assert_eq!(before, fingerprints(&database.url).await);
+}
+
 #[test]
 fn bad_options_are_refused_with_usage() {
     for args in [

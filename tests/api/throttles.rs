@@ -67,6 +67,13 @@ async fn twenty_concurrent_wrong_passwords_get_at_most_five_evaluations() {
         (1..=5).contains(&evaluated),
         "{evaluated} of 20 concurrent guesses were evaluated"
     );
+    // The lock's start is in the audit log once, naming the account; the 15 or more requests
+    // it refused wrote nothing.
+    assert_eq!(
+        audit_outcomes(&app, "lock").await,
+        [(Some(app.org.coach.id), "denied".to_owned())]
+    );
+    assert_eq!(audit_outcomes(&app, "login").await.len(), evaluated);
     // The lock is temporary: once it has run out, the right password works.
     app.sql("UPDATE login_throttles SET locked_until = now() - interval '1 second'")
         .await
@@ -100,6 +107,11 @@ async fn one_address_guessing_across_many_emails_is_slowed() {
     assert!(retry <= test_settings_with(&[]).auth.address_window.as_secs());
     // The address is slowed as a whole, whatever it tries next.
     retry_after(app.login(&app.org.admin.email, PASSWORD).await).await;
+    // One `lock` row, with no actor, however many requests the address lock refuses.
+    assert_eq!(
+        audit_outcomes(&app, "lock").await,
+        [(None, "denied".to_owned())]
+    );
     // Once the window has passed, the address may sign in again.
     app.sql("UPDATE address_throttles SET window_started_at = now() - interval '1 day'")
         .await
@@ -201,6 +213,10 @@ async fn client_secret_guesses_are_throttled_per_client_and_audited() {
     assert_eq!(mine.last().map(|(_, o)| o.as_str()), Some("success"));
     assert_eq!(count(&rows, "success"), 2);
     assert_eq!(count(&rows, "denied"), evaluated + 1, "{rows:?}");
+    assert_eq!(
+        audit_outcomes(&app, "lock").await,
+        [(Some(client.id), "denied".to_owned())]
+    );
 }
 
 fn random_text(length: usize) -> String {

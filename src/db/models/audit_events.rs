@@ -352,3 +352,51 @@ pub async fn list(
     }
     query.load(conn).await
 }
+
+/// The kinds of object that belong to one participant, whose refusals name that participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    Goal,
+    ActionItem,
+    SessionNote,
+    Assessment,
+    Pairing,
+}
+
+/// The participant object `id` of kind `owned` belongs to, when it exists in the
+/// organization (never a participant of another organization: the row goes to this one's log).
+pub async fn owner_of(
+    conn: &mut AsyncPgConnection,
+    owned: Owned,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        participant_id: Uuid,
+    }
+    let sql = match owned {
+        Owned::Goal => "SELECT participant_id FROM goals WHERE id = $1 AND organization_id = $2",
+        Owned::SessionNote => {
+            "SELECT participant_id FROM session_notes WHERE id = $1 AND organization_id = $2"
+        }
+        Owned::Assessment => {
+            "SELECT participant_id FROM assessments WHERE id = $1 AND organization_id = $2"
+        }
+        Owned::Pairing => {
+            "SELECT participant_id FROM pairings WHERE id = $1 AND organization_id = $2"
+        }
+        Owned::ActionItem => {
+            "SELECT a.participant_id FROM action_items a JOIN goals g ON g.id = a.goal_id \
+             WHERE a.id = $1 AND g.organization_id = $2"
+        }
+    };
+    let owner: Option<Owner> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Uuid, _>(organization_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(owner.map(|owner| owner.participant_id))
+}

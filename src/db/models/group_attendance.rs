@@ -100,16 +100,23 @@ pub async fn visible_attendees(
         .await
 }
 
-/// Those of `ids` who are participants of the organization.
-pub async fn participants_of_organization(
+/// Those of `ids` that `scope` may have on the session's list: participants it may see (for
+/// supervisors and admins, the organization's), and those already on the list, who may stay
+/// (a facilitator keeps the entries a supervisor added for someone else's caseload).
+pub async fn may_list(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    scope: Scope,
+    session_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
-    participants::table
-        .filter(participants::organization_id.eq(organization_id))
+    scope::participant_ids(scope)
         .filter(participants::id.eq_any(ids))
-        .select(participants::id)
+        .union(
+            group_attendance::table
+                .filter(group_attendance::group_session_id.eq(session_id))
+                .filter(group_attendance::participant_id.eq_any(ids))
+                .select(group_attendance::participant_id),
+        )
         .load(conn)
         .await
 }

@@ -18,8 +18,9 @@ const MAX_LOCK_SECONDS: i64 = 15 * 60;
 /// What became of an attempt presented under a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
-    /// Counted: the attempt may be checked.
-    Admitted,
+    /// Counted: the attempt may be checked. `locks` is set when this attempt, if wrong, is
+    /// the one that locks the key (until then).
+    Admitted { locks: Option<DateTime<Utc>> },
     /// The key is locked until then: the attempt was not counted and must not be checked.
     Locked(DateTime<Utc>),
 }
@@ -60,13 +61,16 @@ pub async fn reserve(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Res
                 .await?;
             return Ok(Reservation::Locked(until.unwrap_or(now).max(now)));
         };
-        if let Some(lock) = lock_duration(attempts) {
-            diesel::update(login_throttles::table.find(key))
-                .set(login_throttles::locked_until.eq(now + lock))
-                .execute(conn)
-                .await?;
-        }
-        Ok(Reservation::Admitted)
+        let Some(lock) = lock_duration(attempts) else {
+            return Ok(Reservation::Admitted { locks: None });
+        };
+        diesel::update(login_throttles::table.find(key))
+            .set(login_throttles::locked_until.eq(now + lock))
+            .execute(conn)
+            .await?;
+        Ok(Reservation::Admitted {
+            locks: Some(now + lock),
+        })
     })
     .await
 }

@@ -62,10 +62,15 @@ fn estimated_bits(value: &[u8]) -> f64 {
     per_byte * length
 }
 
-/// Refuses a value published in Tandem's own docs and examples, or a placeholder.
+/// Refuses a value published in Tandem's own docs and examples (the demo data's passwords
+/// included), or a placeholder.
 pub fn refuse_published(variable: &'static str, value: &[u8]) -> Result<(), ConfigError> {
     let lowered = String::from_utf8_lossy(value).trim().to_lowercase();
+    let demo = crate::ops::seed_demo::PASSWORDS
+        .iter()
+        .any(|(_, password)| *password == lowered);
     let published = PUBLISHED_VALUES.contains(&lowered.as_str())
+        || demo
         || PLACEHOLDER_MARKS.iter().any(|mark| lowered.contains(mark));
     if published {
         return Err(invalid(
@@ -158,7 +163,9 @@ mod tests {
 
     #[test]
     fn production_refuses_the_published_admin_passwords() {
-        for password in ["a long admin passphrase", "change-me-please"] {
+        let demo = crate::ops::seed_demo::PASSWORDS.map(|(_, password)| password);
+        let published = ["a long admin passphrase", "change-me-please"];
+        for password in published.into_iter().chain(demo) {
             let err = production(&[
                 ("TANDEM_JWT_SECRET", RANDOM_SECRET),
                 ("TANDEM_BOOTSTRAP_ADMIN_EMAIL", "admin@example.org"),
@@ -170,5 +177,12 @@ mod tests {
                 "{password}"
             );
         }
+        // In development the demo passwords stay usable, as the demo data's own.
+        let development = Settings::from_lookup(|name| match name {
+            "TANDEM_BOOTSTRAP_ADMIN_EMAIL" => Some("admin@example.org".into()),
+            "TANDEM_BOOTSTRAP_ADMIN_PASSWORD" => Some(demo[0].into()),
+            _ => None,
+        });
+        assert!(development.is_ok());
     }
 }

@@ -22,9 +22,13 @@ use crate::routes::responses::{Authenticated, BadRequest, Forbidden, JsonBody, N
 /// may read the organization's sessions but not set who attended), whether or not the session
 /// exists; participants and integration clients get 403; for supervisors and admins another
 /// organization's session is 404. The body is the whole
-/// new list: entries left out are removed, in one transaction. Each `participant_id` must be a
-/// participant of the organization, named once; 422 names each entry that is not
-/// (`[2].participant_id`). The answer is the session with its full list.
+/// new list: entries left out are removed, in one transaction. Each `participant_id` is named
+/// once and must be a participant the caller may add: for supervisors and admins any of the
+/// organization's; for a facilitating coach one on their current caseload, or one already on
+/// the list (a coach cannot add someone else's participant, which would show them that
+/// person's name and record a contact on another caseload). 422 names each entry that is not
+/// (`[2].participant_id`), with the same words whether that participant exists or not. The
+/// answer is the session with its full list.
 #[utoipa::path(
     tag = "group-sessions",
     params(("id" = Uuid, Path, description = "Group session id")),
@@ -56,10 +60,12 @@ pub async fn set_group_attendance(
             let (session, facilitators): WithFacilitators =
                 group_sessions::lock_visible(conn, scope, id).await?;
             let ids: Vec<Uuid> = entries.iter().map(|(id, _)| *id).collect();
-            let known =
-                group_attendance::participants_of_organization(conn, scope.organization_id, &ids)
-                    .await?;
-            let message = "is not a participant of this organization";
+            let known = group_attendance::may_list(conn, scope, id, &ids).await?;
+            // The same words whether the participant exists elsewhere or not at all.
+            let message = match scope.is_supervisor() {
+                true => "is not a participant of this organization",
+                false => "is not a participant on your caseload or already on this list",
+            };
             let field = |index| format!("[{index}].participant_id");
             types::unknown_ids(ids.iter().copied(), &known, field, message)?;
             let removed =
