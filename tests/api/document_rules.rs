@@ -146,7 +146,10 @@ async fn query_parameters_state_the_values_they_take() {
     );
     let outcome = query_parameter(&doc, "/api/v1/audit-events", "outcome");
     assert_eq!(outcome["$ref"], "#/components/schemas/Outcome");
-    assert_eq!(schema(&doc, "Outcome")["enum"], json!(["success", "denied"]));
+    assert_eq!(
+        schema(&doc, "Outcome")["enum"],
+        json!(["success", "denied"])
+    );
     let path = "/api/v1/participants/{id}/assessments";
     let instrument = query_parameter(&doc, path, "instrument");
     assert_eq!(instrument["enum"], json!(limits::INSTRUMENT_IDS));
