@@ -112,16 +112,19 @@ impl TokenKeys {
         role: impl Into<TokenRole>,
         version: i32,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        self.issue_with(subject, organization, role.into(), version, None)
+        let lifetime = ACCESS_TOKEN_SECONDS;
+        self.issue_with(subject, organization, role.into(), version, None, lifetime)
     }
 
-    /// Issues a token for an integration client, naming its `client_id` and scopes.
+    /// Issues a token for an integration client, naming its `client_id` and scopes, valid for
+    /// `lifetime` seconds (at most [`ACCESS_TOKEN_SECONDS`]).
     pub fn issue_client(
         &self,
         subject: Uuid,
         organization: Uuid,
         version: i32,
         client: ClientClaims<'_>,
+        lifetime: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         self.issue_with(
             subject,
@@ -129,6 +132,7 @@ impl TokenKeys {
             TokenRole::Integration,
             version,
             Some(client),
+            lifetime.clamp(1, ACCESS_TOKEN_SECONDS),
         )
     }
 
@@ -139,6 +143,7 @@ impl TokenKeys {
         role: TokenRole,
         version: i32,
         client: Option<ClientClaims<'_>>,
+        lifetime: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -147,7 +152,7 @@ impl TokenKeys {
             role,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            exp: now + ACCESS_TOKEN_SECONDS,
+            exp: now + lifetime,
             nbf: now,
             iat: now,
             jti: Uuid::new_v4(),

@@ -7,8 +7,10 @@
 //! The extracted user carries the request's one database connection and runs the handler's
 //! work as an audited unit ([`AuthUser::read`], [`AuthUser::write`], [`AuthUser::create`]).
 
+pub mod assertion;
 pub mod client_secret;
 pub mod jwt;
+pub mod key_sets;
 pub mod password;
 pub mod scope;
 pub mod throttle;

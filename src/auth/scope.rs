@@ -19,6 +19,27 @@ crate::text_enum! {
     }
 }
 
+/// SMART Backend Services' system scopes, and the scope of Tandem's each stands for: reading
+/// Tasks, ServiceRequests and (consented) Patients is reading referrals, updating a Task is
+/// moving a referral, reading HealthcareServices is reading the directory.
+pub const SMART_SCOPES: [(&str, ApiScope); 5] = [
+    ("system/Task.rs", ApiScope::ReferralsRead),
+    ("system/ServiceRequest.rs", ApiScope::ReferralsRead),
+    ("system/Patient.rs", ApiScope::ReferralsRead),
+    ("system/Task.u", ApiScope::ReferralsWrite),
+    ("system/HealthcareService.rs", ApiScope::DirectoryRead),
+];
+
+/// The scope `name` asks for: one of Tandem's, or a SMART system scope.
+fn parse_requested(name: &str) -> Option<ApiScope> {
+    ApiScope::parse(name).or_else(|| {
+        SMART_SCOPES
+            .iter()
+            .find(|(smart, _)| *smart == name)
+            .map(|(_, scope)| *scope)
+    })
+}
+
 bitflags::bitflags! {
     /// A set of [`ApiScope`]s.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,15 +75,16 @@ impl Grants {
     }
 
     /// The scopes a token gets from a client holding `self`: those `requested` (an OAuth
-    /// `scope`, space-separated), each of which the client must hold (422 naming `scope`
-    /// otherwise), or everything it holds when none are asked for.
+    /// `scope`, space-separated, Tandem's names or [`SMART_SCOPES`]), each of which the client
+    /// must hold (422 naming `scope` otherwise), or everything it holds when none are asked
+    /// for.
     pub fn granted(self, requested: Option<&str>) -> Result<Self, AppError> {
         let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
             return Ok(self);
         };
         requested
             .split_ascii_whitespace()
-            .map(|name| match ApiScope::parse(name) {
+            .map(|name| match parse_requested(name) {
                 Some(scope) if self.allows(scope) => Ok(Self::from(scope)),
                 _ => Err(AppError::invalid(
                     "scope",

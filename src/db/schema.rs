@@ -109,6 +109,16 @@ diesel::table! {
         webhook_failing_since -> Nullable<Timestamptz>,
         previous_webhook_secret -> Nullable<Text>,
         previous_webhook_secret_until -> Nullable<Timestamptz>,
+        jwks_url -> Nullable<Text>,
+        jwks -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    client_assertion_jtis (client_id, jti) {
+        client_id -> Uuid,
+        jti -> Text,
+        expires_at -> Timestamptz,
     }
 }
 

@@ -63,6 +63,15 @@ pub const PASSWORD: Text = Text { min: 12, max: 256 };
 pub const CREDENTIAL: Text = Text { min: 0, max: 256 };
 /// The `scope` of a client-credentials request.
 pub const OAUTH_SCOPE: Text = Text { min: 0, max: 1000 };
+/// A signed client assertion (`private_key_jwt`), a compact JWT.
+pub const ASSERTION: Text = Text {
+    min: 1,
+    max: 16 * 1024,
+};
+/// An integration client's `jwks_url`.
+pub const JWKS_URL: Text = Text { min: 1, max: 2000 };
+/// The keys of an integration client's inline `jwks`.
+pub const JWKS_KEYS: List = List { max: 10 };
 pub const PHONE: Text = Text { min: 3, max: 40 };
 /// A language tag such as `en` or `pt-BR`.
 pub const LANGUAGE_TAG: Text = Text { min: 2, max: 35 };
@@ -278,6 +287,7 @@ schema_types! {
     Password => PASSWORD.schema("");
     Credential => CREDENTIAL.schema("");
     OauthScope => OAUTH_SCOPE.schema("Scopes, separated by spaces.");
+    Assertion => ASSERTION.schema("A compact JWT.");
     Phone => PHONE.schema("Digits, spaces and `+ - ( ) x`.").pattern(Some(PHONE_PATTERN));
     LanguageTag => LANGUAGE_TAG.schema(LANGUAGE_TAG_FORMAT).pattern(Some(LANGUAGE_TAG_PATTERN));
     Tags => TAGS.schema(TAG.schema(TAG_FORMAT).pattern(Some(TAG_PATTERN)));

@@ -71,6 +71,11 @@ pub struct Settings {
     pub audit_head_log_interval: Duration,
     /// The webhook worker.
     pub webhooks: WebhookPolicy,
+    /// The URL clients reach this server at (`TANDEM_PUBLIC_URL`, e.g.
+    /// `https://tandem.example.org`, no trailing slash): the issuer of the OAuth metadata, and
+    /// the `aud` a signed client assertion must name. Unset, both come from the address each
+    /// request reached (its `Host`, or a proxy's `Forwarded` headers).
+    pub public_url: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -203,6 +208,7 @@ impl Settings {
             audit_key,
             audit_head_log_interval,
             webhooks: WebhookPolicy::from_lookup(&get)?,
+            public_url: public_url(get("TANDEM_PUBLIC_URL"))?,
         })
     }
 
@@ -273,6 +279,27 @@ fn postgres_url(
             ))
         }
         url => Ok(url),
+    }
+}
+
+/// `TANDEM_PUBLIC_URL`: an absolute `http(s)` URL with no query or fragment, kept without its
+/// trailing slash.
+fn public_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(raw.trim()).ok().filter(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+    });
+    match parsed {
+        Some(url) => Ok(Some(url.as_str().trim_end_matches('/').to_owned())),
+        None => Err(invalid(
+            "TANDEM_PUBLIC_URL",
+            format!("`{raw}` is not an http(s) URL such as https://tandem.example.org"),
+        )),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::audit::{self, ChainKey, SEAL_BATCH};
-use crate::db::models::{idempotency_keys, login_throttles};
+use crate::db::models::{idempotency_keys, integration_clients, login_throttles};
 use crate::db::Pool;
 
 /// Runs the sealer, and prunes expired idempotency keys and stale sign-in throttles, until
@@ -40,6 +40,10 @@ pub fn spawn_background_work(pool: Pool, interval: Duration, audit_key: ChainKey
                 let day_ago = Utc::now() - chrono::Duration::hours(24);
                 if let Err(error) = login_throttles::delete_stale(&mut conn, day_ago).await {
                     log::warn!("pruning login throttles: {error}");
+                }
+                let expired = integration_clients::forget_expired_assertions(&mut conn, Utc::now());
+                if let Err(error) = expired.await {
+                    log::warn!("pruning used assertion ids: {error}");
                 }
             }
         }

@@ -12,6 +12,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::audit::{AuditWriter, ChainKey};
 use crate::auth::jwt::TokenKeys;
+use crate::auth::key_sets::KeySets;
 use crate::auth::password::PasswordHasher;
 use crate::db;
 use crate::http::error::{self, AppError};
@@ -42,6 +43,8 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("cannot build the webhook client: {0}")]
     Webhooks(String),
+    #[error("cannot build the key set client: {0}")]
+    KeySets(String),
 }
 
 /// Connections for background work: the audit chain's sealer and the webhook worker.
@@ -75,6 +78,9 @@ impl Application {
         // opened it, so a connection shared between workers would wake the other worker's
         // thread on every statement.
         let per_worker = settings.database_pool_size.div_ceil(workers).max(1);
+        let key_sets = std::sync::Arc::new(
+            KeySets::new(settings.environment).map_err(|e| StartupError::KeySets(e.to_string()))?,
+        );
         let states = (0..workers)
             .map(|_| {
                 let pool = db::build_pool(database_url, per_worker).map_err(StartupError::Pool)?;
@@ -92,6 +98,8 @@ impl Application {
                     hasher: hasher.clone(),
                     environment: settings.environment,
                     auth: settings.auth,
+                    key_sets: key_sets.clone(),
+                    public_url: settings.public_url.clone(),
                 }))
             })
             .collect::<Result<Vec<_>, StartupError>>()?;

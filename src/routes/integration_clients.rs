@@ -94,8 +94,10 @@ async fn check_resources(
 ///
 /// Roles: admin. The answer carries `client_secret` and `webhook_secret` this once; they are
 /// never shown again (an idempotent replay shows the client without them: rotate them if the
-/// first answer was lost). 422 when a resource is not the organization's, a scope is unknown
-/// or the webhook URL may not be called.
+/// first answer was lost). 422 when a resource is not the organization's, a scope is unknown,
+/// the webhook or key set URL may not be called, or `jwks` holds a key that cannot sign
+/// assertions (a private part, an RSA key under 2048 bits, another curve than P-384, a
+/// missing or repeated `kid`).
 #[utoipa::path(
     tag = "integration-clients",
     request_body = CreateIntegrationClientRequest,
@@ -119,6 +121,10 @@ pub async fn create_integration_client(
     validate_create(&body, state.environment)?;
     let (secret, webhook_secret) = (client_secret::generate(), signing::new_secret());
     let resource_ids = distinct(&body.resource_ids);
+    let jwks = body
+        .jwks
+        .as_ref()
+        .and_then(|keys| serde_json::to_value(keys).ok());
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         check_resources(conn, scope, &resource_ids).await?;
         let id = Uuid::now_v7();
@@ -131,6 +137,8 @@ pub async fn create_integration_client(
             scopes: &scope_names(&body.scopes),
             webhook_url: body.webhook_url.as_deref().map(str::trim),
             webhook_secret: &webhook_secret,
+            jwks_url: body.jwks_url.as_deref().map(str::trim),
+            jwks: jwks.as_ref(),
             created_by: scope.user_id,
         };
         integration_clients::insert(conn, &new).await?;
@@ -233,11 +241,13 @@ pub async fn get_integration_client(
     Ok(http::ok(&client))
 }
 
-/// Change a client's name, resources, scopes, webhook endpoint or active flag, or re-enable
-/// its disabled endpoint.
+/// Change a client's name, resources, scopes, webhook endpoint, key set or active flag, or
+/// re-enable its disabled endpoint.
 ///
 /// Roles: admin. Deactivating a client ends its tokens at once; new scopes apply from its
-/// next request. `webhook_enabled: true` clears `webhook_disabled_at` and the reason and
+/// next request. `jwks` or `jwks_url` lets it sign in with a signed assertion
+/// (`private_key_jwt`) beside its secret; rotate keys by registering the new one beside the
+/// old, then removing the old. `webhook_enabled: true` clears `webhook_disabled_at` and the reason and
 /// delivers the events held meanwhile, each with a fresh retry window. 404 for other
 /// organizations' clients; 422 as for a create; 412 on a stale `If-Match`.
 #[utoipa::path(
@@ -295,6 +305,14 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
             .webhook_url
             .as_ref()
             .map(|url| url.as_ref().map(|url| url.trim().to_owned())),
+        jwks_url: body
+            .jwks_url
+            .as_ref()
+            .map(|url| url.as_ref().map(|url| url.trim().to_owned())),
+        jwks: body.jwks.as_ref().map(|keys| {
+            keys.as_ref()
+                .and_then(|keys| serde_json::to_value(keys).ok())
+        }),
         updated_at: Some(now),
         ..ClientChanges::default()
     };

@@ -1,12 +1,17 @@
 //! OAuth 2.0 for integration clients: the client-credentials token endpoint (RFC 6749 §4.4),
 //! which takes the client's secret by HTTP Basic (`client_secret_basic`, what OAuth libraries
-//! send by default) or in the body (`client_secret_post`), and its metadata (RFC 8414).
+//! send by default) or in the body (`client_secret_post`), or a JWT the client signed
+//! (`private_key_jwt`, SMART Backend Services: [`assertion`]); and its metadata (RFC 8414 and
+//! SMART's `smart-configuration`).
+
+mod assertion;
+mod metadata;
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,7 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::audit::{self, Action, Actor, Outcome, ResourceType, Target};
 use crate::auth::client_secret;
 use crate::auth::jwt::{ClientClaims, ACCESS_TOKEN_SECONDS};
-use crate::auth::scope::{ApiScope, Grants};
+use crate::auth::scope::Grants;
 use crate::auth::throttle::{Attempt, Key};
 use crate::db::models::integration_clients::{self, IntegrationClient};
 use crate::http::error::{AppError, AppResult};
@@ -30,14 +35,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(client_token);
 }
 
-/// The metadata document, at the server's root.
+/// The metadata documents, at the server's root.
 pub fn configure_well_known(cfg: &mut ServiceConfig) {
-    cfg.service(authorization_server_metadata);
+    cfg.service(metadata::authorization_server_metadata)
+        .service(metadata::smart_configuration);
 }
 
 const TOKEN_PATH: &str = "/api/v1/auth/token";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
-const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 /// OAuth 2.0 client credentials, as `application/x-www-form-urlencoded` (or JSON). Parameters
 /// it does not know are ignored, as RFC 6749 §3.2 requires.
@@ -53,6 +58,14 @@ pub struct ClientTokenRequest {
     /// With `client_secret_post` only: a request authenticating both ways is refused.
     #[schema(value_type = Option<limits::Credential>)]
     pub client_secret: Option<String>,
+    /// With `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    #[schema(example = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")]
+    pub client_assertion_type: Option<String>,
+    /// With `private_key_jwt`: a JWT signed RS384 or ES384 by a key of the client's registered
+    /// set (named by `kid`), with `iss` and `sub` the `client_id`, `aud` this endpoint's URL,
+    /// `exp` at most 5 minutes ahead and a `jti` never used before.
+    #[schema(value_type = Option<limits::Assertion>)]
+    pub client_assertion: Option<String>,
     /// The scopes wanted, space-separated (`referrals:read referrals:write directory:read`);
     /// without it the token carries every scope the client holds. Asking for a scope the
     /// client does not hold is `invalid_scope`.
@@ -76,7 +89,14 @@ pub struct ClientTokenResponse {
 ///
 /// Roles: integration clients, authenticated by their `client_id` and `client_secret`: by HTTP
 /// Basic (`client_secret_basic`, each part form-URL-encoded as RFC 6749 §2.3.1 says) or in the
-/// body (`client_secret_post`), never both. The token carries the role `integration`, the
+/// body (`client_secret_post`), never both; or, as SMART Backend Services has it, by a JWT
+/// they signed (`private_key_jwt`: `client_assertion_type` and `client_assertion`, RS384 or
+/// ES384, checked against the client's registered `jwks` or `jwks_url`; `iss` = `sub` =
+/// `client_id`, `aud` = this endpoint's URL, `exp` at most 5 minutes ahead, a `jti` never
+/// used before). A token got with an assertion lives 300 seconds, one got with a secret 15
+/// minutes. `scope` takes Tandem's scopes or SMART system scopes (`system/Task.rs`,
+/// `system/ServiceRequest.rs`, `system/Patient.rs` → `referrals:read`; `system/Task.u` →
+/// `referrals:write`; `system/HealthcareService.rs` → `directory:read`). The token carries the role `integration`, the
 /// `client_id` and the granted `scope`; operations outside those scopes, and user-only
 /// endpoints, answer it with 403. Refusals follow RFC 6749 §5.2 and name the OAuth `error` in
 /// the problem document: 400 `invalid_request` (a missing or malformed parameter, or two
@@ -108,6 +128,9 @@ pub async fn client_token(
     let body =
         body.map_err(|error| refused(OAuthErrorCode::InvalidRequest, error.problem().detail))?;
     let FormOrJson(body) = body;
+    if body.client_assertion.is_some() || body.client_assertion_type.is_some() {
+        return assertion::token(&state, meta, &request, &body).await;
+    }
     let credentials = credentials(&request, &body)?;
     let mut conn = state.pool.get().await?;
     let key = Key::Client(&credentials.client_id);
@@ -131,22 +154,62 @@ pub async fn client_token(
         ));
     };
     // The secret is right: whatever the scope, this was no guess.
-    let held = Grants::from_names(client.scopes.iter().map(String::as_str));
-    let granted = held.granted(body.scope.as_deref());
-    let outcome = match granted {
-        Ok(_) => Outcome::Success,
-        Err(_) => Outcome::Denied,
+    let authenticated = Identified {
+        attempt,
+        actor,
+        target,
     };
-    conn.transaction(async move |conn| {
-        attempt.succeeded(conn).await?;
-        audit::record(conn, &actor, &target, outcome).await
-    })
-    .await?;
-    let scope = granted
-        .map_err(|error| refused(OAuthErrorCode::InvalidScope, scope_detail(error)))?
-        .names()
-        .join(" ");
-    token_response(&state, &client, scope)
+    authenticated
+        .token(
+            &state,
+            &mut conn,
+            &client,
+            body.scope.as_deref(),
+            ACCESS_TOKEN_SECONDS,
+        )
+        .await
+}
+
+/// A token request whose client proved who it is: the throttle's attempt to clear, and who
+/// and what the audit row names.
+struct Identified {
+    attempt: Attempt,
+    actor: Actor,
+    target: Target,
+}
+
+impl Identified {
+    /// Clears the attempt and audits the request (denied when a `requested` scope is one the
+    /// client lacks: `invalid_scope`, not a failed guess), then answers with a token for
+    /// `lifetime` seconds.
+    async fn token(
+        self,
+        state: &AppState,
+        conn: &mut AsyncPgConnection,
+        client: &IntegrationClient,
+        requested: Option<&str>,
+        lifetime: i64,
+    ) -> AppResult<HttpResponse> {
+        let held = Grants::from_names(client.scopes.iter().map(String::as_str));
+        let granted = held.granted(requested);
+        let outcome = match granted {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Denied,
+        };
+        let Self {
+            attempt,
+            actor,
+            target,
+        } = self;
+        conn.transaction(async move |conn| {
+            attempt.succeeded(conn).await?;
+            audit::record(conn, &actor, &target, outcome).await
+        })
+        .await?;
+        let granted =
+            granted.map_err(|error| refused(OAuthErrorCode::InvalidScope, scope_detail(error)))?;
+        token_response(state, client, granted, requested, lifetime)
+    }
 }
 
 /// A client's id and secret, from HTTP Basic or the body.
@@ -159,21 +222,7 @@ struct Credentials {
 /// missing or wrong `grant_type`, a malformed `Authorization`, or both ways at once;
 /// `invalid_client` when there are none.
 fn credentials(request: &HttpRequest, body: &ClientTokenRequest) -> AppResult<Credentials> {
-    match body.grant_type.as_deref() {
-        Some(CLIENT_CREDENTIALS) => {}
-        None => {
-            return Err(refused(
-                OAuthErrorCode::InvalidRequest,
-                "`grant_type` is required.",
-            ))
-        }
-        Some(_) => {
-            return Err(refused(
-                OAuthErrorCode::UnsupportedGrantType,
-                "The only grant type is `client_credentials`.",
-            ))
-        }
-    }
+    check_grant(body)?;
     let basic = basic_credentials(request)?;
     let credentials = match (basic, &body.client_secret) {
         (Some(_), Some(_)) => {
@@ -218,15 +267,38 @@ fn credentials(request: &HttpRequest, body: &ClientTokenRequest) -> AppResult<Cr
             ));
         }
     }
-    if let Some(scope) = &body.scope {
-        if let Err(message) = limits::OAUTH_SCOPE.check(scope) {
-            return Err(refused(
-                OAuthErrorCode::InvalidRequest,
-                format!("`scope` {message}."),
-            ));
-        }
-    }
+    check_scope(body)?;
     Ok(credentials)
+}
+
+/// `invalid_request` without a `grant_type`, `unsupported_grant_type` for another one.
+fn check_grant(body: &ClientTokenRequest) -> AppResult<()> {
+    match body.grant_type.as_deref() {
+        Some(CLIENT_CREDENTIALS) => Ok(()),
+        None => Err(refused(
+            OAuthErrorCode::InvalidRequest,
+            "`grant_type` is required.",
+        )),
+        Some(_) => Err(refused(
+            OAuthErrorCode::UnsupportedGrantType,
+            "The only grant type is `client_credentials`.",
+        )),
+    }
+}
+
+/// `invalid_request` for a `scope` past its limit.
+fn check_scope(body: &ClientTokenRequest) -> AppResult<()> {
+    match body
+        .scope
+        .as_deref()
+        .map(|scope| limits::OAUTH_SCOPE.check(scope))
+    {
+        Some(Err(message)) => Err(refused(
+            OAuthErrorCode::InvalidRequest,
+            format!("`scope` {message}."),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `Authorization: Basic …` as RFC 6749 §2.3.1 has clients send it: the base64 of the
@@ -292,15 +364,24 @@ fn same_digest(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// A signed access token for `client`, carrying `scope`.
+/// A signed access token for `client` carrying `granted`, valid for `lifetime` seconds. The
+/// answer's `scope` is what was `requested` (every scope of it was granted, in the client's
+/// own words, SMART's included), or the granted names when nothing was asked for.
 fn token_response(
     state: &AppState,
     client: &IntegrationClient,
-    scope: String,
+    granted: Grants,
+    requested: Option<&str>,
+    lifetime: i64,
 ) -> AppResult<HttpResponse> {
+    let names = granted.names().join(" ");
+    let scope = requested
+        .map(|r| r.split_ascii_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| names.clone());
     let claims = ClientClaims {
         client_id: &client.client_id,
-        scope: &scope,
+        scope: &names,
     };
     let access_token = state
         .tokens
@@ -309,6 +390,7 @@ fn token_response(
             client.organization_id,
             client.token_version,
             claims,
+            lifetime,
         )
         .map_err(|error| AppError::Internal(format!("signing a token: {error}")))?;
     Ok(HttpResponse::Ok()
@@ -316,7 +398,7 @@ fn token_response(
         .json(ClientTokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: ACCESS_TOKEN_SECONDS,
+            expires_in: lifetime,
             scope,
         }))
 }
@@ -340,44 +422,4 @@ fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor
         },
     };
     (actor, target)
-}
-
-/// OAuth 2.0 authorization server metadata (RFC 8414).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuthorizationServerMetadata {
-    /// This server's base URL, as the request reached it.
-    pub issuer: String,
-    pub token_endpoint: String,
-    pub grant_types_supported: Vec<String>,
-    pub token_endpoint_auth_methods_supported: Vec<String>,
-    pub scopes_supported: Vec<String>,
-    pub response_types_supported: Vec<String>,
-}
-
-/// How to get a token: the token endpoint, its grant and client authentication methods, and
-/// the scopes (RFC 8414).
-///
-/// Roles: none (no token needed). URLs are built from the address the request reached (its
-/// `Host`, and `X-Forwarded-Proto`/`Forwarded` behind a proxy).
-#[utoipa::path(
-    tag = "auth",
-    responses((status = 200, description = "The metadata", body = AuthorizationServerMetadata)),
-    security()
-)]
-#[get("/.well-known/oauth-authorization-server")]
-pub async fn authorization_server_metadata(request: HttpRequest) -> HttpResponse {
-    let info = request.connection_info();
-    let issuer = format!("{}://{}", info.scheme(), info.host());
-    let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
-    HttpResponse::Ok().json(AuthorizationServerMetadata {
-        token_endpoint: format!("{issuer}{TOKEN_PATH}"),
-        issuer,
-        grant_types_supported: owned(&[CLIENT_CREDENTIALS]),
-        token_endpoint_auth_methods_supported: owned(&AUTH_METHODS),
-        scopes_supported: ApiScope::ALL
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect(),
-        response_types_supported: Vec::new(),
-    })
 }

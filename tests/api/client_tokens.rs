@@ -196,10 +196,23 @@ async fn the_authorization_server_metadata_names_the_token_endpoint_and_its_meth
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "private_key_jwt",
+            "client_secret_basic",
+            "client_secret_post"
+        ])
     );
     assert_eq!(
         metadata["scopes_supported"],
-        json!(["referrals:read", "referrals:write", "directory:read"])
+        json!([
+            "referrals:read",
+            "referrals:write",
+            "directory:read",
+            "system/Task.rs",
+            "system/ServiceRequest.rs",
+            "system/Patient.rs",
+            "system/Task.u",
+            "system/HealthcareService.rs"
+        ])
     );
 }

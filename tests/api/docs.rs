@@ -122,6 +122,7 @@ fn every_operation_states_its_security_and_the_public_ones_say_none() {
         .collect();
     let mut expected = vec![
         "get /.well-known/oauth-authorization-server",
+        "get /.well-known/smart-configuration",
         "post /api/v1/auth/login",
         "post /api/v1/auth/logout",
         "post /api/v1/auth/refresh",

@@ -819,6 +819,7 @@ async fn insert_client(
                     client_id: &client_id,
                     scope: &scopes.join(" "),
                 },
+                tandem::auth::jwt::ACCESS_TOKEN_SECONDS,
             )
             .unwrap_or_else(|e| panic!("{e}")),
     }

@@ -254,7 +254,7 @@ async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     }
     let fresh = applied
         .iter()
-        .filter(|stderr| !stderr.contains("0 migration(s) applied"))
+        .filter(|stderr| !stderr.lines().any(|line| line == "0 migration(s) applied"))
         .count();
     assert_eq!(
         fresh, 1,

@@ -42,6 +42,7 @@ mod resources;
 mod schema;
 mod session_notes;
 mod session_notes_caseload;
+mod smart_backend;
 mod throttles;
 mod users;
 mod validation_errors;

@@ -18,6 +18,10 @@ pub struct IntegrationClient {
     pub token_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where the client publishes the public keys it signs assertions with.
+    pub jwks_url: Option<String>,
+    /// The public keys it signs assertions with, registered inline.
+    pub jwks: Option<serde_json::Value>,
 }
 
 pub async fn find_by_client_id(
@@ -71,6 +75,8 @@ pub struct ClientRecord {
     pub webhook_disabled_reason: Option<String>,
     /// Until when deliveries are also signed with the webhook secret rotated away.
     pub previous_webhook_secret_until: Option<DateTime<Utc>>,
+    pub jwks_url: Option<String>,
+    pub jwks: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -86,6 +92,8 @@ pub struct NewClient<'a> {
     pub scopes: &'a [String],
     pub webhook_url: Option<&'a str>,
     pub webhook_secret: &'a str,
+    pub jwks_url: Option<&'a str>,
+    pub jwks: Option<&'a serde_json::Value>,
     pub created_by: Uuid,
 }
 
@@ -102,6 +110,8 @@ pub struct ClientChanges {
     pub webhook_disabled_reason: Option<Option<String>>,
     pub webhook_failing_since: Option<Option<DateTime<Utc>>>,
     pub secret_hash: Option<String>,
+    pub jwks_url: Option<Option<String>>,
+    pub jwks: Option<Option<serde_json::Value>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -262,4 +272,38 @@ pub async fn set_resources(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Remembers the `jti` of an assertion `client` signed, until it expires; `false` (and nothing
+/// written) when it was used before: a replay. The primary key decides, so two instances on
+/// one database cannot both accept it.
+pub async fn remember_assertion(
+    conn: &mut AsyncPgConnection,
+    client: Uuid,
+    jti: &str,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    use crate::db::schema::client_assertion_jtis as jtis;
+    let written = diesel::insert_into(jtis::table)
+        .values((
+            jtis::client_id.eq(client),
+            jtis::jti.eq(jti),
+            jtis::expires_at.eq(expires_at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(written == 1)
+}
+
+/// Forgets the `jti`s of assertions that expired before `before`: they can no longer be
+/// replayed, as an expired assertion is refused anyway.
+pub async fn forget_expired_assertions(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    use crate::db::schema::client_assertion_jtis as jtis;
+    diesel::delete(jtis::table.filter(jtis::expires_at.lt(before)))
+        .execute(conn)
+        .await
 }

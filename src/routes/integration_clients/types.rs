@@ -30,6 +30,23 @@ pub struct CreateIntegrationClientRequest {
     /// a private, link-local or loopback address, no user name or password.
     #[schema(value_type = Option<limits::WebhookUrl>)]
     pub webhook_url: Option<String>,
+    /// Where the client publishes the public keys it signs `private_key_jwt` assertions with
+    /// (SMART Backend Services): `https`, under the same rules as `webhook_url`. Fetched
+    /// when needed and kept as long as its `Cache-Control` allows.
+    #[schema(value_type = Option<limits::WebhookUrl>)]
+    pub jwks_url: Option<String>,
+    /// The public keys themselves, registered inline (used instead of `jwks_url` when both
+    /// are set).
+    pub jwks: Option<PublicKeySet>,
+}
+
+/// A JSON Web Key Set (RFC 7517) of public keys: RSA keys of at least 2048 bits (for RS384)
+/// or P-384 keys (for ES384), each with a distinct `kid`, and no private part.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeySet {
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 10)]
+    pub keys: Vec<serde_json::Value>,
 }
 
 /// Changes to a client; omitted fields stay as they are.
@@ -51,6 +68,14 @@ pub struct UpdateIntegrationClientRequest {
     /// `false` deactivates the client: its tokens stop working at once and it cannot get new
     /// ones; no webhooks go to it.
     pub active: Option<bool>,
+    /// `null` removes the key set URL.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<limits::WebhookUrl>)]
+    pub jwks_url: Option<Option<String>>,
+    /// Replaces the inline key set (to rotate keys, register the new key beside the old one,
+    /// switch, then remove the old); `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub jwks: Option<Option<PublicKeySet>>,
     /// `true` re-enables a disabled endpoint (clearing `webhook_disabled_at` and the reason;
     /// held events are delivered with a fresh retry window); `false` disables it by hand.
     pub webhook_enabled: Option<bool>,
@@ -96,6 +121,10 @@ pub struct IntegrationClientResponse {
     /// Set for 24 hours after the webhook secret was rotated: until then deliveries are also
     /// signed with the previous secret.
     pub webhook_rotation_ends_at: Option<DateTime<Utc>>,
+    /// Where the client's public keys are fetched from, for `private_key_jwt`.
+    pub jwks_url: Option<String>,
+    /// The client's public keys registered inline, for `private_key_jwt`.
+    pub jwks: Option<PublicKeySet>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -116,6 +145,10 @@ impl IntegrationClientResponse {
             webhook_rotation_ends_at: client
                 .previous_webhook_secret_until
                 .filter(|until| *until > Utc::now()),
+            jwks_url: client.jwks_url,
+            jwks: client
+                .jwks
+                .and_then(|keys| serde_json::from_value(keys).ok()),
             created_at: client.created_at,
             updated_at: client.updated_at,
         }
@@ -232,6 +265,12 @@ pub fn validate_create(
     if let Some(url_text) = &body.webhook_url {
         check_url(&mut checks, url_text, environment);
     }
+    if let Some(url_text) = &body.jwks_url {
+        check_jwks_url(&mut checks, url_text, environment);
+    }
+    if let Some(keys) = &body.jwks {
+        check_jwks(&mut checks, keys);
+    }
     checks.finish()
 }
 
@@ -250,5 +289,83 @@ pub fn validate_update(
     if let Some(Some(url_text)) = &body.webhook_url {
         check_url(&mut checks, url_text, environment);
     }
+    if let Some(Some(url_text)) = &body.jwks_url {
+        check_jwks_url(&mut checks, url_text, environment);
+    }
+    if let Some(Some(keys)) = &body.jwks {
+        check_jwks(&mut checks, keys);
+    }
     checks.finish()
+}
+
+fn check_jwks_url(checks: &mut Checks, url_text: &str, environment: Environment) {
+    checks.text("jwks_url", url_text, limits::JWKS_URL);
+    if url_text.len() <= limits::JWKS_URL.max {
+        if let Err(problem) = url::check(url_text.trim(), environment) {
+            checks.add("jwks_url", problem);
+        }
+    }
+}
+
+/// The members of a JWK that only a private key has.
+const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+
+/// Each key of `keys`: a public RSA key of 2048 bits or more, or a public P-384 key, with a
+/// `kid` no other key has.
+fn check_jwks(checks: &mut Checks, keys: &PublicKeySet) {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
+    checks.count("jwks.keys", keys.keys.len(), limits::JWKS_KEYS);
+    if keys.keys.is_empty() {
+        checks.add("jwks.keys", "name at least one key");
+    }
+    let mut kids = Vec::new();
+    for (index, raw) in keys.keys.iter().enumerate() {
+        let field = format!("jwks.keys[{index}]");
+        if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| raw.get(**m).is_some()) {
+            let message =
+                format!("holds a private key part (`{member}`): register the public key only");
+            checks.add(&field, &message);
+            continue;
+        }
+        let Ok(key) = serde_json::from_value::<Jwk>(raw.clone()) else {
+            checks.add(&field, "is not a JSON Web Key");
+            continue;
+        };
+        let usable = match &key.algorithm {
+            AlgorithmParameters::RSA(rsa) => rsa_bits(&rsa.n) >= 2048,
+            AlgorithmParameters::EllipticCurve(ec) => ec.curve == EllipticCurve::P384,
+            _ => false,
+        };
+        if !usable {
+            checks.add(
+                &field,
+                "must be an RSA key of 2048 bits or more, or a P-384 key",
+            );
+        }
+        match key
+            .common
+            .key_id
+            .filter(|kid| !kid.is_empty() && kid.len() <= 200)
+        {
+            None => checks.add(&format!("{field}.kid"), "is required (1 to 200 characters)"),
+            Some(kid) if kids.contains(&kid) => {
+                checks.add(&format!("{field}.kid"), "is the `kid` of another key")
+            }
+            Some(kid) => kids.push(kid),
+        }
+    }
+}
+
+/// The size of an RSA modulus given as unpadded base64url, in bits (0 when unreadable).
+fn rsa_bits(n: &str) -> usize {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(n.trim_end_matches('='))
+        .unwrap_or_default();
+    let leading = bytes.iter().take_while(|b| **b == 0).count();
+    match bytes.get(leading) {
+        Some(first) => (bytes.len() - leading - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
 }
