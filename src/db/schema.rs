@@ -95,7 +95,7 @@ diesel::table! {
         organization_id -> Uuid,
         name -> Text,
         client_id -> Text,
-        secret_hash -> Text,
+        secret_hash -> Nullable<Text>,
         scopes -> Array<Text>,
         active -> Bool,
         token_version -> Int4,

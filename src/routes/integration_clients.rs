@@ -119,12 +119,15 @@ pub async fn create_integration_client(
     Json(body): Json<CreateIntegrationClientRequest>,
 ) -> AppResult<HttpResponse> {
     validate_create(&body, state.environment)?;
-    let (secret, webhook_secret) = (client_secret::generate(), signing::new_secret());
+    let keys_only = body.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt);
+    let secret = (!keys_only).then(client_secret::generate);
+    let webhook_secret = signing::new_secret();
     let resource_ids = distinct(&body.resource_ids);
     let jwks = body
         .jwks
         .as_ref()
         .and_then(|keys| serde_json::to_value(keys).ok());
+    let secret_hash = secret.as_deref().map(client_secret::hash);
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, _: &mut Target| {
         check_resources(conn, scope, &resource_ids).await?;
         let id = Uuid::now_v7();
@@ -133,7 +136,7 @@ pub async fn create_integration_client(
             organization_id: scope.organization_id,
             name: body.name.trim(),
             client_id: &format!("tc_{}", id.simple()),
-            secret_hash: &client_secret::hash(&secret),
+            secret_hash: secret_hash.as_deref(),
             scopes: &scope_names(&body.scopes),
             webhook_url: body.webhook_url.as_deref().map(str::trim),
             webhook_secret: &webhook_secret,
@@ -144,7 +147,7 @@ pub async fn create_integration_client(
         integration_clients::insert(conn, &new).await?;
         let client = integration_clients::find_in_org(conn, scope.organization_id, id).await?;
         integration_clients::set_resources(conn, &client, &resource_ids).await?;
-        created(conn, scope, id, Some((&secret, &webhook_secret))).await
+        created(conn, scope, id, Some((secret.as_deref(), &webhook_secret))).await
     };
     // A replay never shows the secrets again: this request's were never stored.
     let show = async |conn: &mut AsyncPgConnection, scope: Scope, id: Uuid, _: &mut Target| {
@@ -159,14 +162,14 @@ async fn created(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     id: Uuid,
-    secrets: Option<(&str, &str)>,
+    secrets: Option<(Option<&str>, &str)>,
 ) -> AppResult<Created<IntegrationClientSecretsResponse>> {
     Ok(Created {
         id,
         location: location(id),
         body: IntegrationClientSecretsResponse {
             client: load(conn, scope, id).await?,
-            client_secret: secrets.map(|(client, _)| client.to_owned()),
+            client_secret: secrets.and_then(|(client, _)| client.map(str::to_owned)),
             webhook_secret: secrets.map(|(_, webhook)| webhook.to_owned()),
         },
     })
@@ -284,7 +287,8 @@ pub async fn update_integration_client(
                 integration_clients::set_resources(conn, &current, &resource_ids).await?;
             }
             let changes = plan_update(&current, &body);
-            integration_clients::update(conn, id, &changes).await?;
+            let updated = integration_clients::update(conn, id, &changes).await?;
+            check_sign_in(&updated, &body)?;
             webhook_events::hold_or_release(conn, id).await?;
             load(conn, scope, id).await
         })
@@ -292,10 +296,38 @@ pub async fn update_integration_client(
     Ok(http::ok(&updated))
 }
 
-/// The column changes of an update; a deactivation bumps the token version.
+/// 422 (and the update rolled back) when the client would be left with no way to sign in, or
+/// asks for a secret it does not have.
+fn check_sign_in(updated: &ClientRecord, body: &UpdateIntegrationClientRequest) -> AppResult<()> {
+    let field = "token_endpoint_auth_method";
+    let keys = updated.jwks.is_some() || updated.jwks_url.is_some();
+    match body.token_endpoint_auth_method {
+        Some(AuthMethod::PrivateKeyJwt) if !keys => Err(AppError::invalid(
+            field,
+            "`private_key_jwt` needs `jwks` or `jwks_url`",
+        )),
+        Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+            if !updated.has_secret =>
+        {
+            Err(AppError::invalid(
+                field,
+                "the client has no secret: get one with `rotate-secret`",
+            ))
+        }
+        _ if !keys && !updated.has_secret => Err(AppError::invalid(
+            "jwks",
+            "a client without a secret needs `jwks` or `jwks_url` to sign in",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The column changes of an update; a deactivation bumps the token version, and so does
+/// removing the secret (`private_key_jwt`).
 fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) -> ClientChanges {
     let now = Utc::now();
-    let deactivates = body.active == Some(false) && current.active;
+    let keys_only = body.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt);
+    let deactivates = (body.active == Some(false) && current.active) || keys_only;
     let mut changes = ClientChanges {
         name: body.name.as_ref().map(|name| name.trim().to_owned()),
         scopes: body.scopes.as_deref().map(scope_names),
@@ -313,6 +345,7 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
             keys.as_ref()
                 .and_then(|keys| serde_json::to_value(keys).ok())
         }),
+        secret_hash: keys_only.then_some(None),
         updated_at: Some(now),
         ..ClientChanges::default()
     };
@@ -334,8 +367,8 @@ fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) ->
 /// Replace a client's secret.
 ///
 /// Roles: admin. `{"rotate": "client_secret"}` (the default; the body may be left out)
-/// replaces the client secret: the old secret and every token issued before stop working at
-/// once. `{"rotate": "webhook_secret"}` replaces the webhook signing secret and keeps the old
+/// replaces the client secret (or gives one to a client that signed in with its key set only):
+/// the old secret and every token issued before stop working at once. `{"rotate": "webhook_secret"}` replaces the webhook signing secret and keeps the old
 /// one valid for 24 hours (`webhook_rotation_ends_at`): until then every delivery
 /// carries a signature with each, the new one first, in `webhook-signature` (space-separated)
 /// and `X-Tandem-Signature` (a second `v1=`), so a receiver can switch without dropping an
@@ -399,7 +432,7 @@ pub async fn rotate_integration_client_secret(
 fn new_client_secret(current: &ClientRecord) -> (String, ClientChanges) {
     let secret = client_secret::generate();
     let changes = ClientChanges {
-        secret_hash: Some(client_secret::hash(&secret)),
+        secret_hash: Some(Some(client_secret::hash(&secret))),
         token_version: Some(current.token_version + 1),
         updated_at: Some(Utc::now()),
         ..ClientChanges::default()

@@ -138,10 +138,10 @@ pub async fn client_token(
     let client = integration_clients::find_by_client_id(&mut conn, &credentials.client_id).await?;
     let (actor, target) = client_audit(client.as_ref(), meta);
     let Some(client) = client.filter(|client| client.active).filter(|client| {
-        same_digest(
-            &client.secret_hash,
-            &client_secret::hash(&credentials.secret),
-        )
+        client
+            .secret_hash
+            .as_deref()
+            .is_some_and(|hash| same_digest(hash, &client_secret::hash(&credentials.secret)))
     }) else {
         audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
         let resource = target.resource_id.clone();

@@ -488,3 +488,94 @@ impl KeyServer {
         self.fetches.load(Ordering::SeqCst)
     }
 }
+
+#[tokio::test]
+async fn a_client_may_sign_in_with_its_key_set_only_and_then_has_no_secret() {
+    let app = TestApp::spawn().await;
+    let (rsa, other) = (rsa_signer("only"), ec_signer("ec"));
+    let body = json!({
+        "name": "EHR backend", "resource_ids": [], "scopes": ["referrals:read"],
+        "jwks": {"keys": [rsa.jwk]}, "token_endpoint_auth_method": "private_key_jwt",
+    });
+    let created = crate::helpers::created_json(
+        app.post("/integration-clients", Some(&app.org.admin), &body)
+            .await,
+    )
+    .await;
+    assert_eq!(created["client_secret"], Value::Null);
+    assert_eq!(
+        created["token_endpoint_auth_methods"],
+        json!(["private_key_jwt"])
+    );
+    let client_id = created["client_id"].as_str().unwrap();
+    let jwt = assertion(&app, &rsa, client_id, json!({}));
+    ok_json(token_with(&app, &jwt, None).await).await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", ""),
+    ];
+    refused(send(app.client.post(token_url(&app)).form(&form)).await).await;
+    let mut keyless = body.clone();
+    keyless.as_object_mut().unwrap().remove("jwks");
+    let refusal = problem(
+        app.post("/integration-clients", Some(&app.org.admin), &keyless)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refusal["errors"][0]["field"], "token_endpoint_auth_method");
+
+    // An existing client moves to its key set: its secret and the tokens got with it end.
+    let client = &app.org.client;
+    let path = format!("/integration-clients/{}", client.id);
+    register(&app, &[&other]).await;
+    let moved = json!({"token_endpoint_auth_method": "private_key_jwt"});
+    let shown = ok_json(app.patch(&path, &app.org.admin, &moved).await).await;
+    assert_eq!(
+        shown["token_endpoint_auth_methods"],
+        json!(["private_key_jwt"])
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.secret.as_str()),
+    ];
+    refused(send(app.client.post(token_url(&app)).form(&form)).await).await;
+    let old = send(
+        app.client
+            .get(app.url("/api/v1/referrals"))
+            .bearer_auth(&client.token),
+    )
+    .await;
+    assert_eq!(old.status(), 401);
+    let jwt = assertion(&app, &other, &client.client_id, json!({}));
+    ok_json(token_with(&app, &jwt, None).await).await;
+    // Without a secret it cannot lose its key set too.
+    let refusal = problem(
+        app.patch(&path, &app.org.admin, &json!({"jwks": null}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(refusal["errors"][0]["field"], "jwks");
+    // `rotate-secret` gives it a secret again.
+    let rotated = ok_json(
+        app.post(
+            &format!("{path}/rotate-secret"),
+            Some(&app.org.admin),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert!(rotated["client_secret"].is_string());
+    assert_eq!(
+        rotated["token_endpoint_auth_methods"],
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
+    );
+}

@@ -12,7 +12,8 @@ pub struct IntegrationClient {
     pub organization_id: Uuid,
     pub name: String,
     pub client_id: String,
-    pub secret_hash: String,
+    /// `None` for a client that signs in with its key set only.
+    pub secret_hash: Option<String>,
     pub scopes: Vec<String>,
     pub active: bool,
     pub token_version: i32,
@@ -77,6 +78,10 @@ pub struct ClientRecord {
     pub previous_webhook_secret_until: Option<DateTime<Utc>>,
     pub jwks_url: Option<String>,
     pub jwks: Option<serde_json::Value>,
+    /// Whether it has a client secret (a client may sign in with its key set only).
+    #[diesel(select_expression = integration_clients::secret_hash.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<integration_clients::secret_hash>)]
+    pub has_secret: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -88,7 +93,7 @@ pub struct NewClient<'a> {
     pub organization_id: Uuid,
     pub name: &'a str,
     pub client_id: &'a str,
-    pub secret_hash: &'a str,
+    pub secret_hash: Option<&'a str>,
     pub scopes: &'a [String],
     pub webhook_url: Option<&'a str>,
     pub webhook_secret: &'a str,
@@ -109,7 +114,7 @@ pub struct ClientChanges {
     pub webhook_disabled_at: Option<Option<DateTime<Utc>>>,
     pub webhook_disabled_reason: Option<Option<String>>,
     pub webhook_failing_since: Option<Option<DateTime<Utc>>>,
-    pub secret_hash: Option<String>,
+    pub secret_hash: Option<Option<String>>,
     pub jwks_url: Option<Option<String>>,
     pub jwks: Option<Option<serde_json::Value>>,
     pub updated_at: Option<DateTime<Utc>>,

@@ -38,6 +38,22 @@ pub struct CreateIntegrationClientRequest {
     /// The public keys themselves, registered inline (used instead of `jwks_url` when both
     /// are set).
     pub jwks: Option<PublicKeySet>,
+    /// `private_key_jwt`: the client signs in with its key set only and gets no secret (SMART
+    /// Backend Services does not intend shared secrets for backend apps); needs `jwks` or
+    /// `jwks_url`. Otherwise (the default) it gets a secret too.
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+}
+
+/// How a client authenticates at `POST /auth/token` (RFC 7591's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Its secret by HTTP Basic.
+    ClientSecretBasic,
+    /// Its secret in the body.
+    ClientSecretPost,
+    /// A JWT it signs with a key of its registered set.
+    PrivateKeyJwt,
 }
 
 /// A JSON Web Key Set (RFC 7517) of public keys: RSA keys of at least 2048 bits (for RS384)
@@ -76,6 +92,10 @@ pub struct UpdateIntegrationClientRequest {
     /// switch, then remove the old); `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
     pub jwks: Option<Option<PublicKeySet>>,
+    /// `private_key_jwt` removes the client's secret (it needs a key set): from then on it
+    /// signs in with signed assertions only, and tokens got with the secret end. A new secret
+    /// comes from `rotate-secret`.
+    pub token_endpoint_auth_method: Option<AuthMethod>,
     /// `true` re-enables a disabled endpoint (clearing `webhook_disabled_at` and the reason;
     /// held events are delivered with a fresh retry window); `false` disables it by hand.
     pub webhook_enabled: Option<bool>,
@@ -125,12 +145,16 @@ pub struct IntegrationClientResponse {
     pub jwks_url: Option<String>,
     /// The client's public keys registered inline, for `private_key_jwt`.
     pub jwks: Option<PublicKeySet>,
+    /// How it may authenticate now: with its secret (when it has one), with a signed
+    /// assertion (when it has a key set).
+    pub token_endpoint_auth_methods: Vec<AuthMethod>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl IntegrationClientResponse {
     pub fn new(client: ClientRecord, resource_ids: Vec<Uuid>) -> Self {
+        let methods = auth_methods(&client);
         Self {
             id: client.id,
             client_id: client.client_id,
@@ -145,6 +169,7 @@ impl IntegrationClientResponse {
             webhook_rotation_ends_at: client
                 .previous_webhook_secret_until
                 .filter(|until| *until > Utc::now()),
+            token_endpoint_auth_methods: methods,
             jwks_url: client.jwks_url,
             jwks: client
                 .jwks
@@ -155,8 +180,21 @@ impl IntegrationClientResponse {
     }
 }
 
+/// The ways `client` may authenticate at the token endpoint.
+fn auth_methods(client: &ClientRecord) -> Vec<AuthMethod> {
+    let mut methods = Vec::new();
+    if client.has_secret {
+        methods.extend([AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]);
+    }
+    if client.jwks.is_some() || client.jwks_url.is_some() {
+        methods.push(AuthMethod::PrivateKeyJwt);
+    }
+    methods
+}
+
 /// A client with the secrets made just now. Each secret is shown in this one response and
-/// never again (`null` when not made by this request, and on an idempotent replay).
+/// never again (`null` when not made by this request, on an idempotent replay, and for a
+/// client created with `private_key_jwt`, which has no client secret).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationClientSecretsResponse {
     #[serde(flatten)]
@@ -270,6 +308,13 @@ pub fn validate_create(
     }
     if let Some(keys) = &body.jwks {
         check_jwks(&mut checks, keys);
+    }
+    let keyless = body.jwks.is_none() && body.jwks_url.is_none();
+    if body.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt) && keyless {
+        checks.add(
+            "token_endpoint_auth_method",
+            "`private_key_jwt` needs `jwks` or `jwks_url`",
+        );
     }
     checks.finish()
 }
