@@ -402,6 +402,28 @@ mod tests {
     }
 
     #[test]
+    fn the_public_url_is_an_http_url_kept_without_its_trailing_slash() {
+        let url = |raw: &str| settings(&[("TANDEM_PUBLIC_URL", raw)]).map(|s| s.public_url);
+        assert_eq!(
+            url("https://tandem.example.org/").unwrap().as_deref(),
+            Some("https://tandem.example.org")
+        );
+        assert_eq!(
+            url("http://127.0.0.1:8080").unwrap().as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        for bad in [
+            "tandem.example.org",
+            "ftp://x.example",
+            "https://x.example/?a=1",
+            "https://x.example/#f",
+        ] {
+            assert_eq!(url(bad).unwrap_err().variable, "TANDEM_PUBLIC_URL", "{bad}");
+        }
+        assert_eq!(settings(&[]).unwrap().public_url, None);
+    }
+
+    #[test]
     fn defaults_apply_in_development() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");

@@ -579,3 +579,22 @@ async fn a_client_may_sign_in_with_its_key_set_only_and_then_has_no_secret() {
         ])
     );
 }
+
+#[tokio::test]
+async fn with_a_public_url_the_assertion_must_name_it_whatever_host_the_request_names() {
+    let app = TestApp::spawn_with(&[("TANDEM_PUBLIC_URL", "https://tandem.example.org")]).await;
+    let rsa = rsa_signer("k");
+    register(&app, &[&rsa]).await;
+    let client_id = &app.org.client.client_id;
+    let metadata =
+        ok_json(send(app.client.get(app.url("/.well-known/smart-configuration"))).await).await;
+    let endpoint = "https://tandem.example.org/api/v1/auth/token";
+    assert_eq!(metadata["token_endpoint"], endpoint);
+    // An assertion made for the address the request reached is refused: that is not this
+    // server's public URL, and a `Host` header is the caller's to choose.
+    let jwt = assertion(&app, &rsa, client_id, json!({}));
+    let detail = refused(token_with(&app, &jwt, None).await).await;
+    assert!(detail.contains(endpoint), "{detail}");
+    let jwt = assertion(&app, &rsa, client_id, json!({"aud": endpoint}));
+    ok_json(token_with(&app, &jwt, None).await).await;
+}
