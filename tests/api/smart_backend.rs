@@ -326,9 +326,12 @@ async fn a_key_set_at_a_url_is_cached_and_fetched_again_for_a_new_kid_at_most_on
         .unwrap()
         .local_addr()
         .unwrap();
+    // A redirect is not followed, even to a good key set.
+    let redirect = huge.url.replace("/jwks.json", "/moved");
     for (url, expected) in [
         (huge.url.clone(), "larger than 64 KiB"),
         (format!("http://{closed}/jwks.json"), "could not be fetched"),
+        (redirect, "answered HTTP 307"),
     ] {
         forget_failures(&app).await;
         ok_json(
@@ -458,19 +461,28 @@ impl KeyServer {
         let (shared, count) = (body.clone(), fetches.clone());
         let server = HttpServer::new(move || {
             let (shared, count) = (shared.clone(), count.clone());
-            App::new().route(
-                "/jwks.json",
-                web::get().to(move || {
-                    let (shared, count) = (shared.clone(), count.clone());
-                    async move {
-                        count.fetch_add(1, Ordering::SeqCst);
-                        let body = shared.lock().unwrap().clone();
-                        HttpResponse::Ok()
-                            .insert_header(("cache-control", "public, max-age=600"))
-                            .json(body)
-                    }
-                }),
-            )
+            App::new()
+                .route(
+                    "/moved",
+                    web::get().to(|| async {
+                        HttpResponse::TemporaryRedirect()
+                            .insert_header(("location", "/jwks.json"))
+                            .finish()
+                    }),
+                )
+                .route(
+                    "/jwks.json",
+                    web::get().to(move || {
+                        let (shared, count) = (shared.clone(), count.clone());
+                        async move {
+                            count.fetch_add(1, Ordering::SeqCst);
+                            let body = shared.lock().unwrap().clone();
+                            HttpResponse::Ok()
+                                .insert_header(("cache-control", "public, max-age=600"))
+                                .json(body)
+                        }
+                    }),
+                )
         })
         .workers(1)
         .listen(listener)
