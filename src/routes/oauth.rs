@@ -136,30 +136,18 @@ pub async fn client_token(
     let key = Key::Client(&credentials.client_id);
     let attempt = Attempt::admit(&mut conn, &state.auth, key, &meta).await?;
     let client = integration_clients::find_by_client_id(&mut conn, &credentials.client_id).await?;
-    let (actor, target) = client_audit(client.as_ref(), meta);
+    let attempt = TokenAttempt::new(attempt, client.as_ref(), meta);
     let Some(client) = client.filter(|client| client.active).filter(|client| {
         client
             .secret_hash
             .as_deref()
             .is_some_and(|hash| same_digest(hash, &client_secret::hash(&credentials.secret)))
     }) else {
-        audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
-        let resource = target.resource_id.clone();
-        attempt
-            .failed(&mut conn, &actor, target.resource_type, resource)
-            .await?;
-        return Err(refused(
-            OAuthErrorCode::InvalidClient,
-            "The client credentials are invalid.",
-        ));
+        let detail = "The client credentials are invalid.";
+        return Err(attempt.refuse(&mut conn, detail).await);
     };
     // The secret is right: whatever the scope, this was no guess.
-    let authenticated = Identified {
-        attempt,
-        actor,
-        target,
-    };
-    authenticated
+    attempt
         .token(
             &state,
             &mut conn,
@@ -170,16 +158,60 @@ pub async fn client_token(
         .await
 }
 
-/// A token request whose client proved who it is: the throttle's attempt to clear, and who
-/// and what the audit row names.
-struct Identified {
+/// A token request admitted by the throttle: its attempt, and who and what its audit row
+/// names (the client when `client_id` names one, else an anonymous caller).
+struct TokenAttempt {
     attempt: Attempt,
     actor: Actor,
     target: Target,
 }
 
-impl Identified {
-    /// Clears the attempt and audits the request (denied when a `requested` scope is one the
+impl TokenAttempt {
+    fn new(attempt: Attempt, client: Option<&IntegrationClient>, meta: RequestMeta) -> Self {
+        let mut target = Target::new(Action::ClientCredentials, ResourceType::Session);
+        let actor = match client {
+            Some(client) => {
+                target.resource_id = Some(client.id.to_string());
+                Actor::client(client.id, client.organization_id, meta)
+            }
+            None => Actor {
+                id: None,
+                role: None,
+                client_id: None,
+                organization_id: None,
+                meta,
+                session: None,
+            },
+        };
+        Self {
+            attempt,
+            actor,
+            target,
+        }
+    }
+
+    /// The client could not be authenticated: audits the refusal, counts it as a failed guess
+    /// (recording a lock it starts), and returns the `invalid_client` error with `detail`.
+    async fn refuse(self, conn: &mut AsyncPgConnection, detail: impl Into<String>) -> AppError {
+        let Self {
+            attempt,
+            actor,
+            target,
+        } = self;
+        if let Err(error) = audit::record(conn, &actor, &target, Outcome::Denied).await {
+            return error;
+        }
+        let resource = target.resource_id.clone();
+        match attempt
+            .failed(conn, &actor, target.resource_type, resource)
+            .await
+        {
+            Ok(()) => refused(OAuthErrorCode::InvalidClient, detail),
+            Err(error) => error,
+        }
+    }
+
+    /// The client proved who it is: clears the attempt and audits the request (denied when a `requested` scope is one the
     /// client lacks: `invalid_scope`, not a failed guess), then answers with a token for
     /// `lifetime` seconds.
     async fn token(
@@ -401,25 +433,4 @@ fn token_response(
             expires_in: lifetime,
             scope,
         }))
-}
-
-/// Who asked for a client token and what for, as the audit log records it: the client when
-/// `client_id` names one, else an anonymous caller.
-fn client_audit(client: Option<&IntegrationClient>, meta: RequestMeta) -> (Actor, Target) {
-    let mut target = Target::new(Action::ClientCredentials, ResourceType::Session);
-    let actor = match client {
-        Some(client) => {
-            target.resource_id = Some(client.id.to_string());
-            Actor::client(client.id, client.organization_id, meta)
-        }
-        None => Actor {
-            id: None,
-            role: None,
-            client_id: None,
-            organization_id: None,
-            meta,
-            session: None,
-        },
-    };
-    (actor, target)
 }

@@ -11,10 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use jsonwebtoken::jwk::JwkSet;
 
-use super::{
-    check_grant, check_scope, client_audit, refused, ClientTokenRequest, Identified, TOKEN_PATH,
-};
-use crate::audit::{self, Outcome};
+use super::{check_grant, check_scope, refused, ClientTokenRequest, TokenAttempt, TOKEN_PATH};
 use crate::auth::assertion::{self, KeyChoice, Refused, Unverified, ASSERTION_TYPE};
 use crate::auth::key_sets::Freshness;
 use crate::auth::throttle::{Attempt, Key};
@@ -53,7 +50,8 @@ pub(super) async fn token(
         return Err(refused(OAuthErrorCode::InvalidRequest, detail));
     }
     check_scope(body)?;
-    let unverified = assertion::read(jwt).map_err(invalid_client)?;
+    let unverified = assertion::read(jwt)
+        .map_err(|refusal| refused(OAuthErrorCode::InvalidClient, refusal.0))?;
     let client_id = &unverified.client_id;
     if body.client_id.as_ref().is_some_and(|id| id != client_id) {
         let detail = "`client_id` differs from the `iss` of `client_assertion`.";
@@ -67,7 +65,7 @@ pub(super) async fn token(
     let mut conn = state.pool.get().await?;
     let attempt = Attempt::admit(&mut conn, &state.auth, Key::Client(client_id), &meta).await?;
     let client = integration_clients::find_by_client_id(&mut conn, client_id).await?;
-    let (actor, target) = client_audit(client.as_ref(), meta);
+    let attempt = TokenAttempt::new(attempt, client.as_ref(), meta);
     let checked = match client.filter(|client| client.active) {
         Some(client) => check(state, &mut conn, &client, jwt, &unverified, &audience)
             .await
@@ -76,21 +74,9 @@ pub(super) async fn token(
     };
     let client = match checked {
         Ok(client) => client,
-        Err(refusal) => {
-            audit::record(&mut conn, &actor, &target, Outcome::Denied).await?;
-            let resource = target.resource_id.clone();
-            attempt
-                .failed(&mut conn, &actor, target.resource_type, resource)
-                .await?;
-            return Err(invalid_client(refusal));
-        }
+        Err(refusal) => return Err(attempt.refuse(&mut conn, refusal.0).await),
     };
-    let authenticated = Identified {
-        attempt,
-        actor,
-        target,
-    };
-    authenticated
+    attempt
         .token(
             state,
             &mut conn,
@@ -99,10 +85,6 @@ pub(super) async fn token(
             TOKEN_LIFETIME,
         )
         .await
-}
-
-fn invalid_client(refusal: Refused) -> crate::http::error::AppError {
-    refused(OAuthErrorCode::InvalidClient, refusal.0)
 }
 
 /// Verifies `jwt` with the client's keys and remembers its `jti` (a replay is refused).
