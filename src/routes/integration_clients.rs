@@ -327,12 +327,12 @@ fn check_sign_in(updated: &ClientRecord, body: &UpdateIntegrationClientRequest) 
 fn plan_update(current: &ClientRecord, body: &UpdateIntegrationClientRequest) -> ClientChanges {
     let now = Utc::now();
     let keys_only = body.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt);
-    let deactivates = (body.active == Some(false) && current.active) || keys_only;
+    let ends_tokens = (body.active == Some(false) && current.active) || keys_only;
     let mut changes = ClientChanges {
         name: body.name.as_ref().map(|name| name.trim().to_owned()),
         scopes: body.scopes.as_deref().map(scope_names),
         active: body.active,
-        token_version: deactivates.then_some(current.token_version + 1),
+        token_version: ends_tokens.then_some(current.token_version + 1),
         webhook_url: body
             .webhook_url
             .as_ref()
