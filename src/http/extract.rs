@@ -110,7 +110,7 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for FormOrJson<T> {
 }
 
 /// Reads the body up to [`BODY_LIMIT`] (413 beyond).
-fn read_body(
+pub(crate) fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> impl Future<Output = Result<Vec<u8>, AppError>> + 'static {
@@ -147,7 +147,7 @@ fn media_type(req: &HttpRequest) -> String {
         .to_ascii_lowercase()
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+pub(crate) fn is_json(req: &HttpRequest) -> bool {
     let essence = media_type(req);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))

@@ -456,6 +456,11 @@ pub const REFERRAL_REASON: Text = Text { min: 1, max: 2000 };
 pub const EXTERNAL_ID: Text = Text { min: 1, max: 200 };
 /// Who referred an inbound patient.
 pub const REFERRING_PROVIDER: Text = Text { min: 1, max: 200 };
+/// The namespace (a URI) of a clinic's identifier of a patient; its value is as long as an
+/// [`EXTERNAL_ID`].
+pub const IDENTIFIER_SYSTEM: Text = Text { min: 1, max: 500 };
+/// An identifier's type code (HL7 v2 table 0203).
+pub const IDENTIFIER_TYPE: Text = Text { min: 1, max: 20 };
 
 schema_types! {
     ReferralReason => REFERRAL_REASON.schema("");

@@ -138,6 +138,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(routes::configure_documented)
                 .into_app()
+                .configure(crate::fhir::configure)
                 .configure(|config| swagger_ui(config, docs))
                 .default_service(web::to(fallback::not_found_or_wrong_method))
         })
@@ -216,11 +217,16 @@ fn query_error(_: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix
 fn problem_for_framework_errors<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = response
+    // Problem documents, and the FHIR interface's OperationOutcomes, are answers already.
+    let is_answer = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+        .is_some_and(|value| {
+            let value = value.as_bytes();
+            value.starts_with(b"application/problem+json")
+                || value.starts_with(b"application/fhir+json")
+        });
+    if is_answer {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
         ));

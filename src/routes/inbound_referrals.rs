@@ -9,22 +9,19 @@ use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use crate::audit::{Action, Operation, ResourceType, Target};
 use crate::auth::scope::{ApiScope, Client};
 use crate::auth::AuthClient;
-use crate::db::models::participants::{self, NewParticipant};
-use crate::db::models::referrals::{self, Direction, NewReferral, ReferralStatus, Urgency};
+use crate::db::models::referrals::{self, Urgency};
 use crate::db::scope::Viewer;
+use crate::domain::closed_loop::inbound::{self, FieldNames, Inbound, Patient, Received};
 use crate::domain::closed_loop::view::{self, ReferralResponse};
 use crate::domain::closed_loop::Acting;
-use crate::domain::lifecycle::{Change, REFERRAL};
 use crate::http::error::AppResult;
 use crate::http::extract::Json;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::limits;
-use crate::http::validation::Checks;
 use crate::http::Created;
 use crate::routes::responses::{Authenticated, Forbidden, JsonBody};
 
@@ -95,7 +92,7 @@ pub async fn create_inbound_referral(
     key: IdempotencyKey,
     Json(body): Json<CreateInboundReferralRequest>,
 ) -> AppResult<HttpResponse> {
-    validate(&body)?;
+    body.inbound().check(&REST_FIELDS)?;
     let request_id = client.meta.request_id.clone();
     let repeated = Cell::new(false);
     let consent_ids = RefCell::new(Vec::new());
@@ -115,20 +112,15 @@ pub async fn create_inbound_referral(
             body: shown.body,
         })
     };
+    let inbound = body.inbound();
     let make = async |conn: &mut AsyncPgConnection, client: Client, target: &mut Target| {
         client.require(ApiScope::ReferralsWrite)?;
-        // Stored trimmed, so looked up trimmed: surrounding spaces do not make a new id.
-        let external_id = body.external_id.trim();
-        referrals::lock_external_id(conn, client.client_id, external_id).await?;
-        let id = match referrals::find_external(conn, client.client_id, external_id).await? {
-            Some(earlier) => {
-                repeated.set(true);
-                target.action = Action::Replay;
-                earlier.id
-            }
-            None => make_inbound(conn, client, &body).await?,
-        };
-        show(conn, client, id, target).await
+        let received = inbound::receive(conn, client.scope(), &inbound).await?;
+        if let Received::Repeated(_) = received {
+            repeated.set(true);
+            target.action = Action::Replay;
+        }
+        show(conn, client, received.id(), target).await
     };
     let target = client.target();
     let mut response = client.create(target, &key, &body, make, &show).await?;
@@ -140,93 +132,39 @@ pub async fn create_inbound_referral(
     Ok(response)
 }
 
-fn validate(body: &CreateInboundReferralRequest) -> AppResult<()> {
-    let mut checks = Checks::new();
-    checks.text("external_id", body.external_id.trim(), limits::EXTERNAL_ID);
-    let patient = &body.patient;
-    checks.text(
-        "patient.first_name",
-        patient.first_name.trim(),
-        limits::PERSON_NAME,
-    );
-    checks.text(
-        "patient.last_name",
-        patient.last_name.trim(),
-        limits::PERSON_NAME,
-    );
-    if let Some(date) = patient.date_of_birth {
-        checks.past_date("patient.date_of_birth", date);
-    }
-    if let Some(phone) = &patient.phone {
-        checks.phone("patient.phone", phone.trim());
-    }
-    if let Some(email) = &patient.email {
-        checks.email("patient.email", email.trim());
-    }
-    if let Some(language) = &patient.preferred_language {
-        checks.language("patient.preferred_language", language.trim());
-    }
-    checks.text("reason", body.reason.trim(), limits::REFERRAL_REASON);
-    let provider = body.referring_provider.trim();
-    checks.text("referring_provider", provider, limits::REFERRING_PROVIDER);
-    checks.finish()
-}
+/// The request's names for the parts of an inbound referral.
+const REST_FIELDS: FieldNames = FieldNames {
+    external_id: "external_id",
+    first_name: "patient.first_name",
+    last_name: "patient.last_name",
+    date_of_birth: "patient.date_of_birth",
+    phone: "patient.phone",
+    email: "patient.email",
+    preferred_language: "patient.preferred_language",
+    identifier: "patient",
+    reason: "reason",
+    referring_provider: "referring_provider",
+};
 
-/// The unassigned participant and their inbound referral, `requested`.
-async fn make_inbound(
-    conn: &mut AsyncPgConnection,
-    client: Client,
-    body: &CreateInboundReferralRequest,
-) -> AppResult<Uuid> {
-    let patient = &body.patient;
-    let trimmed = |value: &Option<String>| value.as_deref().map(|v| v.trim().to_owned());
-    let participant = participants::insert(
-        conn,
-        &NewParticipant {
-            id: Uuid::now_v7(),
-            organization_id: client.organization_id,
-            first_name: patient.first_name.trim().to_owned(),
-            last_name: patient.last_name.trim().to_owned(),
-            preferred_name: None,
-            pronouns: None,
-            date_of_birth: patient.date_of_birth,
-            email: trimmed(&patient.email),
-            phone: trimmed(&patient.phone),
-            preferred_language: trimmed(&patient.preferred_language),
-            recovery_pathways: Vec::new(),
-            needs: Vec::new(),
-            intake_date: None,
-            created_by: None,
-        },
-    )
-    .await?;
-    let referral = referrals::insert(
-        conn,
-        &NewReferral {
-            id: Uuid::now_v7(),
-            organization_id: client.organization_id,
-            participant_id: participant.id,
-            resource_id: None,
-            direction: Direction::Inbound,
-            source_client_id: Some(client.client_id),
-            external_id: Some(body.external_id.trim().to_owned()),
-            referring_provider: Some(body.referring_provider.trim().to_owned()),
-            reason: body.reason.trim().to_owned(),
-            urgency: body.urgency,
-            status: ReferralStatus::Requested,
-            consent_id: None,
-            created_by: None,
-            sent_at: Some(chrono::Utc::now()),
-        },
-    )
-    .await?;
-    let first = Change {
-        subject_id: referral.id,
-        from: None,
-        to: ReferralStatus::Requested,
-        reason: None,
-        actor_id: client.client_id,
-    };
-    REFERRAL.record(conn, first).await?;
-    Ok(referral.id)
+impl CreateInboundReferralRequest {
+    /// The referral, trimmed: stored trimmed, so looked up trimmed (surrounding spaces do not
+    /// make a new `external_id`).
+    fn inbound(&self) -> Inbound<'_> {
+        let patient = &self.patient;
+        Inbound {
+            external_id: self.external_id.trim(),
+            patient: Patient {
+                first_name: patient.first_name.trim(),
+                last_name: patient.last_name.trim(),
+                date_of_birth: patient.date_of_birth,
+                phone: patient.phone.as_deref().map(str::trim),
+                email: patient.email.as_deref().map(str::trim),
+                preferred_language: patient.preferred_language.as_deref().map(str::trim),
+                identifiers: Vec::new(),
+            },
+            reason: self.reason.trim(),
+            referring_provider: self.referring_provider.trim(),
+            urgency: self.urgency,
+        }
+    }
 }

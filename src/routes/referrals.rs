@@ -17,6 +17,7 @@ use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::{Scope, Viewer};
 use crate::domain::closed_loop::view::{self, ReferralResponse, ReferralSummary};
 use crate::domain::closed_loop::{self, Acting, Move};
+pub use crate::domain::closed_loop::{OUTCOME_REQUIRED, REASON_REQUIRED};
 use crate::domain::lifecycle::REFERRAL;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
@@ -290,12 +291,12 @@ pub async fn change_referral_status(
     id: web::Path<Uuid>,
     Json(body): Json<ReferralStatusRequest>,
 ) -> AppResult<HttpResponse> {
-    check_move(&body)?;
     let change = Move {
         to: body.status,
         reason: body.reason.as_deref().map(str::trim),
         outcome: body.outcome,
     };
+    change.check("reason", "outcome")?;
     let id = id.into_inner();
     let request_id = caller.meta.request_id.clone();
     let target = caller.target().id(id);
@@ -313,31 +314,4 @@ pub async fn change_referral_status(
         })
         .await?;
     Ok(shown.ok())
-}
-
-/// The moves that need a `reason` (also stated in the document).
-pub const REASON_REQUIRED: &[ReferralStatus] = &[
-    ReferralStatus::Rejected,
-    ReferralStatus::Cancelled,
-    ReferralStatus::OnHold,
-    ReferralStatus::Failed,
-];
-/// The moves that need an `outcome`; every other move refuses one.
-pub const OUTCOME_REQUIRED: &[ReferralStatus] =
-    &[ReferralStatus::Completed, ReferralStatus::Failed];
-
-/// 422 for a missing reason or outcome, or an outcome on a status that has none.
-fn check_move(body: &ReferralStatusRequest) -> AppResult<()> {
-    let mut checks = Checks::new();
-    let needs_reason = REASON_REQUIRED.contains(&body.status);
-    checks.reason("reason", body.reason.as_deref(), needs_reason);
-    let needs_outcome = OUTCOME_REQUIRED.contains(&body.status);
-    match body.outcome {
-        None if needs_outcome => checks.add("outcome", "is required for this status"),
-        Some(_) if !needs_outcome => {
-            checks.add("outcome", "is only given with `completed` or `failed`")
-        }
-        _ => {}
-    }
-    checks.finish()
 }

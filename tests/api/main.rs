@@ -17,6 +17,7 @@ mod docs;
 mod document_rules;
 mod errors;
 mod factories;
+mod fhir;
 mod goals;
 mod group_sessions;
 mod helpers;

@@ -15,6 +15,7 @@ pub mod integration_clients;
 pub mod login_throttles;
 pub mod organizations;
 pub mod pairings;
+pub mod participant_identifiers;
 pub mod participants;
 pub mod referrals;
 pub mod refresh_tokens;

@@ -17,6 +17,7 @@ use crate::db::schema::{
 };
 use crate::db::scope::{self, Scope, Viewer};
 
+pub mod changes;
 mod create;
 pub mod send;
 

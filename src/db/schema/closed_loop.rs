@@ -175,3 +175,21 @@ diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> integration_clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_events);
 diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, integration_clients);
+
+diesel::table! {
+    participant_identifiers (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        client_id -> Uuid,
+        type_code -> Nullable<Text>,
+        system -> Nullable<Text>,
+        value -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(participant_identifiers -> participants (participant_id));
+diesel::joinable!(participant_identifiers -> integration_clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(participant_identifiers, participants);
+diesel::allow_tables_to_appear_in_same_query!(participant_identifiers, integration_clients);

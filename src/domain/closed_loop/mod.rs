@@ -2,6 +2,7 @@
 //! client receives it), and what every move leaves behind besides its history (disclosures,
 //! webhook events). Responses as each caller may see them are in [`view`].
 
+pub mod inbound;
 pub mod view;
 
 use chrono::Utc;
@@ -20,12 +21,43 @@ use crate::db::models::webhook_events::{self, EventType};
 use crate::db::scope::{visible_participant, Scope, Viewer};
 use crate::domain::lifecycle::{self, Change, Side, REFERRAL};
 use crate::http::error::{AppError, AppResult, ProblemType};
+use crate::http::validation::Checks;
 
 /// A requested move: the new status, why, and how it ended.
 pub struct Move<'a> {
     pub to: ReferralStatus,
     pub reason: Option<&'a str>,
     pub outcome: Option<ReferralOutcome>,
+}
+
+/// The moves that need a `reason` (also stated in the document).
+pub const REASON_REQUIRED: &[ReferralStatus] = &[
+    ReferralStatus::Rejected,
+    ReferralStatus::Cancelled,
+    ReferralStatus::OnHold,
+    ReferralStatus::Failed,
+];
+/// The moves that need an `outcome`; every other move refuses one.
+pub const OUTCOME_REQUIRED: &[ReferralStatus] =
+    &[ReferralStatus::Completed, ReferralStatus::Failed];
+
+impl Move<'_> {
+    /// 422 for a missing reason or outcome, or an outcome on a status that has none, naming
+    /// the request's fields for them.
+    pub fn check(&self, reason_field: &str, outcome_field: &str) -> AppResult<()> {
+        let mut checks = Checks::new();
+        let needs_reason = REASON_REQUIRED.contains(&self.to);
+        checks.reason(reason_field, self.reason, needs_reason);
+        let needs_outcome = OUTCOME_REQUIRED.contains(&self.to);
+        match self.outcome {
+            None if needs_outcome => checks.add(outcome_field, "is required for this status"),
+            Some(_) if !needs_outcome => {
+                checks.add(outcome_field, "is only given with `completed` or `failed`")
+            }
+            _ => {}
+        }
+        checks.finish()
+    }
 }
 
 /// Who acts and for which request: the actor's id (a user's or a client's row id) and the

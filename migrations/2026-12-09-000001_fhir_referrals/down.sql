@@ -1,0 +1,2 @@
+DROP INDEX referrals_updated_idx;
+DROP TABLE participant_identifiers;

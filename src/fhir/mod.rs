@@ -1,0 +1,38 @@
+//! The FHIR R4 interface at `/fhir/r4`, for clinic systems: closed-loop referrals as the HL7
+//! SDOH Clinical Care guide shapes them (Task, ServiceRequest, Patient, HealthcareService),
+//! over the same rules as the REST interface. May use what `routes` may (`domain`, `audit`,
+//! `auth`, `http`, `db`); never `routes`.
+//!
+//! Answers are `application/fhir+json` and errors `OperationOutcome` ([`outcome`]). The
+//! interface is described by its CapabilityStatement (`GET /fhir/r4/metadata`), not by the
+//! OpenAPI document, which links to it.
+
+pub mod body;
+pub mod bundle;
+pub mod datatypes;
+pub mod interactions;
+pub mod labels;
+pub mod outcome;
+pub mod task;
+
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{http::header, web};
+
+/// Where the interface lives.
+pub const BASE_PATH: &str = "/fhir/r4";
+
+/// The `/fhir/r4` scope.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(BASE_PATH)
+            .wrap(from_fn(outcome::fhir_responses))
+            // Participant data: never cached. The CapabilityStatement is public and the same
+            // for everyone, but costs nothing to fetch again.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .service(interactions::metadata::capability_statement)
+            .service(interactions::task::search_tasks)
+            .service(interactions::task::read_task)
+            .service(interactions::task::update_task)
+            .default_service(web::to(outcome::unknown_interaction)),
+    );
+}
