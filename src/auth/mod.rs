@@ -45,17 +45,37 @@ pub use crate::db::models::users::Role;
 /// either ([`Identity`]).
 pub trait Principal: Copy {
     fn actor(self, meta: RequestMeta) -> Actor;
+
+    /// A client needs `scope` (403 otherwise); users pass, their role decides.
+    fn require_scope(self, _scope: scope::ApiScope) -> AppResult<()> {
+        Ok(())
+    }
+
+    /// The organization the caller acts in.
+    fn organization_id(self) -> Uuid;
 }
 
 impl Principal for Scope {
     fn actor(self, meta: RequestMeta) -> Actor {
         Actor::user(self, meta)
     }
+
+    fn organization_id(self) -> Uuid {
+        self.organization_id
+    }
 }
 
 impl Principal for Client {
     fn actor(self, meta: RequestMeta) -> Actor {
         Actor::client(self.client_id, self.organization_id, meta)
+    }
+
+    fn require_scope(self, scope: scope::ApiScope) -> AppResult<()> {
+        self.require(scope)
+    }
+
+    fn organization_id(self) -> Uuid {
+        self.organization_id
     }
 }
 
@@ -65,6 +85,14 @@ impl Principal for Identity {
             Self::User(scope) => scope.actor(meta),
             Self::Client(client) => client.actor(meta),
         }
+    }
+
+    fn require_scope(self, scope: scope::ApiScope) -> AppResult<()> {
+        self.require(scope)
+    }
+
+    fn organization_id(self) -> Uuid {
+        Identity::organization_id(self)
     }
 }
 
@@ -168,6 +196,21 @@ impl<S: Principal> Authenticated<S> {
     ) -> AppResult<T> {
         self.check_session().await?;
         work(&mut self.conn, self.scope).await
+    }
+
+    /// Reads the caller's organization's directory. The directory is not participant data,
+    /// so reads are not audited; a client without `directory:read` gets a 403 that is audited
+    /// as `target`, like any refusal.
+    pub async fn read_directory<T>(
+        self,
+        target: Target,
+        work: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if let Err(refused) = self.scope.require_scope(scope::ApiScope::DirectoryRead) {
+            return self.read(target, async |_, _, _| Err(refused)).await;
+        }
+        self.unaudited(async |conn, caller| work(conn, caller.organization_id()).await)
+            .await
     }
 
     /// Runs an idempotent create as the request's unit of work (see [`unit_of_work::create`]).

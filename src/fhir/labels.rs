@@ -63,11 +63,11 @@ pub fn part2_security() -> Vec<Coding> {
 pub fn labelled_meta(
     profile: Option<&str>,
     version_id: Option<String>,
-    last_updated: String,
+    last_updated: Option<String>,
 ) -> Meta {
     Meta {
         version_id,
-        last_updated: Some(last_updated),
+        last_updated,
         profile: profile.map(|p| vec![p.to_owned()]),
         security: Some(part2_security()),
         ..Meta::default()

@@ -10,9 +10,12 @@
 pub mod body;
 pub mod bundle;
 pub mod datatypes;
+pub mod healthcare_service;
 pub mod interactions;
 pub mod labels;
 pub mod outcome;
+pub mod patient;
+pub mod service_request;
 pub mod task;
 
 use actix_web::middleware::{from_fn, DefaultHeaders};
@@ -33,6 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(interactions::task::search_tasks)
             .service(interactions::task::read_task)
             .service(interactions::task::update_task)
+            .service(interactions::service_request::read_service_request)
+            .service(interactions::patient::read_patient)
+            .service(interactions::healthcare_service::search_healthcare_services)
+            .service(interactions::healthcare_service::read_healthcare_service)
             .default_service(web::to(outcome::unknown_interaction)),
     );
 }

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::datatypes::{CodeableConcept, Coding, Identifier, Meta, Reference};
 use super::labels::{self, instant};
-use crate::db::models::referrals::changes;
+use crate::db::models::referrals::changes::{self, NamedResource};
 use crate::db::models::referrals::{Referral, ReferralOutcome};
+use crate::db::models::resources::ResourceCategory;
 use crate::domain::closed_loop::view::{self, Shown};
 use crate::domain::closed_loop::{Acting, REASON_REQUIRED};
 use crate::http::error::AppResult;
@@ -83,8 +84,7 @@ pub fn version_id(referral: &Referral) -> String {
 pub struct Names {
     base: String,
     organization: String,
-    /// `(name, organization_name)` of each resource.
-    resources: HashMap<Uuid, (String, String)>,
+    resources: HashMap<Uuid, NamedResource>,
     /// `(client_id, name)` of each client that sent an inbound referral.
     clients: HashMap<Uuid, (String, String)>,
     /// The reason of each referral's latest move, when one was given.
@@ -110,13 +110,32 @@ impl Names {
         })
     }
 
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The name of the service a referral asks for: the resource's, for one sent.
+    pub fn service_name(&self, referral: &Referral) -> Option<String> {
+        let resource = self.resources.get(&referral.resource_id?)?;
+        Some(resource.name.clone())
+    }
+
+    /// The categories of the resource a referral goes to.
+    pub fn categories(&self, referral: &Referral) -> &[ResourceCategory] {
+        referral
+            .resource_id
+            .and_then(|id| self.resources.get(&id))
+            .map_or(&[], |resource| resource.categories.as_slice())
+    }
+
     /// The organization running Tandem, as a Task names it.
     fn organization(&self) -> Reference {
         Reference::named("Organization", self.organization.clone())
     }
 
     /// Who asked: the organization for a referral it sent, the clinic for one it received.
-    fn requester(&self, referral: &Referral) -> Reference {
+    pub fn requester(&self, referral: &Referral) -> Reference {
         match referral
             .source_client_id
             .and_then(|id| self.clients.get(&id))
@@ -128,13 +147,13 @@ impl Names {
 
     /// Who is to do it: the directory resource for a referral sent, the organization for one
     /// received.
-    fn owner(&self, referral: &Referral) -> Reference {
+    pub fn owner(&self, referral: &Referral) -> Reference {
         match referral.resource_id {
             Some(id) => {
                 let display = self
                     .resources
                     .get(&id)
-                    .map(|(name, organization)| format!("{name} ({organization})"));
+                    .map(|r| format!("{} ({})", r.name, r.organization_name));
                 Reference::to("HealthcareService", id, display)
             }
             None => self.organization(),
@@ -142,7 +161,7 @@ impl Names {
     }
 
     /// The clinic's own id of a referral it sent, in its namespace.
-    fn identifier(&self, referral: &Referral) -> Option<Vec<Identifier>> {
+    pub fn identifier(&self, referral: &Referral) -> Option<Vec<Identifier>> {
         let external_id = referral.external_id.clone()?;
         let (client_id, _) = self.clients.get(&referral.source_client_id?)?;
         Some(vec![Identifier {
@@ -166,7 +185,7 @@ pub fn task(referral: &Referral, names: &Names, patient: Option<String>) -> Task
         meta: Some(labels::labelled_meta(
             Some(labels::TASK_PROFILE),
             Some(version_id(referral)),
-            instant(referral.updated_at),
+            Some(instant(referral.updated_at)),
         )),
         identifier: names.identifier(referral),
         status: Some(referral.status.as_str().to_owned()),
@@ -216,15 +235,27 @@ pub fn outcome_display(outcome: ReferralOutcome) -> &'static str {
     }
 }
 
-/// `rows` as Tasks `acting` may see them: the same consent decision as the REST reads (see
-/// [`view::summaries`]), which names the participant only under an active consent, records
-/// that showing as a disclosure, and answers the consents it went under.
+/// `rows` as Tasks `acting` may see them (see [`shown_as`]).
 pub async fn shown(
     conn: &mut AsyncPgConnection,
     acting: Acting<'_>,
     base: &str,
     rows: Vec<Referral>,
 ) -> AppResult<Shown<Vec<Task>>> {
+    shown_as(conn, acting, base, rows, task).await
+}
+
+/// `rows` as `make` renders referrals (a Task, a ServiceRequest), as `acting` may see them:
+/// the same consent decision as the REST reads (see [`view::summaries`]), which names the
+/// participant only under an active consent, records that showing as a disclosure, and
+/// answers the consents it went under.
+pub async fn shown_as<T>(
+    conn: &mut AsyncPgConnection,
+    acting: Acting<'_>,
+    base: &str,
+    rows: Vec<Referral>,
+    make: fn(&Referral, &Names, Option<String>) -> T,
+) -> AppResult<Shown<Vec<T>>> {
     let Some(first) = rows.first() else {
         return Ok(Shown {
             body: Vec::new(),
@@ -233,18 +264,18 @@ pub async fn shown(
     };
     let names = Names::load(conn, base, first.organization_id, &rows).await?;
     let summaries = view::summaries(conn, acting, rows.clone()).await?;
-    let tasks = rows
+    let shown = rows
         .iter()
         .zip(summaries.body)
         .map(|(referral, summary)| {
             let name = summary
                 .participant
                 .map(|p| format!("{} {}", p.first_name, p.last_name));
-            task(referral, &names, name)
+            make(referral, &names, name)
         })
         .collect();
     Ok(Shown {
-        body: tasks,
+        body: shown,
         consent_ids: summaries.consent_ids,
     })
 }

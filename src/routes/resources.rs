@@ -14,7 +14,6 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::audit::{Action, Operation, ResourceType, Target};
-use crate::auth::scope::ApiScope;
 use crate::auth::{Caller, Supervisor};
 use crate::db::models::resources::{
     self, After, Ranked, Resource, ResourceCategory, ResourceFilter, Start,
@@ -121,11 +120,12 @@ pub async fn list_resources(
 ) -> AppResult<HttpResponse> {
     let (filter, page, after) = list_request(query)?;
     let target = caller.target();
-    let rows = read_directory(caller, target, async |conn, organization_id| {
-        let limit = page.fetch_limit();
-        Ok(resources::list(conn, organization_id, &filter, Start::After(after), limit).await?)
-    })
-    .await?;
+    let rows = caller
+        .read_directory(target, async |conn, organization_id| {
+            let limit = page.fetch_limit();
+            Ok(resources::list(conn, organization_id, &filter, Start::After(after), limit).await?)
+        })
+        .await?;
     let page = page.finish(rows, cursor_of, |(row, _)| ResourceResponse::from(row));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -215,30 +215,10 @@ pub async fn get_resource(caller: Caller, id: web::Path<Uuid>) -> AppResult<Http
 /// One resource of the caller's organization (404 otherwise).
 pub(crate) async fn read_one(caller: Caller, id: Uuid) -> AppResult<Resource> {
     let target = caller.target().id(id);
-    read_directory(caller, target, async |conn, organization_id| {
-        Ok(resources::find(conn, organization_id, id).await?)
-    })
-    .await
-}
-
-/// Reads the caller's organization's directory. The directory is not participant data, so
-/// reads are not audited; a client without `directory:read` gets a 403 that is audited as
-/// `target`, like any refusal.
-pub(crate) async fn read_directory<T>(
-    caller: Caller,
-    target: Target,
-    work: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid) -> AppResult<T>,
-) -> AppResult<T> {
-    if let Err(refused) = caller.scope.require(ApiScope::DirectoryRead) {
-        return caller
-            .read(target, async |_, viewer, _| {
-                viewer.require(ApiScope::DirectoryRead)?;
-                Err(refused)
-            })
-            .await;
-    }
     caller
-        .unaudited(async |conn, viewer| work(conn, viewer.organization_id()).await)
+        .read_directory(target, async |conn, organization_id| {
+            Ok(resources::find(conn, organization_id, id).await?)
+        })
         .await
 }
 

@@ -199,6 +199,22 @@ pub async fn list(
     query.load(conn).await
 }
 
+/// The latest referrals of `participant_id` that `viewer` may see, newest first.
+pub async fn of_participant(
+    conn: &mut AsyncPgConnection,
+    viewer: Viewer,
+    participant_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<Referral>> {
+    visible(viewer)
+        .filter(referrals::participant_id.eq(participant_id))
+        .select(Referral::as_select())
+        .order(referrals::id.desc())
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewReferral) -> QueryResult<Referral> {
     diesel::insert_into(referrals::table)
         .values(new)
@@ -279,18 +295,14 @@ pub struct ReferralResource {
 impl ReferralResource {
     /// The postal address on one line, when any part of it is known.
     pub fn address(&self) -> Option<String> {
-        let parts: Vec<&str> = [
+        crate::db::models::resources::one_line([
             &self.address_1,
             &self.address_2,
             &self.city,
             &self.state_province,
             &self.postal_code,
             &self.country,
-        ]
-        .into_iter()
-        .filter_map(|part| part.as_deref().filter(|p| !p.trim().is_empty()))
-        .collect();
-        (!parts.is_empty()).then(|| parts.join(", "))
+        ])
     }
 }
 

@@ -21,6 +21,15 @@ crate::text_enum! {
     }
 }
 
+/// A postal address on one line, from the parts that are known.
+pub fn one_line(parts: [&Option<String>; 6]) -> Option<String> {
+    let parts: Vec<&str> = parts
+        .into_iter()
+        .filter_map(|part| part.as_deref().filter(|p| !p.trim().is_empty()))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 crate::text_enum! {
     /// What a resource offers.
     pub enum ResourceCategory {

@@ -39,6 +39,33 @@ const RESOURCES: &[Served] = &[
             businessStatus (not kept) and output may differ from the Task as read (422 \
             otherwise). Needs system/Task.rs to read, system/Task.u to update.",
     },
+    Served {
+        kind: "ServiceRequest",
+        profile: Some(labels::SERVICE_REQUEST_PROFILE),
+        interactions: &["read"],
+        versioned_update: false,
+        search: &[],
+        documentation: "What a referral asks for: the focus of its Task, with the same id.             category carries the guide's SDOH domain and the directory's categories;             supportingInfo names the consent it was sent under. Needs system/ServiceRequest.rs.",
+    },
+    Served {
+        kind: "Patient",
+        profile: None,
+        interactions: &["read"],
+        versioned_update: false,
+        search: &[],
+        documentation: "A participant of a referral the client can see, with the minimal             demographics (name, birth date, phone, preferred language) and the identifiers             this client gave: only while an active consent discloses demographics to the             client; otherwise 404, as for an id that does not exist. Needs system/Patient.rs.",
+    },
+    Served {
+        kind: "HealthcareService",
+        profile: None,
+        interactions: &["read", "search-type"],
+        versioned_update: false,
+        search: &[
+            ("name", "string", "Words of the service's name or description; best match first."),
+            ("service-category", "token", "A category code of the directory (e.g. moud, housing)."),
+        ],
+        documentation: "The organization's directory of community resources. Search pages with             `_count` (1-200, default 50) and `next` links; any other parameter is refused             (400). Needs system/HealthcareService.rs.",
+    },
 ];
 
 /// The CapabilityStatement.

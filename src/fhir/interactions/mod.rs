@@ -1,7 +1,10 @@
 //! The FHIR interactions, one module per resource type, and what they share: the server's base
 //! URL, ids, and the answer with its version and disclosure headers.
 
+pub mod healthcare_service;
 pub mod metadata;
+pub mod patient;
+pub mod service_request;
 pub mod task;
 
 use actix_web::http::header;

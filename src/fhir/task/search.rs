@@ -55,13 +55,20 @@ pub fn parse(query: &str) -> AppResult<Search> {
                 filter.after = Some(cursor(&value)?);
                 continue;
             }
-            "_format" if JSON_FORMATS.contains(&value.as_str()) => {}
-            "_format" => return Err(bad("_format", "only a JSON format is served")),
+            "_format" => format(&value)?,
             _ => return Err(bad(&name, "is not a search parameter of Task here")),
         }
         kept.push((name, value));
     }
     Ok(Search { filter, kept })
+}
+
+/// `_format`: a JSON format only.
+pub fn format(value: &str) -> AppResult<()> {
+    match JSON_FORMATS.contains(&value) {
+        true => Ok(()),
+        false => Err(bad("_format", "only a JSON format is served")),
+    }
 }
 
 /// The cursor of a `next` link: after the last Task of this page.
@@ -81,11 +88,13 @@ fn cursor(value: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
     }
 }
 
-fn bad(name: &str, why: &str) -> AppError {
+/// 400 naming a search parameter and what is wrong with it.
+pub fn bad(name: &str, why: &str) -> AppError {
     AppError::BadRequest(format!("The search parameter `{name}` {why}."))
 }
 
-fn count(value: &str) -> AppResult<i64> {
+/// `_count`: 1 to [`MAX_COUNT`].
+pub fn count(value: &str) -> AppResult<i64> {
     value
         .parse::<i64>()
         .ok()

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::hsds_page::{HsdsPage, HsdsServicesQuery, Numbered};
-use super::{directory_filter, read_directory, read_one, DirectoryFilter};
+use super::{directory_filter, read_one, DirectoryFilter};
 use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::Caller;
 use crate::db::models::resources::{self, Resource, ResourceCategory, ResourceStatus, Start};
@@ -332,18 +332,19 @@ pub async fn list_hsds_services(
         accepts_referrals: query.accepts_referrals,
     })?;
     let target = caller.target();
-    let (total, rows) = read_directory(caller, target, async |conn, organization_id| {
-        let total = resources::count(conn, organization_id, &filter).await?;
-        let rows = match page.skip() < total {
-            true => {
-                let start = Start::Skip(page.skip());
-                resources::list(conn, organization_id, &filter, start, page.size).await?
-            }
-            false => Vec::new(),
-        };
-        Ok((total, rows))
-    })
-    .await?;
+    let (total, rows) = caller
+        .read_directory(target, async |conn, organization_id| {
+            let total = resources::count(conn, organization_id, &filter).await?;
+            let rows = match page.skip() < total {
+                true => {
+                    let start = Start::Skip(page.skip());
+                    resources::list(conn, organization_id, &filter, start, page.size).await?
+                }
+                false => Vec::new(),
+            };
+            Ok((total, rows))
+        })
+        .await?;
     let contents = rows
         .into_iter()
         .map(|(row, _)| HsdsService::from(row))

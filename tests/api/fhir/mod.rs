@@ -4,6 +4,7 @@
 //! (`.ci/fhir_validate.py`).
 
 mod guide_examples;
+mod reads;
 mod task_updates;
 mod tasks;
 

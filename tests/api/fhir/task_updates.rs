@@ -80,7 +80,10 @@ async fn the_receiver_moves_the_task_and_a_stale_version_is_refused() {
     assert_eq!(done["status"], "completed");
     let stated = &done["output"][0]["valueCodeableConcept"]["coding"][0];
     assert_eq!(stated["code"], "got_help");
-    assert_eq!(stated["system"], app.url("/fhir/r4/CodeSystem/referral-outcome"));
+    assert_eq!(
+        stated["system"],
+        app.url("/fhir/r4/CodeSystem/referral-outcome")
+    );
     let referral = ok_json(
         app.get(&format!("/referrals/{id}"), &app.org.supervisor)
             .await,
@@ -104,7 +107,11 @@ async fn the_receiver_moves_the_task_and_a_stale_version_is_refused() {
         )
     };
     assert_eq!(app.count(&heard(app.org.client.id)).await, 0);
-    assert_eq!(app.count(&heard(listener.id)).await, 2, "accepted, completed");
+    assert_eq!(
+        app.count(&heard(listener.id)).await,
+        2,
+        "accepted, completed"
+    );
     // From completed it may not move: the state machine's 409, as an OperationOutcome.
     let mut again = done.clone();
     again["status"] = json!("in-progress");

@@ -101,7 +101,10 @@ async fn a_clinic_reads_its_task_as_an_sdohcc_task_with_its_version_and_labels()
     );
     assert_eq!(task["requester"]["display"], "First Recovery Community");
     // The consent covers demographics: the Task names the patient, and that is a disclosure.
-    assert_eq!(task["for"]["display"], "Jordan Seeded First Recovery Community");
+    assert_eq!(
+        task["for"]["display"],
+        "Jordan Seeded First Recovery Community"
+    );
     assert_eq!(app.count(&disclosed).await, before + 1);
     let audited = format!(
         "SELECT count(*) FROM audit_events WHERE resource_id = '{id}' AND action = 'read'

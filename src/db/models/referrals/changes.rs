@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{visible, Referral, ReferralStatus};
+use crate::db::models::resources::ResourceCategory;
 use crate::db::schema::{integration_clients, organizations, referrals, resources, status_changes};
 use crate::db::scope::Viewer;
 
@@ -86,20 +87,31 @@ pub async fn latest_reasons(
         .collect())
 }
 
-/// A directory resource as a Task names it: `(name, organization_name)` by id.
+/// A directory resource as a referral's Task and ServiceRequest name it.
+#[derive(Debug, Clone, Queryable)]
+pub struct NamedResource {
+    pub id: Uuid,
+    pub name: String,
+    pub organization_name: String,
+    pub categories: Vec<ResourceCategory>,
+}
+
+/// The resources `ids`, by id.
 pub async fn resource_names(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, (String, String)>> {
-    let rows: Vec<(Uuid, String, String)> = resources::table
+) -> QueryResult<HashMap<Uuid, NamedResource>> {
+    let rows: Vec<NamedResource> = resources::table
         .filter(resources::id.eq_any(ids))
-        .select((resources::id, resources::name, resources::organization_name))
+        .select((
+            resources::id,
+            resources::name,
+            resources::organization_name,
+            resources::categories,
+        ))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, organization)| (id, (name, organization)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
 
 /// Integration clients as a Task names them: `(client_id, name)` by row id.
