@@ -23,6 +23,14 @@ impl Resource for super::task::Task {
     const TYPE: &'static str = "Task";
 }
 
+impl Resource for super::patient::Patient {
+    const TYPE: &'static str = "Patient";
+}
+
+impl Resource for super::service_request::ServiceRequest {
+    const TYPE: &'static str = "ServiceRequest";
+}
+
 /// A request body holding one `T`.
 #[derive(Debug)]
 pub struct FhirBody<T>(pub T);

@@ -54,3 +54,71 @@ pub fn searchset<T: Serialize>(
     }
     bundle
 }
+
+crate::fhir_element! {
+    /// FHIR R4 `Bundle`, as a client sends one (a transaction).
+    pub struct Bundle {
+        resource_type: String,
+        id: String,
+        meta: crate::fhir::datatypes::Meta,
+        implicit_rules: String,
+        language: String,
+        identifier: crate::fhir::datatypes::Identifier,
+        #[serde(rename = "type")]
+        kind: String,
+        timestamp: String,
+        total: u32,
+        link: Vec<Value>,
+        entry: Vec<BundleEntry>,
+        signature: Value,
+    }
+}
+
+crate::fhir_element! {
+    /// One entry of a Bundle: a resource, and for a transaction the request that carries it.
+    pub struct BundleEntry {
+        id: String,
+        extension: Vec<Value>,
+        modifier_extension: Vec<Value>,
+        link: Vec<Value>,
+        full_url: String,
+        resource: Value,
+        search: Value,
+        request: BundleRequest,
+        response: Value,
+    }
+}
+
+crate::fhir_element! {
+    /// What a transaction entry asks the server to do with its resource.
+    pub struct BundleRequest {
+        id: String,
+        extension: Vec<Value>,
+        modifier_extension: Vec<Value>,
+        method: String,
+        url: String,
+        if_none_match: String,
+        if_modified_since: String,
+        if_match: String,
+        if_none_exist: String,
+    }
+}
+
+impl crate::fhir::body::Resource for Bundle {
+    const TYPE: &'static str = "Bundle";
+}
+
+/// A `transaction-response`: one entry per entry of the transaction, in its order, each with
+/// the status and location of what it made (or found).
+pub fn transaction_response(outcomes: &[(String, &str)]) -> Value {
+    let entries: Vec<Value> = outcomes
+        .iter()
+        .map(|(location, status)| json!({"response": {"status": status, "location": location}}))
+        .collect();
+    json!({
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "timestamp": super::labels::instant(chrono::Utc::now()),
+        "entry": entries,
+    })
+}

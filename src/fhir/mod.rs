@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod patient;
 pub mod service_request;
 pub mod task;
+pub mod transaction;
 
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{http::header, web};
@@ -24,15 +25,19 @@ use actix_web::{http::header, web};
 /// Where the interface lives.
 pub const BASE_PATH: &str = "/fhir/r4";
 
-/// The `/fhir/r4` scope.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The `/fhir/r4` scope. `discovery` adds the SMART configuration under it (SMART clients
+/// read it at `<FHIR base>/.well-known/smart-configuration`); the sign-in it describes is the
+/// REST interface's.
+pub fn configure(cfg: &mut web::ServiceConfig, discovery: fn(&mut web::ServiceConfig)) {
     cfg.service(
         web::scope(BASE_PATH)
             .wrap(from_fn(outcome::fhir_responses))
             // Participant data: never cached. The CapabilityStatement is public and the same
             // for everyone, but costs nothing to fetch again.
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .configure(discovery)
             .service(interactions::metadata::capability_statement)
+            .service(interactions::transaction::process_transaction)
             .service(interactions::task::search_tasks)
             .service(interactions::task::read_task)
             .service(interactions::task::update_task)

@@ -21,6 +21,8 @@ pub async fn fhir_responses(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The SMART configuration under the FHIR base is plain JSON, as SMART specifies.
+    let is_discovery = req.path().contains("/.well-known/");
     let response = next.call(req).await?;
     let content_type = response
         .headers()
@@ -31,7 +33,7 @@ pub async fn fhir_responses(
     let is_json = content_type.starts_with("application/json");
     if !is_problem {
         let mut response = response.map_into_boxed_body();
-        if is_json {
+        if is_json && !is_discovery {
             fhir_content_type(response.headers_mut());
         }
         return Ok(response);

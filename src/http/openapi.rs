@@ -32,7 +32,11 @@ size; each list's parameter states its bounds and default.\n\n\
 as `If-Match` to get 412 instead of overwriting someone else's change.\n\n\
 **Creates** answer 201 with `Location`, and honour `Idempotency-Key`: repeating a request with \
 the same key and body replays the first response (`Idempotent-Replayed: true`); the same key \
-with another body is 422. Keys are kept at least 24 hours, per caller.",
+with another body is 422. Keys are kept at least 24 hours, per caller.\n\n\
+**Clinic systems** can also speak FHIR R4 at `/fhir/r4` (HL7 SDOH Clinical Care referrals: \
+Task, ServiceRequest, Patient, HealthcareService, transaction Bundles), signing in with SMART \
+Backend Services. That interface is described by its CapabilityStatement at \
+[`/fhir/r4/metadata`](/fhir/r4/metadata), not by this document.",
         version = env!("CARGO_PKG_VERSION"),
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         contact(name = "Tandem maintainers"),

@@ -138,7 +138,9 @@ impl Application {
                 .into_utoipa_app()
                 .configure(routes::configure_documented)
                 .into_app()
-                .configure(crate::fhir::configure)
+                .configure(|config| {
+                    crate::fhir::configure(config, routes::oauth::configure_fhir_discovery)
+                })
                 .configure(|config| swagger_ui(config, docs))
                 .default_service(web::to(fallback::not_found_or_wrong_method))
         })

@@ -7,6 +7,8 @@
 mod assertion;
 mod metadata;
 
+pub use metadata::configure_fhir_discovery;
+
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;

@@ -19,14 +19,14 @@ use crate::helpers::{json as body_of, ok_json, problem, send, test_settings_with
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A private key and the public JWK that goes with it.
-struct Signer {
-    kid: String,
-    alg: Algorithm,
-    key: EncodingKey,
-    jwk: Value,
+pub(crate) struct Signer {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub key: EncodingKey,
+    pub jwk: Value,
 }
 
-fn rsa_signer(kid: &str) -> Signer {
+pub(crate) fn rsa_signer(kid: &str) -> Signer {
     use rsa::pkcs1::EncodeRsaPrivateKey;
     use rsa::traits::PublicKeyParts;
     let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
@@ -45,7 +45,7 @@ fn rsa_signer(kid: &str) -> Signer {
     }
 }
 
-fn ec_signer(kid: &str) -> Signer {
+pub(crate) fn ec_signer(kid: &str) -> Signer {
     use p384::elliptic_curve::sec1::ToEncodedPoint;
     use p384::pkcs8::EncodePrivateKey;
     let secret = p384::SecretKey::random(&mut rand::rngs::OsRng);
@@ -104,7 +104,7 @@ async fn token_with(app: &TestApp, jwt: &str, scope: Option<&str>) -> Response {
 }
 
 /// Registers `keys` as the first organization's client's inline key set.
-async fn register(app: &TestApp, keys: &[&Signer]) {
+pub(crate) async fn register(app: &TestApp, keys: &[&Signer]) {
     let jwks: Vec<&Value> = keys.iter().map(|k| &k.jwk).collect();
     let path = format!("/integration-clients/{}", app.org.client.id);
     let body = json!({"jwks": {"keys": jwks}});

@@ -113,6 +113,13 @@ fn statement(base: &str) -> Value {
                     RS384 or ES384); see {base}/.well-known/smart-configuration."),
             },
             "resource": resources,
+            "interaction": [{
+                "code": "transaction",
+                "documentation": "A clinic sends a referral: a Bundle of a Patient, a \
+                    ServiceRequest and a Task (requested, intent order, its identifier the \
+                    clinic's id of the referral; a repeat makes nothing new). Patient \
+                    identifiers are kept as the clinic's. Needs system/Task.u.",
+            }],
         }],
     })
 }

@@ -6,6 +6,7 @@ pub mod metadata;
 pub mod patient;
 pub mod service_request;
 pub mod task;
+pub mod transaction;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

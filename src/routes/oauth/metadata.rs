@@ -1,5 +1,6 @@
 //! How clients find out how to get a token: the OAuth 2.0 authorization server metadata (RFC
-//! 8414) and SMART's `/.well-known/smart-configuration`, both at the server's root.
+//! 8414) and SMART's `/.well-known/smart-configuration`, both at the server's root; the SMART
+//! configuration also under the FHIR base, where SMART clients look for it.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -93,6 +94,22 @@ pub async fn authorization_server_metadata(
 )]
 #[get("/.well-known/smart-configuration")]
 pub async fn smart_configuration(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    smart_configuration_document(state, request).await
+}
+
+/// The SMART configuration also where SMART says clients look for it: under the FHIR base
+/// (`/fhir/r4/.well-known/smart-configuration`).
+pub fn configure_fhir_discovery(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/smart-configuration",
+        web::get().to(smart_configuration_document),
+    );
+}
+
+async fn smart_configuration_document(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> HttpResponse {
     HttpResponse::Ok().json(SmartConfiguration {
         oauth: metadata(&state, &request),
         capabilities: owned(&[

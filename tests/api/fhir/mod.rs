@@ -3,10 +3,12 @@
 //! `target/fhir-responses/`, where CI validates each one with an independent FHIR R4 validator
 //! (`.ci/fhir_validate.py`).
 
+mod clinic_workflow;
 mod guide_examples;
 mod reads;
 mod task_updates;
 mod tasks;
+pub mod transactions;
 
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;

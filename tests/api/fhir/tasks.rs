@@ -311,6 +311,11 @@ async fn the_capability_statement_is_public_and_names_the_smart_service() {
         .map(|i| i["code"].as_str().unwrap())
         .collect();
     assert_eq!(interactions, ["read", "update", "search-type"]);
+    // The OpenAPI document of the REST interface points to it.
+    let document = send(app.client.get(app.url("/api/v1/openapi.json"))).await;
+    let document: Value = document.json().await.unwrap();
+    let description = document["info"]["description"].as_str().unwrap();
+    assert!(description.contains("[`/fhir/r4/metadata`](/fhir/r4/metadata)"));
     // An unknown resource type or path is a FHIR 404 too.
     let response = fhir_get(&app, "/Observation/1", &app.org.client).await;
     outcome(response, 404).await;
