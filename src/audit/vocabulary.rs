@@ -103,6 +103,12 @@ crate::text_enum! {
         WebhookDelivery => "webhook_delivery",
         /// The audit log itself.
         AuditEvent => "audit_event",
+        /// An episode of care: one enrolment of a participant, and its follow-up schedule.
+        Episode => "episode",
+        /// A follow-up interview of an episode (a baseline, reassessment, annual or closeout).
+        FollowUpInterview => "follow_up_interview",
+        /// An organization's own settings (its time zone).
+        Organization => "organization",
     }
 }
 

@@ -136,6 +136,7 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+        time_zone -> Text,
     }
 }
 
@@ -399,3 +400,48 @@ diesel::allow_tables_to_appear_in_same_query!(group_session_facilitators, users)
 // The directory, consents, referrals, disclosures and the webhook outbox.
 mod closed_loop;
 pub use closed_loop::*;
+
+diesel::table! {
+    episodes (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        participant_id -> Uuid,
+        started_on -> Date,
+        ended_on -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        end_note -> Nullable<Text>,
+        program -> Nullable<Text>,
+        grant_id -> Nullable<Text>,
+        site_id -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    episode_interviews (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        episode_id -> Uuid,
+        participant_id -> Uuid,
+        point -> Text,
+        conducted_on -> Date,
+        conducted_by_name -> Nullable<Text>,
+        mode -> Text,
+        declined -> Bool,
+        assessment_id -> Nullable<Uuid>,
+        late_reason -> Nullable<Text>,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(episodes -> participants (participant_id));
+diesel::joinable!(episode_interviews -> episodes (episode_id));
+diesel::allow_tables_to_appear_in_same_query!(episodes, participants);
+diesel::allow_tables_to_appear_in_same_query!(episodes, pairings);
+diesel::allow_tables_to_appear_in_same_query!(episodes, episode_interviews);
+diesel::allow_tables_to_appear_in_same_query!(episodes, organizations);
+diesel::allow_tables_to_appear_in_same_query!(episode_interviews, participants);
+diesel::allow_tables_to_appear_in_same_query!(episode_interviews, pairings);

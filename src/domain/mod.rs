@@ -6,6 +6,8 @@
 
 pub mod caseload;
 pub mod closed_loop;
+pub mod episodes;
+pub mod follow_up;
 pub mod instruments;
 pub mod lifecycle;
 pub mod matching;

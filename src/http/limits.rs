@@ -485,3 +485,6 @@ schema_types! {
         ObjectBuilder::new().schema_type(Type::String).format(Some(uuid_format())),
     );
 }
+
+mod follow_up;
+pub use follow_up::*;

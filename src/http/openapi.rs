@@ -50,6 +50,7 @@ Backend Services. That interface is described by its CapabilityStatement at \
         (name = "users", description = "User accounts and their roles (admins)"),
         (name = "coaches", description = "Peer recovery coaches: capacity and caseloads"),
         (name = "participants", description = "People in recovery: their profile, status, portal account and coach match suggestions"),
+        (name = "episodes", description = "Episodes of care: each enrolment, its follow-up schedule (SUPRT/GPRA windows) and interviews"),
         (name = "pairings", description = "Coach–participant pairings and their lifecycle; the unassigned queue"),
         (name = "goals", description = "The recovery plan: goals, their action items and progress log"),
         (name = "session notes", description = "Session notes: visibility, signing and amendments"),
@@ -59,6 +60,7 @@ Backend Services. That interface is described by its CapabilityStatement at \
         (name = "consents", description = "42 CFR part 2 consents to disclose, and the accounting of disclosures"),
         (name = "referrals", description = "Closed-loop referrals: outbound to the directory, inbound from clinics, their FHIR Task status"),
         (name = "integration-clients", description = "Integration clients (admins): secrets, scopes, webhook endpoints and deliveries; the events webhooks deliver"),
+        (name = "organization", description = "The caller's organization and its settings (its time zone)"),
         (name = "audit", description = "The hash-chained audit log of every read and write of participant data (admins)"),
         (name = "operations", description = "Health, readiness and this document"),
     )

@@ -18,8 +18,8 @@ use crate::db::models::participants::{
 };
 use crate::db::pagination::{Cursor, Page, PageRequest};
 use crate::db::scope::Scope;
-use crate::domain::caseload;
 use crate::domain::lifecycle::{self, Change, ParticipantHistoryEntry, PARTICIPANT};
+use crate::domain::{caseload, episodes};
 use crate::http::error::AppResult;
 use crate::http::extract::{Json, Query};
 use crate::http::idempotency::IdempotencyKey;
@@ -144,7 +144,8 @@ async fn detail(
 ///
 /// Roles: admin, supervisor, coach. A coach who creates a participant is paired with them
 /// (status `active`) in the same transaction; 409 when the coach's caseload is full.
-/// Participants created by admins and supervisors join the unassigned queue.
+/// Participants created by admins and supervisors join the unassigned queue. With an
+/// `intake_date`, the participant's first episode of care opens on that date.
 #[utoipa::path(
     tag = "participants",
     request_body = CreateParticipantRequest,
@@ -167,6 +168,9 @@ pub async fn create_participant(
     validate_create(&body)?;
     let make = async |conn: &mut AsyncPgConnection, scope: Scope, target: &mut Target| {
         let participant = participants::insert(conn, &new_participant(scope, &body)).await?;
+        if let Some(intake) = body.intake_date {
+            episodes::open_first(conn, scope, participant.id, intake).await?;
+        }
         if scope.role == Role::Coach {
             let reason = Some("created by their coach");
             let (id, coach) = (participant.id, scope.user_id);
@@ -307,7 +311,8 @@ pub async fn update_participant(
 ///
 /// Roles: admin, supervisor, coach (current caseload only). Allowed moves: `active →
 /// inactive | discharged`, `inactive → active | discharged`, `discharged → active`
-/// (readmission); 409 otherwise, naming the allowed ones. Discharge ends the current pairing.
+/// (readmission); 409 otherwise, naming the allowed ones. Discharge ends the current pairing
+/// and closes the open episode of care (today, reason `other`, the reason in its note).
 /// A reason is always required.
 #[utoipa::path(
     tag = "participants",
@@ -346,6 +351,7 @@ pub async fn change_participant_status(
             PARTICIPANT.record(conn, change).await?;
             if body.status == ParticipantStatus::Discharged {
                 caseload::end_current_pairing(conn, scope, id, &body.reason).await?;
+                episodes::close_on_discharge(conn, scope, id, body.reason.trim()).await?;
             }
             let updated = participants::set_status(conn, id, body.status).await?;
             detail(conn, updated).await

@@ -15,6 +15,7 @@ mod db_roles;
 mod deployment;
 mod docs;
 mod document_rules;
+mod episodes;
 mod errors;
 mod factories;
 mod fhir;

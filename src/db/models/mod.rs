@@ -6,6 +6,8 @@ pub mod audit_events;
 pub mod coach_profiles;
 pub mod consents;
 pub mod disclosures;
+pub mod episode_interviews;
+pub mod episodes;
 pub mod goal_progress;
 pub mod goals;
 pub mod group_attendance;

@@ -446,6 +446,18 @@ async fn flush_participants(
     .execute(conn)
     .await?;
     progress.done("participants", count);
+    // Each enrolled on their intake date: their first episode of care.
+    diesel::sql_query(
+        "INSERT INTO episodes (id, organization_id, participant_id, started_on, created_by, \
+         created_at, updated_at) SELECT gen_random_uuid(), o, id, c::date, cb, c, c \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[]) AS t(id, o, cb, c)",
+    )
+    .bind::<Array<SqlUuid>, _>(&rows.id)
+    .bind::<Array<SqlUuid>, _>(&rows.org)
+    .bind::<Array<SqlUuid>, _>(&rows.created_by)
+    .bind::<Array<Timestamptz>, _>(&rows.at)
+    .execute(conn)
+    .await?;
     diesel::sql_query(
         "WITH src AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], \
          $5::uuid[], $6::uuid[], $7::timestamptz[]) AS t(id, sc, o, p, coach, actor, at)), \

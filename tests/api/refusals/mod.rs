@@ -36,6 +36,7 @@
 mod assessments;
 mod audit_events;
 mod coaches;
+mod episodes;
 mod goals;
 mod group_sessions;
 mod integration_clients;
