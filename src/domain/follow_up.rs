@@ -19,9 +19,17 @@
 //! window, `open` from its opening to the due date, `overdue` after the due date while the
 //! window is open, and `missed` once it has closed.
 
+use std::collections::HashMap;
+
 use chrono::{Days, Months, NaiveDate};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::models::follow_ups::{self, DuePoint, PointFilter, RuleRow};
+use crate::db::scope::Scope;
 
 /// What a point's due date is counted from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +247,54 @@ fn point(
         window_closes,
         state,
     })
+}
+
+/// `rules` as the data the SQL of `db::models::follow_ups` computes points from.
+pub fn rule_rows(rules: &[Rule]) -> Vec<RuleRow> {
+    rules
+        .iter()
+        .map(|rule| {
+            let (days, years) = match rule.offset {
+                Offset::Days(days) => (days as i32, 0),
+                Offset::Years(years) => (0, years as i32),
+            };
+            RuleRow {
+                name: rule.name,
+                anchor: match rule.anchor {
+                    Anchor::Start => "start",
+                    Anchor::Baseline => "baseline",
+                    Anchor::End => "end",
+                },
+                days,
+                years,
+                before: rule.before as i32,
+                after: rule.after as i32,
+                repeats: rule.repeats,
+            }
+        })
+        .collect()
+}
+
+/// The states a coach still has to act on, most urgent first.
+pub const ACTIONABLE: [PointState; 3] =
+    [PointState::Overdue, PointState::Open, PointState::Upcoming];
+
+/// Each of `participant_ids`' next point to act on (overdue, then open, then upcoming; the
+/// earliest due first), under [`SUPRT`].
+pub async fn next_points(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    participant_ids: Vec<Uuid>,
+) -> QueryResult<HashMap<Uuid, DuePoint>> {
+    let filter = PointFilter {
+        states: ACTIONABLE.iter().map(|s| s.as_str().to_owned()).collect(),
+        limit: participant_ids.len() as i64,
+        participant_ids: Some(participant_ids),
+        first_per_participant: true,
+        ..PointFilter::default()
+    };
+    let rows = follow_ups::points(conn, scope, &rule_rows(SUPRT), &filter).await?;
+    Ok(rows.into_iter().map(|p| (p.participant_id, p)).collect())
 }
 
 #[cfg(test)]

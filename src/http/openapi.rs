@@ -42,7 +42,7 @@ Backend Services. That interface is described by its CapabilityStatement at \
         contact(name = "Tandem maintainers"),
     ),
     servers((url = "/", description = "The server that serves this document")),
-    components(schemas(crate::http::error::Problem)),
+    components(schemas(crate::http::error::Problem, crate::routes::follow_ups::FollowUpPoint)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and tokens: staff and participants sign in with a password, integration clients with the OAuth 2.0 client-credentials grant"),

@@ -12,6 +12,7 @@ use crate::auth::{Role, Staff, Supervisor};
 use crate::db::models::coach_profiles::{self, Coach, CoachFilter, CoachProfileChanges};
 use crate::db::models::pairings::{self, CaseloadRow, PairingStatus};
 use crate::db::pagination::{Cursor, Page, PageRequest};
+use crate::domain::follow_up::{self, PointState};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
 use crate::http::limits;
@@ -141,6 +142,19 @@ pub struct CaseloadEntry {
     /// The earliest `follow_up_due` of the participant's session notes that is today (UTC) or
     /// later; `null` when none is.
     pub next_follow_up_due: Option<chrono::NaiveDate>,
+    /// The next follow-up interview of their episodes of care to act on: an overdue point,
+    /// else an open one, else the next upcoming (see `GET /episodes/{id}/schedule`); `null`
+    /// when there is none.
+    pub next_point: Option<NextPoint>,
+}
+
+/// A participant's next follow-up point.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextPoint {
+    pub episode_id: Uuid,
+    pub point: String,
+    pub due: chrono::NaiveDate,
+    pub state: PointState,
 }
 
 impl From<CaseloadRow> for CaseloadEntry {
@@ -159,6 +173,7 @@ impl From<CaseloadRow> for CaseloadEntry {
                 .map(|at| (Utc::now() - at).num_days().max(0)),
             open_goal_count: row.open_goal_count,
             next_follow_up_due: row.next_follow_up_due,
+            next_point: None,
         }
     }
 }
@@ -321,7 +336,8 @@ pub struct CaseloadQuery {
     pub cursor: Option<String>,
 }
 
-/// A coach's current participants, with their last contact and next follow-up.
+/// A coach's current participants, with their last contact, next follow-up and next point of
+/// their follow-up schedule.
 ///
 /// Roles: admin, supervisor, coach (their own caseload; other coaches' are 404).
 /// `no_contact_days=N` keeps only participants with no session note in the last N days.
@@ -354,14 +370,32 @@ pub async fn get_caseload(
         .read(target, async |conn, scope, target| {
             coach_profiles::find_visible(conn, scope, id).await?;
             let rows = pairings::caseload(conn, scope, id, since, &page).await?;
-            target.set_participants(page.shown(&rows).iter().map(|r| r.pairing.participant_id));
-            Ok(rows)
+            let ids: Vec<Uuid> = page
+                .shown(&rows)
+                .iter()
+                .map(|r| r.pairing.participant_id)
+                .collect();
+            target.set_participants(ids.iter().copied());
+            let next = follow_up::next_points(conn, scope, ids).await?;
+            Ok((rows, next))
         })
         .await?;
+    let (rows, next) = rows;
     let page = page.finish(
         rows,
         |row| Cursor::After(row.pairing.id),
-        CaseloadEntry::from,
+        |row| {
+            let point = next.get(&row.pairing.participant_id);
+            CaseloadEntry {
+                next_point: point.map(|p| NextPoint {
+                    episode_id: p.episode_id,
+                    state: PointState::parse(&p.state).unwrap_or(PointState::Upcoming),
+                    point: p.point.clone(),
+                    due: p.due,
+                }),
+                ..CaseloadEntry::from(row)
+            }
+        },
     );
     Ok(HttpResponse::Ok().json(page))
 }

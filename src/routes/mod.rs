@@ -8,6 +8,7 @@ pub mod auth;
 pub mod coaches;
 pub mod episodes;
 pub mod fallback;
+pub mod follow_ups;
 pub mod goals;
 pub mod group_sessions;
 pub mod health;
@@ -58,6 +59,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     users::configure(cfg);
     participants::configure(cfg);
     episodes::configure(cfg);
+    follow_ups::configure(cfg);
     organization::configure(cfg);
     portal_accounts::configure(cfg);
     match_suggestions::configure(cfg);

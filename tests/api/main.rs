@@ -19,6 +19,7 @@ mod episodes;
 mod errors;
 mod factories;
 mod fhir;
+mod follow_ups;
 mod goals;
 mod group_sessions;
 mod helpers;

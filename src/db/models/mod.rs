@@ -8,6 +8,7 @@ pub mod consents;
 pub mod disclosures;
 pub mod episode_interviews;
 pub mod episodes;
+pub mod follow_ups;
 pub mod goal_progress;
 pub mod goals;
 pub mod group_attendance;
