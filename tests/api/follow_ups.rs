@@ -197,3 +197,67 @@ async fn each_caseload_entry_names_its_next_point() {
     let seeded = entry(&app.org.participant_id.to_string());
     assert!(seeded["next_point"].is_null());
 }
+
+#[tokio::test]
+async fn every_point_of_every_schedule_is_in_the_work_list_with_the_same_dates_and_state() {
+    let app = TestApp::spawn().await;
+    let coach = &app.org.coach;
+    let mut episodes = Vec::new();
+    for (name, days_ago, baseline) in [
+        ("A", 3, false),
+        ("B", 45, false),
+        ("C", 200, true),
+        ("D", 400, true),
+        ("E", 800, false),
+    ] {
+        episodes.push(enrolled(&app, coach, name, days_ago, baseline).await.1);
+    }
+    // One closed before its reassessment window opened, one closed a week ago.
+    let day = today(&app).await;
+    let close = |ended: NaiveDate| json!({"ended_on": ended.to_string(), "reason": "completed"});
+    let path = format!("/episodes/{}/close", episodes[1]);
+    ok_json(
+        app.post(&path, Some(coach), &close(day - Duration::days(40)))
+            .await,
+    )
+    .await;
+    let path = format!("/episodes/{}/close", episodes[3]);
+    ok_json(
+        app.post(&path, Some(coach), &close(day - Duration::days(7)))
+            .await,
+    )
+    .await;
+    let all = "/follow-ups?state=upcoming,open,overdue,done,missed,not_required&limit=200";
+    let page = ok_json(app.get(all, coach).await).await;
+    let mut listed: Vec<(String, String, String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let text = |f: &str| p[f].as_str().unwrap().to_owned();
+            (
+                text("episode_id"),
+                text("point"),
+                text("due"),
+                text("state"),
+            )
+        })
+        .collect();
+    let mut scheduled = Vec::new();
+    for episode in &episodes {
+        let schedule = ok_json(
+            app.get(&format!("/episodes/{episode}/schedule"), coach)
+                .await,
+        )
+        .await;
+        for p in schedule["points"].as_array().unwrap() {
+            let text = |f: &str| p[f].as_str().unwrap().to_owned();
+            scheduled.push((episode.clone(), text("point"), text("due"), text("state")));
+        }
+    }
+    listed.sort();
+    scheduled.sort();
+    assert_eq!(listed, scheduled);
+    let states: std::collections::BTreeSet<&str> = scheduled.iter().map(|p| p.3.as_str()).collect();
+    assert!(states.len() >= 4, "{states:?}");
+}
