@@ -14,20 +14,22 @@ from pathlib import Path
 from . import baseline as baselining, load, report, scripts as scripting, targets as targeting
 from .cluster import Cluster
 from .dataset import (APP_ROLE, Dataset, note_count, prepare, remove_created_since,
-                      top_up_notes)
-from .endpoints import API, BY_KEY, MIXED, NOTES_PAGE_2, SINGLE
+                      top_up_notes, top_up_referrals)
+from .endpoints import (API, BY_KEY, FHIR_POLL_COUNT, FHIR_TASK_POLL, MIXED, NOTES_PAGE_2,
+                        SINGLE)
 from .measure import Bench, Contender
 from .server import Server, free_port, new_keys
 
 ROOT = Path(__file__).resolve().parents[2]
+# client_referrals: how many referrals the FHIR poll's integration client sees.
 FULL = {
-    "seconds": 10, "rounds": 3, "coaches": 2, "per_coach": 16,
+    "seconds": 10, "rounds": 3, "coaches": 2, "per_coach": 16, "client_referrals": 10_000,
     "main": Dataset("bench", ["--scale", "bench", "--seed", "1"]),
     "small": Dataset("bench_10k", ["--scale", "bench", "--organizations", "1", "--coaches",
                                    "10", "--participants", "468", "--seed", "1"]),
 }
 QUICK = {
-    "seconds": 1, "rounds": 1, "coaches": 2, "per_coach": 4,
+    "seconds": 1, "rounds": 1, "coaches": 2, "per_coach": 4, "client_referrals": 200,
     "main": Dataset("bench_quick", ["--scale", "small", "--notes-per-participant", "20",
                                     "--seed", "1"]),
     "small": Dataset("bench_quick_small", ["--scale", "small", "--participants", "12",
@@ -89,6 +91,25 @@ def prepare_targets(cluster, config, data, server, referrals=False):
         targeting.choose_resources(cluster, data, chosen)
         targeting.ensure_consents(cluster, data, server, chosen)
     return chosen
+
+
+def prepare_poll(cluster, config, data, server, chosen, since):
+    """The FHIR poll's integration client, the referrals it sees (any added, changed before
+    `since`) and the instant it polls after; checked with one poll. Returns what the run's
+    document says of them."""
+    targeting.ensure_client(cluster, data, server, chosen)
+    _, added = top_up_referrals(cluster, data, chosen[0].client, chosen[0].organization,
+                                config["client_referrals"], since)
+    seen, after = targeting.choose_since(cluster, data, chosen)
+    targeting.sign_in(server, chosen)
+    named = targeting.check_poll(server, chosen[0])
+    print(f"the FHIR poll's client ({chosen[0].client_id}) sees {seen:,} referrals "
+          f"({added:,} added now), {after:,} of them changed after {chosen[0].since}; "
+          f"{named} of a page's {FHIR_POLL_COUNT} Tasks name their patient", flush=True)
+    return {"client_id": chosen[0].client_id, "client_referrals": seen,
+            "referrals_added": added, "since": chosen[0].since, "changed_after_since": after,
+            "count": FHIR_POLL_COUNT, "tasks_naming_patient": named,
+            "request": FHIR_TASK_POLL.path(chosen[0])}
 
 
 def endpoints(bench, rounds, chosen):
@@ -222,6 +243,7 @@ def measure(args, config, cluster, measured, tandem, baseline, seeding):
     try:
         server = current.start()
         chosen = prepare_targets(cluster, config, data, server, referrals=True)
+        poll = prepare_poll(cluster, config, data, server, chosen, since)
         kept = ROOT / "target" / "bench" / "sql"
         scripts = scripting.for_endpoints(cluster, data, server, chosen, kept)
         print(f"the SQL each endpoint sent, as pgbench runs it: {kept}/", flush=True)
@@ -262,6 +284,7 @@ def measure(args, config, cluster, measured, tandem, baseline, seeding):
         "endpoints": rows,
         "rounds": figures,
         "round_trips_pgbench": trips,
+        "fhir_task_poll": poll,
         "notes_scaling": scaling,
         "login_storm": login,
         "server_peak_rss_mib": rss,
@@ -281,6 +304,7 @@ def main():
     report.print_endpoints(document["endpoints"], document["round_trips_pgbench"])
     if document["settings"]["baseline"]:
         report.print_baseline(document["endpoints"], document["settings"]["baseline"])
+    report.print_poll(document)
     scaling, login = document["notes_scaling"], document["login_storm"]
     print(f"\nNotes page 2 (wrk, 8 connections): {scaling['small_notes']:,} notes: "
           f"{scaling['small_rps']:,.0f} rps, p50 {scaling['small_p50_ms']:.2f} ms, "

@@ -11,8 +11,10 @@ every value a statement reads), and sends no statement the service does not send
 the values into pgbench variables (`\\gset`) would. Ids the endpoint generated fresh (a
 note's id, an audit event's id) become a time-ordered expression of pgbench's random `:n`, so
 every transaction inserts new rows as the endpoint does; the idempotency key becomes one per
-transaction. What replaces a parameter is cast to the type PostgreSQL infers for it (from
-`PREPARE`), so it means what the literal meant."""
+transaction. Ids of rows a read found (the referrals of a page of FHIR Tasks and what they
+name), given as `kept`, are sent as captured, even one that is also a participant's value.
+What replaces a parameter is cast to the type PostgreSQL infers for it (from `PREPARE`), so
+it means what the literal meant."""
 
 import re
 import time
@@ -126,15 +128,16 @@ def _prepared_types(cluster, database, sql):
     return {int(number): name for number, name in rows}
 
 
-def script(statements, types, lookups, targets, fresh_key=None):
+def script(statements, types, lookups, targets, fresh_key=None, kept=()):
     """A pgbench script that sends `statements` (as captured, with the parameters they were
     sent with) for a target drawn at random.
 
     `lookups` maps a captured value to the name of the value for every target: it becomes
     `current_setting('bench.<name>_' || :t)`, with `:t` drawn per transaction from 1 to
-    `targets`. Other UUIDs are ids the request generated and become
-    fresh ones; `fresh_key` (the idempotency key sent) becomes one per transaction. `types`
-    (from `parameter_types`) casts what replaces a parameter to the type PostgreSQL gave it."""
+    `targets`, unless it is a UUID in `kept`: those stay as sent. Other UUIDs are ids the
+    request generated and become fresh ones; `fresh_key` (the idempotency key sent) becomes
+    one per transaction. `types` (from `parameter_types`) casts what replaces a parameter to
+    the type PostgreSQL gave it."""
     lines = [rf"\set t random(1, {targets})", rf"\set n random(1, {FRESH_LIMIT})"]
     fresh = {}
     for (sql, params), kinds in zip(statements, types):
@@ -143,18 +146,18 @@ def script(statements, types, lookups, targets, fresh_key=None):
             value = params.get(number)
             if value is None:
                 return "NULL"
-            return _parameter(value, kinds.get(number), lookups, fresh, fresh_key)
+            return _parameter(value, kinds.get(number), lookups, fresh, fresh_key, kept)
         text = PLACEHOLDER.sub(parameter, sql) if params else sql
         lines.append(" ".join(text.split()) + ";")
     return "\n".join(lines) + "\n"
 
 
-def _parameter(value, kind, lookups, fresh, fresh_key):
+def _parameter(value, kind, lookups, fresh, fresh_key, kept):
     """A captured parameter: the literal as sent, or, where it holds a target's value, a
     fresh id or the idempotency key, an expression that replaces each of those in it."""
     kind = kind or ("uuid" if UUID.fullmatch(value) else "text")
     replacements = {token: _replacement(token, lookups, fresh, fresh_key)
-                    for token in _tokens(value, lookups, fresh_key)}
+                    for token in _tokens(value, lookups, fresh_key, kept)}
     if not replacements:
         literal = _quote(value)
         return literal if literal.startswith("'") else f"{literal}::{kind}"
@@ -180,14 +183,17 @@ def _replacement(token, lookups, fresh, fresh_key):
     return _fresh_uuid(index), "uuid"
 
 
-def _tokens(value, lookups, fresh_key):
-    """The target values, UUIDs and idempotency key in `value`, each once, longest first."""
+def _tokens(value, lookups, fresh_key, kept=()):
+    """The target values, UUIDs (but those `kept`) and idempotency key in `value`, each once,
+    longest first."""
     words = sorted((v for v in lookups if v and not UUID.fullmatch(v)), key=len, reverse=True)
     if fresh_key:
         words.insert(0, fresh_key)
     pattern = "|".join([re.escape(word) for word in words] + [UUID.pattern])
     found = []
     for match in re.finditer(pattern, value):
+        if match.group(0) in kept:
+            continue
         if match.group(0) not in found:
             found.append(match.group(0))
     return found

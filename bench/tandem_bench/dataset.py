@@ -1,5 +1,6 @@
 """The seeded databases: made once with `tandem seed-demo`, reused while their options and the
-migrations still match, and topped up so the measured participants have a page 2 of notes."""
+migrations still match, and topped up so the measured participants have a page 2 of notes and
+the FHIR poll's client has its referrals."""
 
 import os
 import subprocess
@@ -114,6 +115,87 @@ def top_up_notes(cluster, dataset, participants):
         FROM sources n JOIN counts c USING (participant_id),
              generate_series(1, greatest(0, {NOTES_FOR_PAGE_TWO} - c.notes)) g""")
     cluster.psql(dataset.name, "ANALYZE session_notes")
+
+
+def _time_ordered_id(at):
+    """SQL for a random UUIDv7 whose time is `at`, as the service's ids are."""
+    return (f"(lpad(to_hex((extract(epoch FROM {at}) * 1000)::bigint), 12, '0') || '7' || "
+            "substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int) || "
+            "substr(md5(random()::text), 1, 15))::uuid")
+
+
+def seen_by(client, organization):
+    """SQL: the referrals of `organization` that the integration client `client` (its row id)
+    may see, as the service decides: those sent to a resource linked to it, and those it
+    sent."""
+    return f"""
+        SELECT r.* FROM referrals r
+        WHERE r.organization_id = '{organization}'
+          AND ((r.sent_at IS NOT NULL AND r.resource_id IN (
+                  SELECT l.resource_id FROM integration_client_resources l
+                  WHERE l.client_id = '{client}'))
+               OR r.source_client_id = '{client}')"""
+
+
+def referrals_seen(cluster, dataset, client, organization, after=None):
+    """How many referrals the client sees (that changed after `after`, when given)."""
+    changed = f" WHERE s.updated_at > '{after}'" if after else ""
+    return int(cluster.psql(
+        dataset.name,
+        f"SELECT count(*) FROM ({seen_by(client, organization)}) s{changed}")[0][0])
+
+
+def top_up_referrals(cluster, dataset, client, organization, wanted, before):
+    """Referrals sent to the resources linked to the integration client `client` until it sees
+    `wanted`: each by a participant of `organization` with a coach (the participants in turn,
+    the resource at random), sent at once (`requested`) by that coach at a moment of the 30
+    days before `before` (when the run began, so `remove_created_since` leaves them), with its
+    first status change, as a referral created `requested` has. They name no consent, which
+    the poll does not read: it decides on the participant's consents to the client, and the
+    seeded ones predate its link. Returns (the referrals the client sees, how many were
+    added)."""
+    seen = f"({seen_by(client, organization)}) s"
+    rows = cluster.psql(dataset.name, f"""
+        WITH missing AS (SELECT greatest(0, {int(wanted)} - count(*)) AS n FROM {seen}),
+        linked AS (
+          SELECT array_agg(resource_id ORDER BY resource_id) AS ids
+          FROM integration_client_resources WHERE client_id = '{client}'),
+        people AS (
+          SELECT array_agg(participant_id ORDER BY participant_id) AS ids,
+                 array_agg(coach_id ORDER BY participant_id) AS coaches
+          FROM (SELECT DISTINCT ON (participant_id) participant_id, coach_id FROM pairings
+                WHERE organization_id = '{organization}' AND status <> 'ended'
+                ORDER BY participant_id, started_at DESC) p),
+        new AS (
+          SELECT '{before}'::timestamptz - interval '1 second' - interval '30 days' * random()
+                   AS at,
+                 p.ids[1 + g % cardinality(p.ids)] AS participant_id,
+                 p.coaches[1 + g % cardinality(p.ids)] AS coach_id,
+                 l.ids[1 + floor(random() * cardinality(l.ids))::int] AS resource_id
+          FROM missing, linked l, people p, generate_series(1, missing.n) g
+          WHERE cardinality(l.ids) > 0 AND cardinality(p.ids) > 0),
+        made AS (
+          INSERT INTO referrals (id, organization_id, participant_id, resource_id, direction,
+                                 reason, urgency, status, created_by, created_at, updated_at,
+                                 sent_at)
+          SELECT {_time_ordered_id("at")}, '{organization}', participant_id, resource_id,
+                 'outbound', 'Connect with services that fit current needs',
+                 CASE WHEN random() < 0.2 THEN 'urgent' ELSE 'routine' END, 'requested',
+                 coach_id, at, at, at
+          FROM new
+          RETURNING id, created_by, created_at),
+        history AS (
+          INSERT INTO status_changes (id, subject_type, subject_id, from_status, to_status,
+                                      reason, actor_id, at)
+          SELECT {_time_ordered_id("created_at")}, 'referral', id, NULL, 'requested', NULL,
+                 created_by, created_at
+          FROM made)
+        SELECT count(*) FROM made""")
+    added = int(rows[0][0])
+    if added:
+        cluster.psql(dataset.name, "ANALYZE referrals")
+        cluster.psql(dataset.name, "ANALYZE status_changes")
+    return referrals_seen(cluster, dataset, client, organization), added
 
 
 def note_count(cluster, dataset):

@@ -22,6 +22,14 @@ class Target:
     cursor_id: str = ""
     resource: str = ""  # a resource of the directory that takes referrals
     consent: str = ""  # the participant's consent to refer them to `resource`
+    # The organization's integration client that polls FHIR Tasks (the same for every
+    # participant; see `targets.ensure_client`): its row id, its credentials, a token, and
+    # the instant its poll asks for the changes after.
+    client: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    client_token: str = ""
+    since: str = ""
 
     @property
     def term(self):
@@ -32,7 +40,7 @@ class Target:
         return {"organization": self.organization, "coach": self.coach,
                 "participant": self.participant, "cursor_at": self.cursor_at,
                 "cursor_id": self.cursor_id, "term": self.term, "resource": self.resource,
-                "consent": self.consent}
+                "consent": self.consent, "client": self.client}
 
 
 # The bodies below hold none of SEARCH_TERMS: a captured search term is read per target
@@ -81,10 +89,15 @@ class Endpoint:
     body: object = None  # Target -> JSON body, for writes
     list_like: bool = False  # the ≥ 0.7× target applies
     weights: dict = field(default_factory=dict)  # for the mixed workload: key -> weight
+    token: object = None  # Target -> the bearer token, when not the coach's
+    # The ids its answer names are rows it read, which pgbench reads as captured (see
+    # `scripts.for_endpoints`); otherwise an id that is no participant's value is one the
+    # request generated.
+    reads_rows: bool = False
 
     def request(self, target):
-        return (self.method, self.path(target), target.token,
-                self.body(target) if self.body else None)
+        token = self.token(target) if self.token else target.token
+        return (self.method, self.path(target), token, self.body(target) if self.body else None)
 
 
 PARTICIPANT = Endpoint(
@@ -110,8 +123,15 @@ REFERRAL_CREATE = Endpoint(
 RESOURCES = Endpoint(
     "resources_search", "GET /resources?q=…", "read", "GET",
     lambda t: f"{API}/resources?q={t.term}", list_like=True)
+# A clinic's poll of the referrals sent to it, as its integration client: a full page of the
+# Tasks that changed after `since`, with thousands more after it.
+FHIR_POLL_COUNT = 50
+FHIR_TASK_POLL = Endpoint(
+    "fhir_task_poll", f"GET /fhir/r4/Task?_lastUpdated=gt…&_count={FHIR_POLL_COUNT}", "read",
+    "GET", lambda t: f"/fhir/r4/Task?_lastUpdated=gt{t.since}&_count={FHIR_POLL_COUNT}",
+    list_like=True, token=lambda t: t.client_token, reads_rows=True)
 SINGLE = [PARTICIPANT, GOALS, NOTES_PAGE_2, NOTE_CREATE, GOAL_CREATE, REFERRAL_CREATE,
-          RESOURCES]
+          RESOURCES, FHIR_TASK_POLL]
 MIXED = Endpoint(
     "mixed", "mixed coach workload (70% lists, 20% reads, 10% note creates)", "write", "MIX",
     None, weights={"goals": 35, "notes_page_2": 35, "participant": 20, "note_create": 10})

@@ -158,6 +158,22 @@ def print_baseline(rows, baseline):
           "c32 window; err = the baseline's errors")
 
 
+def print_poll(document):
+    """The FHIR poll's figures beside how many referrals its client sees."""
+    row = next((r for r in document["endpoints"] if r["key"] == "fhir_task_poll"), None)
+    poll = document.get("fhir_task_poll")
+    if not row or not poll:
+        return
+    print(f"\nFHIR Task poll, {poll['request']}, by a client that sees "
+          f"{poll['client_referrals']:,} referrals ({poll['changed_after_since']:,} changed "
+          f"after the instant it polls after; {poll['tasks_naming_patient']} of a page's "
+          f"{poll['count']} Tasks name their patient): p50 {_f(row['p50_ms'], 2)} ms, "
+          f"p99 {_f(row['p99_ms'], 2)} ms, p99.9 {_f(row['p999_ms'], 2)} ms at "
+          f"{_f(row['fixed_rate_rps'], 0)} requests/s (32 connections at 50% of the most "
+          f"they got); the most: {_f(row['api_rps_c32'], 0)} requests/s at 32 connections, "
+          f"{_f(row['api_rps_c8'], 0)} at 8")
+
+
 def _pair(now, before, digits):
     return f"{_f(now, digits)}/{_f(before, digits)}"
 

@@ -2,6 +2,7 @@
 endpoint, which draws the measured participant per transaction and reads that participant's
 values (ids, cursor, search term...) from settings of the database (see `capture`)."""
 
+import json
 import uuid
 
 from . import capture
@@ -19,9 +20,13 @@ def for_endpoints(cluster, data, server, targets, keep_in):
     lookups = {value: name for name, value in first.values().items() if value}
     scripts = {}
     for endpoint in SINGLE:
-        statements, key = _capture(cluster, server, endpoint, first)
+        statements, key, answer = _capture(cluster, server, endpoint, first)
         types = capture.parameter_types(cluster, data.name, statements)
-        text = capture.script(statements, types, lookups, len(targets), fresh_key=key)
+        # A read that lists rows by more than the participant's values (the Tasks a client
+        # polls) sends their ids on, in later statements: the ids its answer names are those.
+        kept = set(capture.UUID.findall(json.dumps(answer))) if endpoint.reads_rows else set()
+        text = capture.script(statements, types, lookups, len(targets), fresh_key=key,
+                              kept=kept)
         scripts[endpoint.key] = (statements, text)
         (keep_in / f"{endpoint.key}.sql").write_text(text)
     return scripts
@@ -42,7 +47,8 @@ def store_targets(cluster, data, targets):
 
 
 def _capture(cluster, server, endpoint, target):
-    """The statements of one request, checked to have succeeded, and its idempotency key."""
+    """The statements of one request, checked to have succeeded, its idempotency key and its
+    answer."""
     method, path, token, body = endpoint.request(target)
     key = f"capture-{uuid.uuid4().hex[:16]}"
     headers = {"Idempotency-Key": key} if method == "POST" else {}
@@ -57,7 +63,7 @@ def _capture(cluster, server, endpoint, target):
         raise SystemExit(f"bench: {method} {path} answered {status}: {answer}")
     if not statements:
         raise SystemExit(f"bench: no statements were logged for {endpoint.title}")
-    return statements, key
+    return statements, key, answer
 
 
 def _table_text(names, targets):
