@@ -122,19 +122,18 @@ ranked AS (
     FROM stated s
     WHERE s.state = ANY ($12) AND ($13::date IS NULL OR s.due < $13)
 ),
-chosen AS (
-    SELECT * FROM ranked r
-    WHERE NOT $14 OR (r.urgency, r.due, r.episode_id, r.point) = (
-        SELECT r2.urgency, r2.due, r2.episode_id, r2.point FROM ranked r2
-        WHERE r2.participant_id = r.participant_id
-        ORDER BY r2.urgency, r2.due, r2.episode_id, r2.point LIMIT 1)
-)
+chosen AS ({chosen})
 SELECT episode_id, participant_id, point, due, window_opens, window_closes, state, urgency
 FROM chosen
-WHERE $15::int IS NULL
-   OR (urgency, due, episode_id, point) > ($15, $16::date, $17::uuid, $18::text)
+WHERE $14::int IS NULL
+   OR (urgency, due, episode_id, point) > ($14, $15::date, $16::uuid, $17::text)
 ORDER BY urgency, due, episode_id, point
-LIMIT $19";
+LIMIT $18";
+
+/// Every point, or each participant's most urgent one.
+const EVERY_POINT: &str = "SELECT * FROM ranked";
+const FIRST_PER_PARTICIPANT: &str = "SELECT DISTINCT ON (participant_id) * FROM ranked
+    ORDER BY participant_id, urgency, due, episode_id, point";
 
 /// The points `scope` may see that match `filter`, most urgent first (overdue, open, missed,
 /// upcoming, done, not required; then by due date).
@@ -146,7 +145,11 @@ pub async fn points(
 ) -> diesel::QueryResult<Vec<DuePoint>> {
     let column = |f: fn(&RuleRow) -> i32| rules.iter().map(f).collect::<Vec<i32>>();
     let after = filter.after.as_ref();
-    diesel::sql_query(POINTS)
+    let chosen = match filter.first_per_participant {
+        true => FIRST_PER_PARTICIPANT,
+        false => EVERY_POINT,
+    };
+    diesel::sql_query(POINTS.replace("{chosen}", chosen))
         .bind::<Array<Text>, _>(rules.iter().map(|r| r.name).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rules.iter().map(|r| r.anchor).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(column(|r| r.days))
@@ -160,7 +163,6 @@ pub async fn points(
         .bind::<Nullable<Array<SqlUuid>>, _>(filter.participant_ids.clone())
         .bind::<Array<Text>, _>(filter.states.clone())
         .bind::<Nullable<Date>, _>(filter.due_before)
-        .bind::<Bool, _>(filter.first_per_participant)
         .bind::<Nullable<Integer>, _>(after.map(|a| a.0))
         .bind::<Nullable<Date>, _>(after.map(|a| a.1))
         .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.2))
