@@ -61,8 +61,12 @@ fn deadpool_runtime() -> deadpool::Runtime {
 fn establish_with_timeout(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
         let mut conn = AsyncPgConnection::establish(url).await?;
+        // No JIT: compiling a plan costs hundreds of milliseconds, and the planner turns it on
+        // by cost estimates, which a set-returning function in a query (the follow-up
+        // schedule's) inflates far beyond the milliseconds the query takes.
         let setup = format!(
-            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = 60000; SET TIME ZONE 'UTC'",
+            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = 60000; \
+             SET TIME ZONE 'UTC'; SET jit = off",
             STATEMENT_TIMEOUT.as_millis()
         );
         conn.batch_execute(&setup)

@@ -67,15 +67,14 @@ WITH rules AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[],
         $7::bool[]) WITH ORDINALITY AS r(name, anchor, days, years, before, after, repeats, position)
 ),
-episodes_in_scope AS (
+episodes_in_scope AS MATERIALIZED (
     SELECT e.id, e.participant_id, e.started_on, e.ended_on,
         (now() AT TIME ZONE o.time_zone)::date AS today,
-        coalesce((SELECT i.conducted_on FROM episode_interviews i
-                  WHERE i.episode_id = e.id
-                    AND i.point = (SELECT name FROM rules WHERE anchor = 'start' LIMIT 1)),
-                 e.started_on) AS baseline
+        coalesce(b.conducted_on, e.started_on) AS baseline
     FROM episodes e
     JOIN organizations o ON o.id = e.organization_id
+    LEFT JOIN episode_interviews b ON b.episode_id = e.id
+        AND b.point = (SELECT name FROM rules WHERE anchor = 'start' LIMIT 1)
     WHERE e.organization_id = $8
       AND (NOT $9 OR EXISTS (SELECT 1 FROM pairings pa WHERE pa.participant_id = e.participant_id
                              AND pa.coach_id = $10 AND pa.status <> 'ended'))
@@ -99,11 +98,7 @@ dated AS (
         p.anchor <> 'end' AND p.due - p.before > coalesce(p.ended_on, p.today) AS beyond
     FROM points p
 ),
-listed AS (
-    SELECT d.*, row_number() OVER (PARTITION BY d.episode_id, d.beyond
-                                   ORDER BY d.position, d.n) AS beyond_rank
-    FROM dated d
-),
+listed AS ({listed}),
 stated AS (
     SELECT l.episode_id, l.participant_id, l.point, l.due, l.window_opens, l.window_closes,
         CASE WHEN i.id IS NOT NULL THEN 'done'
@@ -130,6 +125,18 @@ WHERE $14::int IS NULL
 ORDER BY urgency, due, episode_id, point
 LIMIT $18";
 
+/// The points listed: up to the first beyond the horizon, numbering those beyond. Only
+/// `upcoming` and `not_required` points can be beyond it, so without those states the ones
+/// beyond are left out at once, and so are those whose window cannot give the states asked
+/// for ($19: open or overdue, $20: missed, $21: upcoming, $22: done or not required).
+const EVERY_LISTED: &str = "SELECT d.*, row_number() OVER (PARTITION BY d.episode_id, d.beyond
+    ORDER BY d.position, d.n) AS beyond_rank FROM dated d";
+const WITHIN_HORIZON: &str = "SELECT d.*, 1::bigint AS beyond_rank FROM dated d
+    WHERE NOT d.beyond AND ($22
+        OR ($19 AND d.window_opens <= d.today AND d.today <= d.window_closes)
+        OR ($20 AND d.today > d.window_closes)
+        OR ($21 AND d.today < d.window_opens))";
+
 /// Every point, or each participant's most urgent one.
 const EVERY_POINT: &str = "SELECT * FROM ranked";
 const FIRST_PER_PARTICIPANT: &str = "SELECT DISTINCT ON (participant_id) * FROM ranked
@@ -149,7 +156,15 @@ pub async fn points(
         true => FIRST_PER_PARTICIPANT,
         false => EVERY_POINT,
     };
-    diesel::sql_query(POINTS.replace("{chosen}", chosen))
+    let asks = |states: &[&str]| filter.states.iter().any(|s| states.contains(&s.as_str()));
+    let listed = match asks(&["upcoming", "not_required"]) {
+        true => EVERY_LISTED,
+        false => WITHIN_HORIZON,
+    };
+    let sql = POINTS
+        .replace("{chosen}", chosen)
+        .replace("{listed}", listed);
+    diesel::sql_query(sql)
         .bind::<Array<Text>, _>(rules.iter().map(|r| r.name).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rules.iter().map(|r| r.anchor).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(column(|r| r.days))
@@ -168,6 +183,10 @@ pub async fn points(
         .bind::<Nullable<SqlUuid>, _>(after.map(|a| a.2))
         .bind::<Nullable<Text>, _>(after.map(|a| a.3.clone()))
         .bind::<diesel::sql_types::BigInt, _>(filter.limit)
+        .bind::<Bool, _>(asks(&["open", "overdue"]))
+        .bind::<Bool, _>(asks(&["missed"]))
+        .bind::<Bool, _>(asks(&["upcoming"]))
+        .bind::<Bool, _>(asks(&["done", "not_required"]))
         .load(conn)
         .await
 }
