@@ -26,6 +26,9 @@ class Target:
     # participant; see `targets.ensure_client`): its row id, its credentials, a token, and
     # the instant its poll asks for the changes after.
     client: str = ""
+    # A supervisor of the organization, whose follow-up work list is measured.
+    supervisor_email: str = ""
+    supervisor_token: str = ""
     client_id: str = ""
     client_secret: str = ""
     client_token: str = ""
@@ -130,8 +133,14 @@ FHIR_TASK_POLL = Endpoint(
     "fhir_task_poll", f"GET /fhir/r4/Task?_lastUpdated=gt…&_count={FHIR_POLL_COUNT}", "read",
     "GET", lambda t: f"/fhir/r4/Task?_lastUpdated=gt{t.since}&_count={FHIR_POLL_COUNT}",
     list_like=True, token=lambda t: t.client_token, reads_rows=True)
+# A supervisor's follow-up work list: every episode of the organization's participants
+# (5,000 in the benchmark's data) scheduled, the open and overdue points first.
+FOLLOW_UPS = Endpoint(
+    "follow_ups", "GET /follow-ups?limit=50 (a supervisor's work list)", "read", "GET",
+    lambda t: f"{API}/follow-ups?limit=50", list_like=True,
+    token=lambda t: t.supervisor_token, reads_rows=True)
 SINGLE = [PARTICIPANT, GOALS, NOTES_PAGE_2, NOTE_CREATE, GOAL_CREATE, REFERRAL_CREATE,
-          RESOURCES, FHIR_TASK_POLL]
+          RESOURCES, FHIR_TASK_POLL, FOLLOW_UPS]
 MIXED = Endpoint(
     "mixed", "mixed coach workload (70% lists, 20% reads, 10% note creates)", "write", "MIX",
     None, weights={"goals": 35, "notes_page_2": 35, "participant": 20, "note_create": 10})

@@ -22,6 +22,18 @@ def choose(cluster, data, coaches, per_coach):
             chosen.append(Target(organization, coach, email, participant, len(chosen)))
     if not chosen:
         raise SystemExit(f"bench: {data.name} has no coach with participants")
+    supervisors = {}
+    for target in chosen:
+        if target.organization not in supervisors:
+            found = cluster.psql(data.name, f"""
+                SELECT email FROM users
+                WHERE organization_id = '{target.organization}' AND role = 'supervisor'
+                  AND active
+                ORDER BY email LIMIT 1""")
+            if not found:
+                raise SystemExit(f"bench: organization {target.organization} has no supervisor")
+            supervisors[target.organization] = found[0][0]
+        target.supervisor_email = supervisors[target.organization]
     return chosen
 
 
@@ -31,13 +43,17 @@ CLIENT_SCOPES = ["referrals:read", "referrals:write", "directory:read"]
 
 
 def sign_in(server, targets):
-    """Tokens for the coaches and, where the targets have one, the integration client (both
-    last 15 minutes)."""
+    """Tokens for the coaches, their organizations' supervisors and, where the targets have
+    one, the integration client (all last 15 minutes)."""
     tokens = {}
     for target in targets:
         if target.email not in tokens:
             tokens[target.email] = server.login(target.email, COACH_PASSWORD)
         target.token = tokens[target.email]
+        if target.supervisor_email not in tokens:
+            tokens[target.supervisor_email] = server.login(target.supervisor_email,
+                                                           PASSWORDS["supervisor"])
+        target.supervisor_token = tokens[target.supervisor_email]
         if target.client_id:
             if target.client_id not in tokens:
                 tokens[target.client_id] = client_token(server, target)
