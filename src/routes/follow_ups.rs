@@ -28,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct ListFollowUpsQuery {
     /// States to list, comma-separated (`upcoming`, `open`, `overdue`, `done`, `missed`,
     /// `not_required`); `open,overdue` when left out.
-    #[param(pattern = r"^(upcoming|open|overdue|done|missed|not_required)(,(upcoming|open|overdue|done|missed|not_required))*$")]
+    #[param(
+        pattern = r"^(upcoming|open|overdue|done|missed|not_required)(,(upcoming|open|overdue|done|missed|not_required))*$"
+    )]
     pub state: Option<String>,
     /// Only points due before this date.
     pub due_before: Option<NaiveDate>,
