@@ -13,8 +13,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::auth::scope::ApiScope;
+use crate::auth::AuthClient;
+use crate::db::models::referrals::{self, Referral};
+use crate::db::scope::Viewer;
 use crate::domain::closed_loop::view::disclosure_headers;
+use crate::domain::closed_loop::Acting;
 use crate::fhir::outcome::FHIR_JSON;
+use crate::fhir::task::{shown_as, Names};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 
@@ -49,4 +55,35 @@ pub fn respond<T: Serialize>(
     let mut response = response.body(serde_json::to_vec(body).unwrap_or_default());
     disclosure_headers(&mut response, consent_ids);
     response
+}
+
+/// Reads referral `id` as the client may see it, rendered by `make` (a Task, a
+/// ServiceRequest), answered with its version and the disclosure headers: 404 for a referral
+/// the client cannot see, as for one that does not exist.
+pub async fn read_referral<T: serde::Serialize>(
+    client: AuthClient,
+    id: &str,
+    req: &HttpRequest,
+    make: fn(&Referral, &Names, Option<String>) -> T,
+    version: fn(&T) -> Option<&str>,
+) -> AppResult<HttpResponse> {
+    let id = resource_id(id)?;
+    let base = base_url(req);
+    let request_id = client.meta.request_id.clone();
+    let target = client.target().id(id);
+    let shown = client
+        .write(target, async |conn, client, target| {
+            client.require(ApiScope::ReferralsRead)?;
+            let viewer = Viewer::Client(client.scope());
+            let referral = referrals::find_visible(conn, viewer, id).await?;
+            target.set_participant(referral.participant_id);
+            let acting = Acting {
+                viewer,
+                request_id: &request_id,
+            };
+            shown_as(conn, acting, &base, vec![referral], make).await
+        })
+        .await?;
+    let resource = shown.body.first().ok_or(AppError::NotFound)?;
+    Ok(respond(resource, version(resource), &shown.consent_ids))
 }

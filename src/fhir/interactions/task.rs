@@ -4,7 +4,7 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 
-use super::{base_url, resource_id, respond};
+use super::{base_url, read_referral, resource_id, respond};
 use crate::audit::{Action, Operation, ResourceType};
 use crate::auth::scope::ApiScope;
 use crate::auth::AuthClient;
@@ -26,25 +26,7 @@ pub async fn read_task(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let id = resource_id(&id)?;
-    let base = base_url(&req);
-    let request_id = client.meta.request_id.clone();
-    let target = client.target().id(id);
-    let shown = client
-        .write(target, async |conn, client, target| {
-            client.require(ApiScope::ReferralsRead)?;
-            let viewer = Viewer::Client(client.scope());
-            let referral = referrals::find_visible(conn, viewer, id).await?;
-            target.set_participant(referral.participant_id);
-            let acting = Acting {
-                viewer,
-                request_id: &request_id,
-            };
-            task::shown(conn, acting, &base, vec![referral]).await
-        })
-        .await?;
-    let task = shown.body.first().ok_or(AppError::NotFound)?;
-    Ok(respond(task, version(task), &shown.consent_ids))
+    read_referral(client, &id, &req, task::task, version).await
 }
 
 /// `GET /fhir/r4/Task?…`: a searchset Bundle, oldest change first, with a `next` link while
