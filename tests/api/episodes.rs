@@ -311,6 +311,17 @@ async fn the_organizations_time_zone_decides_today() {
         .await;
     problem(supervisor, 403).await;
     problem(app.get("/organization", &app.org.participant).await, 403).await;
+    problem(app.get("/organization", &app.org.client).await, 403).await;
+    let clinic = app
+        .patch(
+            "/organization",
+            &app.org.client,
+            &json!({"time_zone": "UTC"}),
+        )
+        .await;
+    problem(clinic, 403).await;
+    let seen = ok_json(app.get("/organization", &app.org.coach).await).await;
+    assert_eq!(seen["id"], app.org.id.to_string());
     for zone in ["Pacific/Kiritimati", "Pacific/Pago_Pago"] {
         let set = app
             .patch("/organization", &app.org.admin, &json!({"time_zone": zone}))
@@ -328,4 +339,22 @@ async fn the_organizations_time_zone_decides_today() {
     // UTC+14 and UTC-11 are never on the same date: the two zones gave two different todays.
     let other = ok_json(app.get("/organization", &app.other_org.admin).await).await;
     assert_eq!(other["time_zone"], "UTC");
+}
+
+#[tokio::test]
+async fn two_interviews_for_one_point_at_once_record_one() {
+    let app = TestApp::spawn().await;
+    let day = today(&app).await;
+    let episode = open(&app, &days(day, -3)).await;
+    let id = episode["id"].as_str().unwrap();
+    let body = json!({"point": "baseline", "conducted_on": day.to_string(), "mode": "phone"});
+    let (a, b) = tokio::join!(
+        interview(&app, id, body.clone()),
+        interview(&app, id, body.clone())
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    let sql = format!("SELECT count(*) FROM episode_interviews WHERE episode_id = '{id}'");
+    assert_eq!(app.count(&sql).await, 1);
 }
